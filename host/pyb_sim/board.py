@@ -1,0 +1,381 @@
+"""The simulated board: virtual clock, interrupts and wiring.
+
+One `Board` instance (``pyb_sim.board``) holds everything the simulated
+``pyb`` module reads and writes: the time, the timers' schedules, which
+device models sit on which bus, the analog signals on the pins, the DAC
+outputs and the UART lines. Tests wire it up in a line or two::
+
+    from pyb_sim import board
+    from pyb_sim.models.bme280 import BME280Model
+    board.attach_i2c(1, BME280Model(address=0x76))
+    board.set_analog("X1", lambda t: 1.65 + 0.5 * math.sin(t))
+
+Runs on CPython and on the MicroPython unix port.
+"""
+
+import sys
+
+from pyb_sim import pins
+
+MICROPYTHON = sys.implementation.name == "micropython"
+if MICROPYTHON:
+    import micropython as _mp
+
+    _heap_lock = _mp.heap_lock
+    _heap_unlock = _mp.heap_unlock
+else:
+    def _heap_lock():
+        return None
+
+    def _heap_unlock():
+        return 0
+
+NS_PER_US = 1000
+NS_PER_MS = 1000000
+NS_PER_S = 1000000000
+
+# Each read of the clock (millis, micros, elapsed_*) costs this much
+# virtual time, about what the call costs on the board, so that a loop
+# that polls the clock until a deadline ends.
+TIME_READ_NS = 1000
+
+
+class Event:
+    """A callable scheduled at a virtual time (ns)."""
+
+    def __init__(self, due, fn):
+        self.due = due
+        self.fn = fn
+
+
+class UartLine:
+    """What is on the wire of one UART: bytes arriving on RX, bytes sent on TX.
+
+    Bytes arrive one character time apart (start + data + parity + stop
+    bits at the baud rate) and land in the RX buffer, which holds
+    ``rxbuf`` bytes like the firmware's; what does not fit is lost and
+    counted in ``overrun``.
+    """
+
+    def __init__(self, bus):
+        self.bus = bus
+        self.arrivals = []  # [[first byte time ns, ns per byte, data, bytes delivered]]
+        self.rx = bytearray()
+        self.rxbuf = 64
+        self.overrun = 0
+        self.tx = bytearray()
+        self.baudrate = 9600
+        self.loopback = False
+        self.model = None  # object with uart_receive(data, line, board)
+        self.char_ns = 10 * NS_PER_S // 9600
+
+    def feed(self, data, at_ns):
+        """Queue bytes whose first arrives at ``at_ns``, then one per character time."""
+        if len(data):
+            self.arrivals.append([at_ns, self.char_ns, bytes(data), 0])
+
+    def settle(self, now):
+        """Move the bytes that have arrived by ``now`` into the RX buffer."""
+        while self.arrivals:
+            a = self.arrivals[0]
+            first, step, data, pos = a
+            if now < first:
+                return
+            upto = min(len(data), (now - first) // step + 1)
+            if upto > pos:
+                room = self.rxbuf - len(self.rx)
+                take = min(room, upto - pos)
+                if take > 0:
+                    self.rx.extend(data[pos : pos + take])
+                self.overrun += (upto - pos) - max(take, 0)
+                a[3] = upto
+            if upto < len(data):
+                return
+            self.arrivals.pop(0)
+
+    def next_arrival(self):
+        """Time (ns) at which the next byte arrives, or None."""
+        if not self.arrivals:
+            return None
+        first, step, data, pos = self.arrivals[0]
+        return first + pos * step
+
+
+class DacTrace:
+    """The output of one DAC channel as recorded writes and timed playbacks."""
+
+    def __init__(self, channel):
+        self.channel = channel
+        self.bits = 8
+        self.samples = []  # [(time_ns, raw)] for single writes
+        self.playback = None  # (start_ns, data, period_ns, circular, bits)
+
+    def write(self, now, raw, bits):
+        self.playback = None
+        self.bits = bits
+        self.samples.append((now, raw))
+
+    def play(self, now, data, period_ns, circular, bits):
+        self.bits = bits
+        self.playback = (now, data, period_ns, circular, bits)
+
+    def stop(self, now):
+        if self.playback is not None:
+            self.samples.append((now, self.raw_at(now)))
+            self.playback = None
+
+    def raw_at(self, t):
+        """The raw DAC value being output at virtual time ``t`` (ns)."""
+        pb = self.playback
+        if pb is not None and t >= pb[0]:
+            start, data, period, circular, _ = pb
+            i = (t - start) // period
+            if circular:
+                return data[i % len(data)]
+            return data[min(i, len(data) - 1)]
+        raw = 0
+        for at, value in self.samples:
+            if at <= t:
+                raw = value
+            else:
+                break
+        return raw
+
+    def volts_at(self, t, vdda=3.3):
+        full = 4095 if self.bits == 12 else 255
+        return self.raw_at(t) * vdda / full
+
+
+class UsbLine:
+    """The USB virtual COM port as the host sees it."""
+
+    def __init__(self):
+        self.to_board = bytearray()
+        self.from_board = bytearray()
+        self.interrupt_char = 3
+        self.connected = True
+
+    def host_write(self, data):
+        self.to_board.extend(data)
+
+    def host_read(self):
+        data = bytes(self.from_board)
+        self.from_board = bytearray()
+        return data
+
+
+class Board:
+    """State of one simulated PyBoard v1.1."""
+
+    def __init__(self):
+        self.reset()
+
+    # --- life cycle -------------------------------------------------------
+    def reset(self):
+        """Power-on state: time 0, nothing wired, no timers running."""
+        self.now = 0
+        self.irq_depth = 0
+        self.events = []
+        self.timers = {}  # timer id -> pyb.Timer with a callback or freq
+        self.i2c_devices = {1: {}, 2: {}}
+        self.spi_devices = {1: [], 2: []}  # [(cs cpu name, model)]
+        self.pin_levels = {}  # cpu name -> level driven (by board or test)
+        self.pin_modes = {}
+        self.pin_listeners = {}  # cpu name -> [fn(level)]
+        self.extints = {}  # line -> ExtInt
+        self.analog = {}  # cpu name -> volts or fn(t_seconds) -> volts
+        self.vdda = 3.3
+        self.vbat = 3.0
+        self.core_temp = 25.0
+        self.uarts = {}
+        self.dacs = {1: DacTrace(1), 2: DacTrace(2)}
+        self.usb = UsbLine()
+        self.leds = [0, 0, 0, 0]
+        self.switch_pressed = False
+        self.switch_callback = None
+        self.i2c_faults = {}  # address -> number of transfers to fail with EIO
+        self.irq_enabled = True
+
+    # --- time ---------------------------------------------------------------
+    def advance(self, ns):
+        """Let ``ns`` nanoseconds of virtual time pass, firing what falls due."""
+        self.advance_to(self.now + ns)
+
+    def advance_to(self, t):
+        if self.irq_depth:
+            # Inside an interrupt handler time still passes, but nested
+            # interrupts wait until the handler returns.
+            if t > self.now:
+                self.now = t
+            return
+        while True:
+            ev = None
+            for e in self.events:
+                if e.due <= t and (ev is None or e.due < ev.due):
+                    ev = e
+            tm = None
+            for timer in self.timers.values():
+                due = timer._due
+                if due is not None and due <= t and (tm is None or due < tm._due):
+                    tm = timer
+            if ev is None and tm is None:
+                break
+            if tm is None or (ev is not None and ev.due <= tm._due):
+                self.events.remove(ev)
+                if ev.due > self.now:
+                    self.now = ev.due
+                ev.fn()
+            else:
+                if tm._due > self.now:
+                    self.now = tm._due
+                tm._fire()
+        if t > self.now:
+            self.now = t
+
+    def schedule(self, at_ns, fn):
+        """Call ``fn()`` when virtual time reaches ``at_ns``."""
+        self.events.append(Event(at_ns, fn))
+
+    def read_time(self):
+        """The time in ns, as read by pyb.millis/micros (costs TIME_READ_NS)."""
+        if not self.irq_depth:
+            self.advance(TIME_READ_NS)
+        return self.now
+
+    @property
+    def seconds(self):
+        return self.now / NS_PER_S
+
+    # --- interrupts ---------------------------------------------------------
+    def run_irq(self, fn, arg):
+        """Run an interrupt handler as the board does: heap locked.
+
+        On MicroPython the real ``micropython.heap_lock()`` is held, so any
+        allocation raises MemoryError; on CPython the simulated peripherals
+        refuse every call that would allocate (see ``check_alloc``).
+        """
+        self.irq_depth += 1
+        _heap_lock()
+        try:
+            fn(arg)
+        finally:
+            _heap_unlock()
+            self.irq_depth -= 1
+
+    def hw_enter(self):
+        """Enter simulated hardware (may allocate even inside a handler)."""
+        if self.irq_depth:
+            _heap_unlock()
+
+    def hw_exit(self):
+        if self.irq_depth:
+            _heap_lock()
+
+    def check_alloc(self):
+        """Raise MemoryError when called from an interrupt handler."""
+        if self.irq_depth:
+            raise MemoryError("memory allocation failed, heap is locked")
+
+    # --- wiring: I2C --------------------------------------------------------
+    def attach_i2c(self, bus, model):
+        """Put a device model (with ``.address``) on I2C bus 1 or 2."""
+        bus = pins.i2c_bus_id(bus)
+        self.i2c_devices[bus][model.address] = model
+        return model
+
+    def detach_i2c(self, bus, address):
+        self.i2c_devices[pins.i2c_bus_id(bus)].pop(address, None)
+
+    def fail_i2c(self, address, times=1):
+        """Make the next ``times`` transfers to ``address`` fail (EIO)."""
+        self.i2c_faults[address] = times
+
+    # --- wiring: SPI --------------------------------------------------------
+    def attach_spi(self, bus, cs, model):
+        """Put a device model on SPI bus 1 or 2, selected by pin ``cs`` low."""
+        bus = pins.spi_bus_id(bus)
+        cpu = pins.cpu_name(cs)
+        self.spi_devices[bus].append((cpu, model))
+        self.on_pin_change(cpu, lambda level: model.spi_select(level == 0))
+        return model
+
+    # --- wiring: pins -------------------------------------------------------
+    def on_pin_change(self, pin, fn):
+        """Call ``fn(level)`` whenever the board drives ``pin`` to a new level."""
+        cpu = pins.cpu_name(pin)
+        self.pin_listeners.setdefault(cpu, []).append(fn)
+
+    def set_pin(self, pin, level):
+        """Drive an input pin from outside (a button, a sensor's IRQ line)."""
+        cpu = pins.cpu_name(pin)
+        self._drive(cpu, 1 if level else 0)
+
+    def pin_level(self, pin):
+        return self.pin_levels.get(pins.cpu_name(pin), 0)
+
+    def _drive(self, cpu, level):
+        old = self.pin_levels.get(cpu)
+        self.pin_levels[cpu] = level
+        if old == level:
+            return
+        for fn in self.pin_listeners.get(cpu, ()):
+            fn(level)
+        line = pins.exti_line(cpu)
+        ext = self.extints.get(line)
+        if ext is not None and old is not None:
+            ext._edge(level)
+
+    # --- wiring: analog -----------------------------------------------------
+    def set_analog(self, pin, signal):
+        """Apply a voltage to an ADC pin: a number (volts) or fn(t_s) -> volts."""
+        self.analog[pins.cpu_name(pin)] = signal
+
+    def connect_dac(self, channel, pin):
+        """Wire DAC ``channel`` (1 = X5, 2 = X6) to the ADC pin ``pin``."""
+        dac = self.dacs[channel]
+        self.analog[pins.cpu_name(pin)] = lambda t: dac.volts_at(int(t * NS_PER_S), self.vdda)
+
+    def volts(self, cpu):
+        """The voltage on a pin now (clamped to 0..VDDA as the ADC sees it)."""
+        sig = self.analog.get(cpu)
+        if sig is None:
+            dac = pins.dac_channel(cpu)
+            if dac:
+                return self.dacs[dac].volts_at(self.now, self.vdda)
+            return 0.0
+        v = sig(self.now / NS_PER_S) if callable(sig) else sig
+        if v < 0:
+            return 0.0
+        if v > self.vdda:
+            return self.vdda
+        return v
+
+    def adc_raw(self, cpu):
+        """12-bit conversion of the voltage on ``cpu`` against VDDA."""
+        return int(self.volts(cpu) * 4095 / self.vdda + 0.5)
+
+    # --- wiring: UART -------------------------------------------------------
+    def uart_line(self, bus):
+        line = self.uarts.get(bus)
+        if line is None:
+            line = self.uarts[bus] = UartLine(bus)
+        return line
+
+    def uart_loopback(self, bus):
+        """Connect the TX of UART ``bus`` to its own RX."""
+        self.uart_line(pins.uart_bus_id(bus)).loopback = True
+
+    def attach_uart(self, bus, model):
+        """Connect a model with ``uart_receive(data, line)`` to UART ``bus``."""
+        line = self.uart_line(pins.uart_bus_id(bus))
+        line.model = model
+        return model
+
+    def uart_feed(self, bus, data, delay_ms=0):
+        """Bytes arrive on UART ``bus`` RX after ``delay_ms`` (at line speed)."""
+        line = self.uart_line(pins.uart_bus_id(bus))
+        line.feed(data, self.now + delay_ms * NS_PER_MS + line.char_ns)
+
+    def uart_sent(self, bus):
+        """Everything the board has written on UART ``bus`` so far."""
+        return bytes(self.uart_line(pins.uart_bus_id(bus)).tx)

@@ -1,0 +1,1 @@
+"""Drivers for chips wired to the PyBoard, built on pyb_lib."""

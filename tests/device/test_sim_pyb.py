@@ -1,0 +1,195 @@
+"""The simulated pyb: API errors as the firmware raises them, the virtual
+clock, timers and the interrupt heap lock."""
+
+import sys
+
+import pyb
+import pyb_sim
+from support import message, raises
+
+board = pyb_sim.board
+
+
+def test_buses_that_do_not_exist_are_value_errors():
+    assert message(raises(ValueError, pyb.UART, 5, 9600)) == "UART(5) doesn't exist"
+    assert message(raises(ValueError, pyb.UART, "ZZ", 9600)) == "UART(ZZ) doesn't exist"
+    assert message(raises(ValueError, pyb.I2C, 3)) == "I2C(3) doesn't exist"
+    assert message(raises(ValueError, pyb.SPI, 3)) == "SPI(3) doesn't exist"
+    assert message(raises(ValueError, pyb.Timer, 15)) == "Timer(15) doesn't exist"
+    assert message(raises(ValueError, pyb.DAC, 3)) == "DAC(3) doesn't exist"
+    assert message(raises(ValueError, pyb.LED, 5)) == "LED(5) doesn't exist"
+
+
+def test_pins_by_board_and_cpu_name():
+    assert pyb.Pin("X5").name() == "A4"
+    assert pyb.Pin.board.Y12.name() == "B1"
+    assert pyb.Pin.cpu.C5.names() == ["C5", "X12"]
+    assert message(raises(ValueError, pyb.Pin, "X13")) == "Pin(X13) doesn't exist"
+
+
+def test_adc_only_on_analog_pins():
+    assert message(raises(ValueError, pyb.ADC, "X9")) == "Pin(B6) doesn't have ADC capabilities"
+    assert message(raises(ValueError, pyb.ADC, 19)) == "not a valid ADC Channel: 19"
+
+
+def test_uart_names_map_to_buses():
+    assert pyb.UART("XA", 9600)._bus == 4
+    assert pyb.UART("XB", 9600)._bus == 1
+    assert pyb.UART("YA", 9600)._bus == 6
+    assert pyb.UART("YB", 9600)._bus == 3
+
+
+def test_delay_advances_virtual_time_only():
+    t0 = pyb.millis()
+    pyb.delay(10000)
+    assert 10000 <= pyb.elapsed_millis(t0) <= 10001
+
+
+def test_millis_wraps_like_a_30_bit_small_int():
+    board.now = (0x3FFFFFFF - 5) * 1000000
+    start = pyb.millis()
+    pyb.delay(10)
+    assert pyb.millis() < start
+    assert 10 <= pyb.elapsed_millis(start) <= 11
+
+
+def test_timer_callback_count_follows_the_clock():
+    counts = bytearray(1)
+
+    def tick(t):
+        counts[0] = (counts[0] + 1) & 0xFF
+
+    tim = pyb.Timer(6, freq=1000, callback=tick)
+    pyb.delay(100)
+    assert tim.fired == 100
+    assert counts[0] == 100
+    assert tim.freq() == 1000
+
+
+def test_timer_needs_a_rate():
+    raises(TypeError, pyb.Timer(4).init)
+    assert message(raises(ValueError, pyb.Timer(4).init, freq=0)) == "must have positive freq"
+
+
+def test_allocating_timer_callback_raises_memory_error_and_is_disabled():
+    # Pure-Python allocation is caught by MicroPython's real heap lock; on
+    # CPython the simulated peripherals stand guard (next test).
+    if sys.implementation.name != "micropython":
+        return
+
+    def bad(t):
+        return bytearray(16)
+
+    tim = pyb.Timer(4, freq=100, callback=bad)
+    raises(MemoryError, pyb.delay, 20)
+    pyb.delay(20)  # the firmware turned the callback off
+    assert tim._cb is None
+
+
+def test_peripheral_calls_that_allocate_fail_in_a_handler():
+    board.uart_loopback(1)
+    uart = pyb.UART(1, 115200)
+    errors = bytearray(1)
+
+    def handler(t):
+        try:
+            uart.read(4)
+        except MemoryError:
+            errors[0] = 1
+
+    pyb.Timer(4, freq=100, callback=handler)
+    pyb.delay(15)
+    assert errors[0] == 1
+
+
+def test_non_allocating_calls_work_in_a_handler():
+    board.set_analog("X1", 1.0)
+    adc = pyb.ADC("X1")
+    samples = bytearray(4)
+    n = bytearray(1)
+
+    def handler(t):
+        if n[0] < 4:
+            samples[n[0]] = adc.read() >> 4
+            n[0] += 1
+
+    pyb.Timer(4, freq=1000, callback=handler)
+    pyb.delay(10)
+    assert n[0] == 4
+    assert samples[0] == (int(1.0 * 4095 / 3.3 + 0.5) >> 4)
+
+
+def test_uart_loopback_and_timeout():
+    board.uart_loopback(2)
+    uart = pyb.UART(2, 115200, timeout=50)
+    assert uart.write(b"ping\n") == 5
+    assert uart.readline() == b"ping\n"
+    t0 = pyb.millis()
+    assert uart.read(1) is None
+    assert pyb.elapsed_millis(t0) >= 50
+
+
+def test_uart_rx_buffer_overflow_loses_bytes():
+    uart = pyb.UART(6, 115200, read_buf_len=16)
+    board.uart_feed(6, bytes(range(40)))
+    pyb.delay(10)
+    assert uart.any() == 16
+    assert board.uart_line(6).overrun == 24
+
+
+def test_i2c_no_device_is_eio():
+    i2c = pyb.I2C(1, pyb.I2C.CONTROLLER)
+    e = raises(OSError, i2c.mem_read, 1, 0x50, 0)
+    assert e.args[0] == 5
+    assert i2c.scan() == []
+
+
+def test_i2c_must_be_initialised_as_controller():
+    raises(TypeError, pyb.I2C(1).scan)
+
+
+def test_adc_calibration_against_vref():
+    board.vdda = 3.0
+    board.set_analog("X2", 1.5)
+    raw = pyb.ADC("X2").read()
+    assert abs(raw - 2048) <= 1
+    vref = pyb.ADCAll(12, 0x70000).read_vref()
+    assert abs(vref - 3.0) < 0.01
+    assert abs(raw * vref / 4095 - 1.5) < 0.002
+
+
+def test_adc_read_timed_samples_a_signal_of_time():
+    import array
+
+    board.set_analog("X3", lambda t: 3.3 * t)  # a ramp of 3.3 V/s
+    buf = array.array("H", [0] * 10)
+    pyb.ADC("X3").read_timed(buf, 10)  # 10 Hz for one second
+    assert buf[0] == 0
+    assert abs(buf[5] - 2048) <= 1
+    assert 1000 <= pyb.millis() <= 1001
+
+
+def test_dac_timed_circular_output_and_loopback():
+    board.connect_dac(1, "X1")
+    dac = pyb.DAC(1)
+    dac.write_timed(bytearray([0, 255]), 1000, mode=pyb.DAC.CIRCULAR)
+    adc = pyb.ADC("X1")
+    pyb.udelay(100)
+    low = adc.read()
+    pyb.udelay(1000)
+    high = adc.read()
+    assert low == 0
+    assert high == 4095
+
+
+def test_extint_fires_on_edges_with_heap_locked():
+    hits = bytearray(1)
+
+    def on_edge(line):
+        hits[0] += 1
+
+    pyb.ExtInt("Y1", pyb.ExtInt.IRQ_RISING, pyb.Pin.PULL_NONE, on_edge)
+    board.set_pin("Y1", 1)
+    board.set_pin("Y1", 0)
+    board.set_pin("Y1", 1)
+    assert hits[0] == 2
