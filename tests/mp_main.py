@@ -1,12 +1,14 @@
 # Runs one device-side test module under the MicroPython unix port.
-# Usage: micropython tests/mp_main.py ROOT MODULE
+# Usage: micropython tests/mp_main.py ROOT BUILD MODULE (BUILD: the precompiled
+# simulation and tests, made by tests/run_micropython.py)
 # Prints "PASS name" / "FAIL name: error" per test and "RESULT passed failed".
 import gc
 import sys
 
 root = sys.argv[1]
-module_name = sys.argv[2]
-sys.path[:0] = [root + "/build/mp", root, root + "/tests/device"]
+build = sys.argv[2]
+module_name = sys.argv[3]
+sys.path[:0] = [build, root, root + "/tests/device"]
 
 import pyb_sim  # noqa: E402
 

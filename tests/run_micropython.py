@@ -19,7 +19,6 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build", "mp")
 
 
 def tool(name):
@@ -49,13 +48,13 @@ def compile_tree(mpy_cross, src, dst):
             subprocess.run([mpy_cross, "-o", out, os.path.join(dirpath, f)], check=True)
 
 
-def sim_footprint(micropython):
+def sim_footprint(micropython, build):
     code = (
         "import sys, gc\n"
         "sys.path.insert(0, %r)\n"
         "gc.collect(); a = gc.mem_free()\n"
         "import pyb_sim; pyb_sim.install()\n"
-        "gc.collect(); print(a - gc.mem_free())\n" % BUILD
+        "gc.collect(); print(a - gc.mem_free())\n" % build
     )
     out = subprocess.run([micropython, "-X", "heapsize=1M", "-c", code],
                          capture_output=True, text=True, check=True)
@@ -71,14 +70,16 @@ def main():
 
     micropython = tool("micropython")
     mpy_cross = tool("mpy-cross")
-    shutil.rmtree(BUILD, ignore_errors=True)
-    compile_tree(mpy_cross, os.path.join(ROOT, "host", "pyb_sim"), os.path.join(BUILD, "pyb_sim"))
+    # One build folder per run, so that runs side by side do not collide.
+    build = os.path.join(ROOT, "build", "mp", str(os.getpid()))
+    shutil.rmtree(build, ignore_errors=True)
+    compile_tree(mpy_cross, os.path.join(ROOT, "host", "pyb_sim"), os.path.join(build, "pyb_sim"))
     tests_dir = os.path.join(ROOT, "tests", "device")
-    compile_tree(mpy_cross, tests_dir, BUILD)
+    compile_tree(mpy_cross, tests_dir, build)
 
     modules = args.modules or sorted(
         f[:-3] for f in os.listdir(tests_dir) if f.startswith("test_") and f.endswith(".py"))
-    sim = sim_footprint(micropython)
+    sim = sim_footprint(micropython, build)
     heap = args.heapsize + sim
     print("MicroPython: heap %d bytes for the device code + %d bytes held by the simulated pyb"
           % (args.heapsize, sim))
@@ -87,7 +88,7 @@ def main():
     for mod in modules:
         proc = subprocess.run(
             [micropython, "-X", "heapsize=%d" % heap, os.path.join(ROOT, "tests", "mp_main.py"),
-             ROOT, mod],
+             ROOT, build, mod],
             capture_output=True, text=True, timeout=600)
         m = re.search(r"^RESULT (\d+) (\d+)$", proc.stdout, re.M)
         if proc.returncode != 0 or not m:
@@ -104,6 +105,7 @@ def main():
         if f:
             print(proc.stdout[-4000:])
         print("  %-28s %3d passed, %d failed" % (mod, p, f))
+    shutil.rmtree(build, ignore_errors=True)
     print("MicroPython: %d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 and passed > 0 else 1
 
