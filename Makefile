@@ -55,8 +55,10 @@ test-mp: $(STAMP)
 
 test: check test-mp test-py
 
+# Benchmarks (not tests): figures go to docs/performance.md and bench/results.json.
 bench: $(STAMP)
 	$(PY) bench/memory.py
+	@if [ -f bench/stream.py ]; then $(PY) bench/stream.py; fi
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,153 @@
+"""Heap held by each pyb_lib module after import, under the real MicroPython
+interpreter (unix port) with the board's heap (``-X heapsize=100K``).
+
+Each figure is measured in a fresh interpreter: ``gc.collect()`` and
+``gc.mem_free()`` before and after the import. The simulated ``pyb`` is
+loaded first (its own cost is not counted: on a board ``pyb`` lives in
+flash) and the interpreter gets that much more heap, so the device code
+still has 100 KB. Modules are measured from .py source and from .mpy files
+compiled by mpy-cross.
+
+Writes the table to docs/performance.md (between the memory markers) and
+the figures to bench/results.json (merged with what is there).
+
+Run: ``make bench`` or ``.venv/bin/python bench/memory.py``.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PERIPHERALS = ["uart", "i2c", "spi", "adc", "dac"]
+HEAP = 100 * 1024
+BAR_PACKAGE = 1024
+BAR_ALL = 24 * 1024
+BEGIN = "<!-- memory:begin -->"
+END = "<!-- memory:end -->"
+
+
+def tool(name):
+    here = os.path.join(os.path.dirname(sys.executable), name)
+    path = here if os.path.exists(here) else shutil.which(name)
+    if not path:
+        sys.exit("bench/memory.py: the '%s' command is missing" % name)
+    return path
+
+
+MICROPYTHON = tool("micropython")
+MPY_CROSS = tool("mpy-cross")
+
+
+def run_mp(code, heap):
+    out = subprocess.run([MICROPYTHON, "-X", "heapsize=%d" % heap, "-c", code],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("micropython failed:\n%s%s" % (out.stdout, out.stderr))
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def held(lib_path, sim_path, imports, heap):
+    """Bytes held after importing ``imports`` (with the sim loaded first)."""
+    code = (
+        "import sys, gc\n"
+        "sys.path[:0] = [%r, %r]\n"
+        "import pyb_sim; pyb_sim.install()\n"
+        "gc.collect(); a = gc.mem_free()\n"
+        "%s\n"
+        "gc.collect(); print(a - gc.mem_free())\n"
+    ) % (lib_path, sim_path, "\n".join("import " + m for m in imports))
+    return run_mp(code, heap)
+
+
+def compile_tree(src, dst):
+    for dirpath, _, files in os.walk(src):
+        for f in files:
+            if f.endswith(".py"):
+                rel = os.path.relpath(os.path.join(dirpath, f), src)
+                out = os.path.join(dst, rel[:-3] + ".mpy")
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                subprocess.run([MPY_CROSS, "-o", out, os.path.join(dirpath, f)], check=True)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="pyb_lib_mem_")
+    try:
+        sim = os.path.join(tmp, "sim")
+        compile_tree(os.path.join(ROOT, "host", "pyb_sim"), os.path.join(sim, "pyb_sim"))
+        mpy = os.path.join(tmp, "mpy")
+        compile_tree(os.path.join(ROOT, "pyb_lib"), os.path.join(mpy, "pyb_lib"))
+        sim_cost = run_mp(
+            "import sys, gc\nsys.path.insert(0, %r)\ngc.collect(); a = gc.mem_free()\n"
+            "import pyb_sim; pyb_sim.install()\ngc.collect(); print(a - gc.mem_free())" % sim,
+            1024 * 1024)
+        heap = HEAP + sim_cost
+        modules = [m for m in PERIPHERALS
+                   if os.path.exists(os.path.join(ROOT, "pyb_lib", m + ".py"))]
+        rows = []
+        for label, path in (("py", ROOT), ("mpy", mpy)):
+            row = {"pyb_lib": held(path, sim, ["pyb_lib"], heap)}
+            for m in modules:
+                row[m] = held(path, sim, ["pyb_lib." + m], heap)
+            row["all"] = held(path, sim, ["pyb_lib." + m for m in modules], heap)
+            rows.append((label, row))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    py = dict(rows)["py"]
+    mp = dict(rows)["mpy"]
+    names = ["pyb_lib"] + modules + ["all"]
+    lines = [
+        "Heap held after import (bytes), MicroPython unix port (64-bit), "
+        "`-X heapsize=100K` for the device code; measured by `make bench` "
+        "(`bench/memory.py`). The board (32-bit) pays about half.",
+        "",
+        "| import | from .py | from .mpy |",
+        "|---|---:|---:|",
+    ]
+    for n in names:
+        label = {"pyb_lib": "`import pyb_lib`",
+                 "all": "all five peripheral modules"}.get(n, "`pyb_lib.%s`" % n)
+        lines.append("| %s | %d | %d |" % (label, py[n], mp[n]))
+    ok_pkg = py["pyb_lib"] <= BAR_PACKAGE
+    ok_all = py["all"] <= BAR_ALL and len(modules) == len(PERIPHERALS)
+    lines += [
+        "",
+        "Bars: `import pyb_lib` alone <= %d bytes: %s; all five peripheral modules "
+        "<= %d bytes: %s." % (BAR_PACKAGE, "met" if ok_pkg else "NOT met",
+                               BAR_ALL, "met" if ok_all else "NOT met"),
+    ]
+    table = "\n".join(lines)
+    print(table)
+
+    results_path = os.path.join(ROOT, "bench", "results.json")
+    results = {}
+    if os.path.exists(results_path):
+        with open(results_path) as f:
+            results = json.load(f)
+    results["import_pyb_lib_bytes"] = {"value": py["pyb_lib"], "unit": "bytes"}
+    results["import_all_peripherals_bytes"] = {"value": py["all"], "unit": "bytes"}
+    results["import_all_peripherals_mpy_bytes"] = {"value": mp["all"], "unit": "bytes"}
+    for m in modules:
+        results["import_%s_bytes" % m] = {"value": py[m], "unit": "bytes"}
+    with open(results_path, "w") as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+    doc_path = os.path.join(ROOT, "docs", "performance.md")
+    doc = open(doc_path).read() if os.path.exists(doc_path) else "# Performance\n"
+    block = "%s\n%s\n%s" % (BEGIN, table, END)
+    if BEGIN in doc and END in doc:
+        doc = doc[: doc.index(BEGIN)] + block + doc[doc.index(END) + len(END):]
+    else:
+        doc = doc.rstrip("\n") + "\n\n## Memory\n\n" + block + "\n"
+    with open(doc_path, "w") as f:
+        f.write(doc)
+    return 0 if ok_pkg and ok_all else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
