@@ -1,0 +1,320 @@
+"""Framed binary streaming of readings to a host (see docs/protocol.md).
+
+    from pyb_lib.stream import Stream
+    s = Stream((("x1", "H", "raw"), ("temp", "h", "cC")), name="adc",
+               period_us=1000)
+    with s:                       # descriptor sent, Ctrl-C off on USB_VCP
+        while True:
+            s.add(adc.read(), t)  # batched; a frame leaves when full
+            s.poll()              # latency flush, descriptor/status repeats
+
+Every frame is: sync (2) + header (14) + payload + CRC-32 (4), built with
+``struct.pack_into`` in one preallocated buffer and written through a
+preallocated memoryview: a full frame costs the same few Python operations
+and no heap, whatever its size.
+"""
+
+import binascii
+import struct
+
+from micropython import const
+
+try:
+    from pyb import micros as _micros  # board clock, 30-bit wrap
+except ImportError:  # pragma: no cover - plain MicroPython/CPython
+    from time import ticks_us as _micros  # type: ignore[assignment]
+
+SYNC0 = const(0xA5)
+SYNC1 = const(0xD3)
+VERSION = const(1)
+T_DESCRIPTOR = const(1)
+T_DATA = const(2)
+T_STATUS = const(3)
+HEADER_SIZE = const(16)
+CRC_SIZE = const(4)
+OVERHEAD = const(20)
+MAX_PAYLOAD = const(16384)
+_MASK = const(0x3FFFFFFF)
+_HDR = "<BBBBBBHII"
+_STATUS = "<IIIII"
+_TYPES = "bBhHiIf"
+_SIZES = (1, 1, 2, 2, 4, 4, 4)
+_MAX_ARGS = const(8)
+
+
+def _utf8(text, what):
+    data = text.encode()
+    if len(data) > 255:
+        raise ValueError("Stream: %s too long: %r" % (what, text))
+    return data
+
+
+class Stream:
+    """A framed stream of records with a fixed set of typed channels.
+
+    ``channels``: a sequence of (name, type, unit), type one of
+    ``b B h H i I f`` (struct codes, little-endian on the wire).
+    ``period_us``: the sample period when records are taken at a fixed
+    rate (the host derives each record's time from the frame time); 0 to
+    stamp every record with the board clock (a 4-byte time column).
+    """
+
+    def __init__(self, channels, port=None, *, name="stream", stream_id=1,
+                 period_us=0, frame_bytes=512, max_latency_ms=100,
+                 descriptor_every=64, descriptor_ms=2000, clock=None):
+        n = len(channels)
+        if n < 1 or n > 64:
+            raise ValueError("Stream %r: 1..64 channels, got %d" % (name, n))
+        if not 0 <= stream_id <= 255:
+            raise ValueError("Stream %r: stream_id must be 0..255" % name)
+        if port is None:
+            import pyb
+
+            port = pyb.USB_VCP()
+        self.port = port
+        self.name = name
+        self._clock = clock or _micros
+        self._id = stream_id
+        self._period = period_us
+        self._nch = n
+        fmt = "<I" if period_us == 0 else "<"
+        rec = 4 if period_us == 0 else 0
+        cfmts = []
+        csizes = []
+        desc = bytearray()
+        desc.extend(struct.pack("<BBI", 1, n, period_us))
+        nm = _utf8(name, "stream name")
+        desc.append(len(nm))
+        desc.extend(nm)
+        for ch in channels:
+            cname, ctype, unit = ch
+            i = _TYPES.find(ctype) if len(ctype) == 1 else -1
+            if i < 0:
+                raise ValueError("Stream %r: channel %r: type %r is not one of %s"
+                                 % (name, cname, ctype, _TYPES))
+            fmt += ctype
+            rec += _SIZES[i]
+            cfmts.append("<" + ctype)
+            csizes.append(_SIZES[i])
+            desc.append(ord(ctype))
+            for text in (cname, unit):
+                b = _utf8(text, "channel name/unit")
+                desc.append(len(b))
+                desc.extend(b)
+        self.record_size = rec
+        self._cfmts = cfmts
+        self._csizes = csizes
+        self._fmt = fmt
+        cap = (min(frame_bytes, MAX_PAYLOAD + OVERHEAD) - OVERHEAD) // rec
+        if cap < 1:
+            raise ValueError("Stream %r: frame_bytes %d holds no %d-byte record"
+                             % (name, frame_bytes, rec))
+        self.capacity = cap
+        self._buf = bytearray(OVERHEAD + cap * rec)
+        mv = memoryview(self._buf)
+        self._mv = mv
+        self._full_crc = mv[:HEADER_SIZE + cap * rec]
+        self._full_out = mv
+        self._part_n = -1
+        self._part_crc = self._full_crc
+        self._part_out = mv
+        self._desc = self._fixed_frame(desc)
+        self._status = self._fixed_frame(bytes(20))
+        self._latency = max_latency_ms * 1000
+        self._desc_every = descriptor_every
+        self._desc_us = descriptor_ms * 1000
+        self._off = HEADER_SIZE
+        self._count = 0
+        self._t0 = 0
+        self._seq = 0
+        self._since_desc = 0
+        self._t_desc = 0
+        self._streaming = False
+        self.records = 0
+        self.frames = 0
+        self.overruns = 0
+        self.short_writes = 0
+
+    @staticmethod
+    def _fixed_frame(payload):
+        buf = bytearray(OVERHEAD + len(payload))
+        buf[HEADER_SIZE:HEADER_SIZE + len(payload)] = payload
+        mv = memoryview(buf)
+        return (buf, mv[:HEADER_SIZE + len(payload)], mv, len(payload))
+
+    # --- life cycle ---------------------------------------------------------
+    def start(self):
+        """Disable Ctrl-C on a USB_VCP port and send the descriptor."""
+        if hasattr(self.port, "setinterrupt"):
+            self.port.setinterrupt(-1)
+        self._streaming = True
+        self.send_descriptor()
+
+    def stop(self):
+        """Flush, send a status frame and restore Ctrl-C (0x03)."""
+        try:
+            self.flush()
+            self.send_status()
+        finally:
+            self._streaming = False
+            if hasattr(self.port, "setinterrupt"):
+                self.port.setinterrupt(3)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # --- records --------------------------------------------------------------
+    def add(self, v0, v1=0, v2=0, v3=0, v4=0, v5=0, v6=0, v7=0):
+        """Append one record (up to 8 channels as arguments; no heap)."""
+        now = self._clock()
+        if self._count == 0:
+            self._t0 = now
+        off = self._off
+        fmt = self._fmt
+        buf = self._buf
+        n = self._nch
+        if self._period == 0:
+            if n == 1:
+                struct.pack_into(fmt, buf, off, now, v0)
+            elif n == 2:
+                struct.pack_into(fmt, buf, off, now, v0, v1)
+            elif n == 3:
+                struct.pack_into(fmt, buf, off, now, v0, v1, v2)
+            elif n == 4:
+                struct.pack_into(fmt, buf, off, now, v0, v1, v2, v3)
+            else:
+                self._pack_more(off, now, v0, v1, v2, v3, v4, v5, v6, v7)
+        elif n == 1:
+            struct.pack_into(fmt, buf, off, v0)
+        elif n == 2:
+            struct.pack_into(fmt, buf, off, v0, v1)
+        elif n == 3:
+            struct.pack_into(fmt, buf, off, v0, v1, v2)
+        elif n == 4:
+            struct.pack_into(fmt, buf, off, v0, v1, v2, v3)
+        else:
+            self._pack_more(off, now, v0, v1, v2, v3, v4, v5, v6, v7)
+        self._off = off + self.record_size
+        self._count += 1
+        if self._count >= self.capacity or (now - self._t0) & _MASK >= self._latency:
+            self.flush()
+
+    def _pack_more(self, off, now, v0, v1, v2, v3, v4, v5, v6, v7):
+        fmt = self._fmt
+        buf = self._buf
+        n = self._nch
+        if n > _MAX_ARGS:
+            raise ValueError("Stream %r: %d channels: use add_row()" % (self.name, n))
+        if self._period == 0:
+            if n == 5:
+                struct.pack_into(fmt, buf, off, now, v0, v1, v2, v3, v4)
+            elif n == 6:
+                struct.pack_into(fmt, buf, off, now, v0, v1, v2, v3, v4, v5)
+            elif n == 7:
+                struct.pack_into(fmt, buf, off, now, v0, v1, v2, v3, v4, v5, v6)
+            else:
+                struct.pack_into(fmt, buf, off, now, v0, v1, v2, v3, v4, v5, v6, v7)
+        elif n == 5:
+            struct.pack_into(fmt, buf, off, v0, v1, v2, v3, v4)
+        elif n == 6:
+            struct.pack_into(fmt, buf, off, v0, v1, v2, v3, v4, v5)
+        elif n == 7:
+            struct.pack_into(fmt, buf, off, v0, v1, v2, v3, v4, v5, v6)
+        else:
+            struct.pack_into(fmt, buf, off, v0, v1, v2, v3, v4, v5, v6, v7)
+
+    def add_row(self, values):
+        """Append one record from a sequence of channel values (any count)."""
+        if len(values) != self._nch:
+            raise ValueError("Stream %r: %d values for %d channels"
+                             % (self.name, len(values), self._nch))
+        now = self._clock()
+        if self._count == 0:
+            self._t0 = now
+        off = self._off
+        buf = self._buf
+        if self._period == 0:
+            struct.pack_into("<I", buf, off, now)
+            off += 4
+        fmts = self._cfmts
+        sizes = self._csizes
+        for i in range(self._nch):
+            struct.pack_into(fmts[i], buf, off, values[i])
+            off += sizes[i]
+        self._off = off
+        self._count += 1
+        if self._count >= self.capacity or (now - self._t0) & _MASK >= self._latency:
+            self.flush()
+
+    def poll(self):
+        """Call from the main loop: flushes a frame older than the latency
+        limit and repeats the descriptor/status when they are due."""
+        now = self._clock()
+        if self._count and (now - self._t0) & _MASK >= self._latency:
+            self.flush()
+        elif (now - self._t_desc) & _MASK >= self._desc_us:
+            self.send_descriptor()
+            self.send_status()
+
+    # --- frames -----------------------------------------------------------------
+    def _header(self, buf, ftype, length, t):
+        struct.pack_into(_HDR, buf, 0, SYNC0, SYNC1, VERSION, ftype, self._id, 0,
+                         length, self._seq, t & _MASK)
+        self._seq = (self._seq + 1) & _MASK
+
+    def _send(self, buf, crc_view, out_view, length):
+        struct.pack_into("<I", buf, HEADER_SIZE + length, binascii.crc32(crc_view))
+        n = self.port.write(out_view)
+        if n is not None and n != len(out_view):
+            self.short_writes += 1
+        self.frames += 1
+
+    def flush(self):
+        """Send the records batched so far as one data frame."""
+        count = self._count
+        if count == 0:
+            return
+        length = count * self.record_size
+        buf = self._buf
+        self._header(buf, T_DATA, length, self._t0)
+        if count == self.capacity:
+            self._send(buf, self._full_crc, self._full_out, length)
+        else:
+            if count != self._part_n:
+                # An early (latency) flush: views kept for the next one of
+                # the same size, so a steady slow stream allocates nothing.
+                self._part_n = count
+                self._part_crc = self._mv[:HEADER_SIZE + length]
+                self._part_out = self._mv[:OVERHEAD + length]
+            self._send(buf, self._part_crc, self._part_out, length)
+        self.records += count
+        self._count = 0
+        self._off = HEADER_SIZE
+        self._since_desc += 1
+        if self._since_desc >= self._desc_every:
+            self.send_descriptor()
+            self.send_status()
+
+    def send_descriptor(self):
+        """Send the channel names, types and units (done at start and then
+        every ``descriptor_every`` frames or ``descriptor_ms``)."""
+        buf, crc_view, out_view, length = self._desc
+        now = self._clock()
+        self._header(buf, T_DESCRIPTOR, length, now)
+        self._send(buf, crc_view, out_view, length)
+        self._since_desc = 0
+        self._t_desc = now
+
+    def send_status(self):
+        """Send the counters: records, frames, overruns, short writes,
+        records waiting in the batch."""
+        buf, crc_view, out_view, length = self._status
+        self._header(buf, T_STATUS, length, self._clock())
+        struct.pack_into(_STATUS, buf, HEADER_SIZE, self.records & _MASK,
+                         self.frames & _MASK, self.overruns & _MASK,
+                         self.short_writes & _MASK, self._count)
+        self._send(buf, crc_view, out_view, length)

@@ -1,0 +1,218 @@
+"""pyb_lib.stream: frames built on the board, checked byte by byte."""
+
+import binascii
+import struct
+
+import micropython
+import pyb
+import pyb_sim
+from pyb_lib.stream import OVERHEAD, Stream
+from support import message, raises
+
+board = pyb_sim.board
+
+
+class BufferPort:
+    """A port that stores what is written in a preallocated buffer."""
+
+    def __init__(self, size):
+        self.buf = bytearray(size)
+        self.mv = memoryview(self.buf)
+        self.n = 0
+
+    def write(self, data):
+        k = len(data)
+        self.mv[self.n:self.n + k] = data
+        self.n += k
+        return k
+
+    def data(self):
+        return bytes(self.buf[:self.n])
+
+
+def parse(data):
+    """Split a stream into (type, stream, seq, time, payload), checking
+    sync, version and CRC of every frame."""
+    out = []
+    i = 0
+    while i < len(data):
+        assert data[i] == 0xA5 and data[i + 1] == 0xD3, "sync at %d" % i
+        ver, typ, sid, flags, length, seq, t = struct.unpack_from("<BBBBHII", data, i + 2)
+        assert ver == 1 and flags == 0
+        end = i + 16 + length
+        crc = struct.unpack_from("<I", data, end)[0]
+        assert binascii.crc32(data[i:end]) == crc
+        out.append((typ, sid, seq, t, data[i + 16:end]))
+        i = end + 4
+    return out
+
+
+def test_descriptor_first_and_ctrl_c_off_while_streaming():
+    s = Stream((("x1", "H", "raw"), ("temp", "h", "cC")), name="adc", period_us=1000)
+    assert board.usb.interrupt_char == 3
+    s.start()
+    assert board.usb.interrupt_char == -1
+    frames = parse(bytes(board.usb.from_board))
+    assert len(frames) == 1
+    typ, sid, seq, t, payload = frames[0]
+    assert (typ, sid, seq) == (1, 1, 0)
+    assert payload == (b"\x01\x02\xe8\x03\x00\x00\x03adc"
+                       b"H\x02x1\x03raw" b"h\x04temp\x02cC")
+    s.stop()
+    assert board.usb.interrupt_char == 3
+
+
+def test_a_full_frame_carries_the_records_in_order():
+    port = BufferPort(4096)
+    s = Stream((("a", "H", ""), ("b", "h", ""), ("c", "f", "V")), port,
+               period_us=500, frame_bytes=200)
+    assert s.record_size == 8 and s.capacity == (200 - OVERHEAD) // 8
+    s.start()
+    for k in range(s.capacity):
+        s.add(k, -k, k / 4)
+    frames = parse(port.data())
+    assert [f[0] for f in frames] == [1, 2]
+    typ, sid, seq, t, payload = frames[1]
+    assert seq == 1 and len(payload) == s.capacity * 8
+    recs = [struct.unpack_from("<Hhf", payload, 8 * k) for k in range(s.capacity)]
+    assert recs == [(k, -k, k / 4) for k in range(s.capacity)]
+
+
+def test_header_and_crc_stay_under_ten_percent_of_a_default_frame():
+    for chans in ((("a", "H", ""),), (("a", "f", ""), ("b", "i", "")),
+                  tuple(("c%d" % i, "h", "") for i in range(8))):
+        for period in (0, 1000):
+            s = Stream(chans, BufferPort(8), period_us=period)
+            size = OVERHEAD + s.capacity * s.record_size
+            assert OVERHEAD * 10 < size, (chans, period)
+
+
+def test_records_with_time_stamps_when_no_period():
+    port = BufferPort(2048)
+    s = Stream((("v", "i", "mV"),), port, frame_bytes=60)
+    s.start()
+    t0 = pyb.micros()
+    for k in range(5):
+        s.add(k - 2)
+        pyb.udelay(100)
+    frames = parse(port.data())
+    payload = frames[1][4]
+    assert len(payload) == 5 * 8 and frames[1][3] == struct.unpack_from("<I", payload, 0)[0]
+    times = [struct.unpack_from("<Ii", payload, 8 * k)[0] for k in range(5)]
+    vals = [struct.unpack_from("<Ii", payload, 8 * k)[1] for k in range(5)]
+    assert vals == [-2, -1, 0, 1, 2]
+    assert all(100 <= (times[k + 1] - times[k]) <= 102 for k in range(4))
+    assert 0 <= times[0] - t0 <= 2
+
+
+def test_a_partial_frame_leaves_after_the_latency_limit():
+    port = BufferPort(2048)
+    s = Stream((("v", "H", ""),), port, period_us=10000, max_latency_ms=50)
+    s.start()
+    s.add(1)
+    s.poll()
+    assert len(parse(port.data())) == 1
+    pyb.delay(60)
+    s.poll()
+    frames = parse(port.data())
+    assert len(frames) == 2 and frames[1][4] == b"\x01\x00"
+
+
+def test_stop_flushes_and_reports_status():
+    port = BufferPort(2048)
+    s = Stream((("v", "B", ""),), port, period_us=1)
+    with s:
+        for k in range(10):
+            s.add(k)
+        s.overruns += 3
+    frames = parse(port.data())
+    assert [f[0] for f in frames] == [1, 2, 3]
+    assert [f[2] for f in frames] == [0, 1, 2]
+    assert frames[1][4] == bytes(range(10))
+    assert struct.unpack("<IIIII", frames[2][4]) == (10, 2, 3, 0, 0)
+
+
+def test_descriptor_and_status_are_repeated():
+    port = BufferPort(8192)
+    s = Stream((("v", "B", ""),), port, period_us=1, frame_bytes=40, descriptor_every=4)
+    s.start()
+    for k in range(20 * 12):
+        s.add(k & 0xFF)
+    types = [f[0] for f in parse(port.data())]
+    assert types[:6] == [1, 2, 2, 2, 2, 1]
+    assert types.count(1) == 1 + 12 // 4 and types.count(3) == 12 // 4
+    seqs = [f[2] for f in parse(port.data())]
+    assert seqs == list(range(len(seqs)))
+
+
+def test_many_channels_by_row():
+    port = BufferPort(4096)
+    chans = tuple(("c%d" % i, "h", "") for i in range(10))
+    s = Stream(chans, port, period_us=100, frame_bytes=OVERHEAD + 40)
+    s.start()
+    assert message(raises(ValueError, s.add, 1, 2)) == "Stream 'stream': 10 channels: use add_row()"
+    row = list(range(-5, 5))
+    s.add_row(row)
+    s.add_row(row)
+    payload = parse(port.data())[1][4]
+    assert struct.unpack("<10h", payload[20:]) == tuple(row)
+    assert "values for" in message(raises(ValueError, s.add_row, [1]))
+
+
+def test_eight_channels_as_arguments():
+    port = BufferPort(4096)
+    chans = tuple(("c%d" % i, "B", "") for i in range(8))
+    for period in (0, 10):
+        port.n = 0
+        s = Stream(chans, port, period_us=period, frame_bytes=OVERHEAD + 12)
+        s.start()
+        s.add(1, 2, 3, 4, 5, 6, 7, 8)
+        s.flush()
+        payload = parse(port.data())[1][4]
+        assert payload[-8:] == bytes(range(1, 9))
+
+
+def test_bad_channels_are_value_errors():
+    port = BufferPort(8)
+    e = raises(ValueError, Stream, (("x", "Q", ""),), port)
+    assert message(e) == "Stream 'stream': channel 'x': type 'Q' is not one of bBhHiIf"
+    assert "1..64 channels" in message(raises(ValueError, Stream, (), port))
+    e = raises(ValueError, Stream, (("x", "f", ""),), port, frame_bytes=22)
+    assert message(e) == "Stream 'stream': frame_bytes 22 holds no 8-byte record"
+
+
+class Clock:
+    """A board clock that advances 100 us per reading, without heap."""
+
+    def __init__(self):
+        self.t = 0
+
+    def read(self):
+        self.t += 100
+        return self.t
+
+
+def test_frames_allocate_nothing():
+    # The simulated board's own clock allocates on MicroPython; the real
+    # pyb.micros() does not, so a heap-free clock stands in for it here.
+    port = BufferPort(16384)
+    clock = Clock()
+    s = Stream((("a", "H", ""), ("b", "H", ""), ("c", "h", ""), ("d", "H", "")), port,
+               period_us=1000, frame_bytes=256, max_latency_ms=5, clock=clock.read,
+               descriptor_every=4)
+    s.start()
+    s.add(0, 0, 0, 0)
+    clock.t += 6000
+    s.poll()  # the first early flush makes its views
+    micropython.heap_lock()
+    try:
+        for k in range(29 * 10):  # full frames, descriptors, status frames
+            s.add(k, k + 1, -k, 7)
+        s.add(1, 2, 3, 4)
+        clock.t += 6000
+        s.poll()  # an early flush of the same size: views reused
+    finally:
+        micropython.heap_unlock()
+    frames = parse(port.data())
+    assert sum(len(f[4]) for f in frames if f[0] == 2) == 292 * 8
+    assert [f[0] for f in frames].count(1) >= 3
