@@ -23,7 +23,15 @@ if MICROPYTHON:
 
     _heap_lock = _mp.heap_lock
     _heap_unlock = _mp.heap_unlock
+
+    def _lock_depth():
+        # heap_unlock() returns the depth left, so lock + unlock reads it.
+        _heap_lock()
+        return _heap_unlock()
 else:
+    def _lock_depth():
+        return 0
+
     def _heap_lock():
         return None
 
@@ -195,6 +203,8 @@ class Board:
         self.switch_callback = None
         self.i2c_faults = {}  # address -> number of transfers to fail with EIO
         self.irq_enabled = True
+        self._relock = bytearray(32)  # heap-lock depths undone by hw_enter
+        self._hw_sp = 0
 
     # --- time ---------------------------------------------------------------
     def advance(self, ns):
@@ -263,13 +273,23 @@ class Board:
             self.irq_depth -= 1
 
     def hw_enter(self):
-        """Enter simulated hardware (may allocate even inside a handler)."""
-        if self.irq_depth:
+        """Enter simulated hardware, which may allocate even when the heap is
+        locked (by an interrupt handler or by a test's heap_lock()): the
+        firmware's C code behind these calls does not use the heap."""
+        depth = _lock_depth()
+        n = depth
+        while n:
             _heap_unlock()
+            n -= 1
+        self._relock[self._hw_sp] = depth
+        self._hw_sp += 1
 
     def hw_exit(self):
-        if self.irq_depth:
+        self._hw_sp -= 1
+        n = self._relock[self._hw_sp]
+        while n:
             _heap_lock()
+            n -= 1
 
     def check_alloc(self):
         """Raise MemoryError when called from an interrupt handler."""
