@@ -386,6 +386,13 @@ class Timer:
 
     def init(self, *, freq=None, prescaler=None, period=None, mode=0, div=1,
              callback=None, deadtime=0, brk=0):
+        board.hw_enter()  # the firmware does not allocate here
+        try:
+            self._init(freq, prescaler, period, mode, callback)
+        finally:
+            board.hw_exit()
+
+    def _init(self, freq, prescaler, period, mode, callback):
         src = self.source_freq()
         if freq is not None:
             if freq <= 0:
@@ -529,11 +536,25 @@ class ADC:
 
     def read_timed(self, buf, timer):
         """Fill ``buf`` with samples taken at the rate of ``timer`` (Timer or Hz)."""
-        ADC.read_timed_multi((self,), (buf,), timer)
+        board.check_alloc()
+        board.hw_enter()  # the firmware does not allocate here
+        try:
+            ADC._timed((self,), (buf,), timer)
+        finally:
+            board.hw_exit()
 
     @staticmethod
     def read_timed_multi(adcs, bufs, timer):
         """Sample several ADCs together at the timer rate into matching buffers."""
+        board.check_alloc()
+        board.hw_enter()  # the firmware does not allocate here
+        try:
+            return ADC._timed(adcs, bufs, timer)
+        finally:
+            board.hw_exit()
+
+    @staticmethod
+    def _timed(adcs, bufs, timer):
         if len(adcs) < 1:
             raise ValueError("need at least 1 ADC")
         if len(adcs) != len(bufs):
@@ -544,7 +565,6 @@ class ADC:
             if len(b) != n or (n and _is_8bit(b) != eight):
                 raise ValueError("size and type of buffers must match")
         period = _sample_period_ns(timer)
-        board.check_alloc()
         start = board.now
         for i in range(n):
             board.advance_to(start + int(i * period))
