@@ -3,6 +3,7 @@
 import errno
 import sys
 
+import micropython
 import pyb
 import pyb_sim
 from pyb_lib.i2c import I2CDevice
@@ -43,11 +44,19 @@ class Stalling(I2CRegisterModel):
         super().i2c_write(data)
 
 
-def in_irq(fn):
-    """Run ``fn()`` as an interrupt handler runs: with the heap locked
-    (``micropython.heap_lock()`` on MicroPython; on CPython the simulated
-    peripherals refuse every call that would allocate)."""
-    board.run_irq(lambda _: fn(), None)
+def heap_locked(fn):
+    """Run ``fn()`` with the heap locked: ``micropython.heap_lock()`` on
+    MicroPython (any allocation raises MemoryError); on CPython as an
+    interrupt handler of the simulated board, whose peripherals refuse the
+    calls that would allocate."""
+    if sys.implementation.name == "micropython":
+        micropython.heap_lock()
+        try:
+            fn()
+        finally:
+            micropython.heap_unlock()
+    else:
+        board.run_irq(lambda _: fn(), None)
 
 
 # --- the bus ---------------------------------------------------------------
@@ -307,7 +316,7 @@ def test_register_reads_into_a_buffer_do_not_allocate():
         out[2] = dev.read_s16(0x88)
         out[3] = dev.read_bits(0xD0, 4, 4)
 
-    in_irq(body)
+    heap_locked(body)
     assert buf == b"\x80\x01\x02\x03"
     assert out == [0x60, 0x8001, 0x8001 - 0x10000, 6]
 
@@ -323,7 +332,7 @@ def test_writes_and_retries_do_not_allocate():
         dev.readinto(buf)
 
     board.fail_i2c(0x76, 2)
-    in_irq(body)
+    heap_locked(body)
     assert model.regs[0xF4] == 0x27
     assert buf == b"\x00\x00"
 
@@ -334,4 +343,4 @@ def test_a_read_that_would_allocate_fails_in_a_handler():
         return
     board.attach_i2c(1, Sensor())
     dev = I2CDevice(1, 0x76)
-    raises(MemoryError, in_irq, lambda: dev.read_register(0xD0, 1))
+    raises(MemoryError, heap_locked, lambda: dev.read_register(0xD0, 1))

@@ -1,11 +1,14 @@
 """pyb_lib.register.Field: bit fields as attributes of a driver, through a bus device."""
 
 import errno
+import sys
 
+import micropython
 import pyb_sim
 from pyb_lib.i2c import I2CDevice
 from pyb_lib.register import Field
-from pyb_sim.models import I2CRegisterModel
+from pyb_lib.spi import SPIDevice
+from pyb_sim.models import I2CRegisterModel, SPIByteModel
 from support import message, raises
 
 board = pyb_sim.board
@@ -31,6 +34,21 @@ class Driver:
 
     def __init__(self, dev):
         self.bus_device = dev
+
+
+def heap_locked(fn):
+    """Run ``fn()`` with the heap locked: ``micropython.heap_lock()`` on
+    MicroPython (any allocation raises MemoryError); on CPython as an
+    interrupt handler of the simulated board, whose peripherals refuse the
+    calls that would allocate."""
+    if sys.implementation.name == "micropython":
+        micropython.heap_lock()
+        try:
+            fn()
+        finally:
+            micropython.heap_unlock()
+    else:
+        board.run_irq(lambda _: fn(), None)
 
 
 def make(address=0x76):
@@ -159,6 +177,42 @@ def test_field_reads_and_writes_do_not_allocate():
         drv.mode = 2
         out[2] = drv.mode
 
-    board.run_irq(lambda _: body(), None)
+    heap_locked(body)
     assert out == [0x60, -2, 2]
     assert model.regs[0xF4] == 0b10110110
+
+
+class SpiChip(SPIByteModel):
+    """Registers behind SPI: first byte register | 0x80 to read, without it to write."""
+
+    def __init__(self):
+        super().__init__()
+        self.regs = bytearray(256)
+        self.regs[0xD0] = 0x60
+
+    def begin(self):
+        self.cmd = None
+
+    def exchange(self, byte):
+        if self.cmd is None:
+            self.cmd = byte
+            self.ptr = byte | 0x80
+            return 0xFF
+        if self.cmd & 0x80:
+            out = self.regs[self.ptr]
+        else:
+            self.regs[self.ptr] = byte
+            out = 0xFF
+        self.ptr = (self.ptr + 1) & 0xFF
+        return out
+
+
+def test_the_same_fields_work_through_an_spi_device():
+    model = board.attach_spi(1, "X5", SpiChip())
+    model.regs[0xF4] = 0b10110101
+    drv = Driver(SPIDevice(1, "X5"))
+    assert drv.chip_id == 0x60
+    assert drv.osrs_t == 0b101
+    drv.mode = 2
+    assert model.regs[0xF4] == 0b10110110
+    assert board.pin_level("X5") == 1

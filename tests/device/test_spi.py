@@ -3,6 +3,7 @@
 import errno
 import sys
 
+import micropython
 import pyb
 import pyb_sim
 from pyb_lib.spi import LSB, MSB, SPIDevice
@@ -64,9 +65,19 @@ class Stalling(SPIByteModel):
         raise OSError(errno.ETIMEDOUT)
 
 
-def in_irq(fn):
-    """Run ``fn()`` as an interrupt handler runs: with the heap locked."""
-    board.run_irq(lambda _: fn(), None)
+def heap_locked(fn):
+    """Run ``fn()`` with the heap locked: ``micropython.heap_lock()`` on
+    MicroPython (any allocation raises MemoryError); on CPython as an
+    interrupt handler of the simulated board, whose peripherals refuse the
+    calls that would allocate."""
+    if sys.implementation.name == "micropython":
+        micropython.heap_lock()
+        try:
+            fn()
+        finally:
+            micropython.heap_unlock()
+    else:
+        board.run_irq(lambda _: fn(), None)
 
 
 def chip(bus=1, cs="X5", **kw):
@@ -314,7 +325,7 @@ def test_register_reads_and_raw_transfers_do_not_allocate():
             dev.write_readinto(buf, into)
         out[2] = board.pin_level("X5")
 
-    in_irq(body)
+    heap_locked(body)
     assert out == [0x60, -2, 1]
     assert model.regs[0xF4] == 3
 
@@ -324,5 +335,5 @@ def test_a_read_that_would_allocate_fails_in_a_handler():
     if sys.implementation.name != "micropython":
         return
     model, dev = chip()
-    raises(MemoryError, in_irq, lambda: dev.read_register(0xD0, 1))
+    raises(MemoryError, heap_locked, lambda: dev.read_register(0xD0, 1))
     assert board.pin_level("X5") == 1
