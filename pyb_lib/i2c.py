@@ -79,6 +79,14 @@ def _error_text(err):
     return "error %d" % err
 
 
+def scan(bus, *, baudrate=400000):
+    """Addresses of the devices that answer on I2C bus 1, 2, 'X' or 'Y'."""
+    num = _bus_number(bus, "I2C")
+    if num is None:
+        raise ValueError("I2C bus %r doesn't exist; use 1, 2, 'X' or 'Y'" % (bus,))
+    return pyb.I2C(num, pyb.I2C.CONTROLLER, baudrate=baudrate).scan()
+
+
 class I2CDevice:
     """One device at a 7-bit ``address`` on I2C bus 1 ('X') or 2 ('Y')."""
 

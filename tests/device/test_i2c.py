@@ -6,7 +6,7 @@ import sys
 import micropython
 import pyb
 import pyb_sim
-from pyb_lib.i2c import I2CDevice
+from pyb_lib.i2c import I2CDevice, scan
 from pyb_sim.models import I2CRegisterModel
 from support import message, raises
 
@@ -66,6 +66,16 @@ def test_scan_lists_the_devices_of_its_own_bus():
     board.attach_i2c(2, Sensor(0x77))
     assert I2CDevice(1, 0x76).scan() == [0x50, 0x76]
     assert I2CDevice("Y", 0x77).scan() == [0x77]
+
+
+def test_module_scan_takes_a_bus_number_or_name():
+    board.attach_i2c(2, Sensor(0x77))
+    board.attach_i2c(2, Memory16(0x50))
+    assert scan(2) == [0x50, 0x77]
+    assert scan("Y", baudrate=100000) == [0x50, 0x77]
+    assert scan("X") == []
+    e = raises(ValueError, scan, 3)
+    assert message(e) == "I2C bus 3 doesn't exist; use 1, 2, 'X' or 'Y'"
 
 
 def test_probe_answers_whether_the_device_acks():
