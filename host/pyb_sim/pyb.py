@@ -741,8 +741,15 @@ class I2C:
 
     def is_ready(self, addr):
         self._controller()
-        dev = board.i2c_devices[self._bus].get(addr)
-        return dev is not None and dev.i2c_ack()
+        # pyb_i2c.c: up to 10 calls of HAL_I2C_IsDeviceReady(addr, 10 trials);
+        # each trial is a START, the address byte and a STOP on the bus.
+        trial = 10 * NS_PER_S // self._baud
+        for _ in range(100):
+            board.advance(trial)
+            dev = board.i2c_devices[self._bus].get(addr)
+            if dev is not None and dev.i2c_ack():
+                return True
+        return False
 
     def send(self, send, addr=0x00, *, timeout=5000):
         self._controller()
