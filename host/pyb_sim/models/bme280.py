@@ -221,7 +221,7 @@ class BME280Model(I2CRegisterModel):
 
     # --- I2C --------------------------------------------------------------
     def i2c_write(self, data):
-        # I2C writes are (register, value) pairs: no auto-increment (5.2.1).
+        # I2C writes are (register, value) pairs: no auto-increment (I2C write, section 6).
         n = len(data)
         i = 0
         while i < n:
