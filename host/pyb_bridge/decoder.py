@@ -1,0 +1,293 @@
+"""Decoding the board's framed stream (docs/protocol.md).
+
+``FrameDecoder`` turns raw bytes, fed in any chunks, into whole CRC-checked
+frames and resynchronises after garbage; ``Streams`` turns frames into
+typed channel values, learning each stream's channels from its descriptor.
+"""
+
+import struct
+import sys
+import zlib
+from array import array
+from collections import namedtuple
+
+SYNC = b"\xa5\xd3"
+VERSION = 1
+T_DESCRIPTOR = 1
+T_DATA = 2
+T_STATUS = 3
+TYPES = (T_DESCRIPTOR, T_DATA, T_STATUS)
+HEADER_SIZE = 16
+CRC_SIZE = 4
+OVERHEAD = HEADER_SIZE + CRC_SIZE
+MAX_PAYLOAD = 16384
+TICKS_PERIOD = 1 << 30  # board time stamps and sequence numbers wrap here
+_HALF = TICKS_PERIOD >> 1
+_MASK = TICKS_PERIOD - 1
+
+_HDR = struct.Struct("<BBBBHII")  # version, type, stream, flags, length, seq, time
+_U32 = struct.Struct("<I")
+_STATUS = struct.Struct("<IIIII")
+
+Frame = namedtuple("Frame", "type stream seq time_us payload")
+Frame.__doc__ = "One CRC-checked frame: payload is bytes, time_us wraps at 2**30."
+
+
+class FrameDecoder:
+    """Incremental frame decoder: ``feed(data)`` returns the frames completed
+    by ``data``, in order, each one CRC-checked; ``feed(b"", final=True)`` at
+    the end of a finite input also gives up on a partial frame at the end so
+    that any frame behind a corrupted length is still found.
+
+    Counters: ``frames`` (good frames), ``bytes`` (bytes fed), ``crc_errors``,
+    ``resyncs`` (times the decoder had to skip bytes to find a frame),
+    ``skipped_bytes``, ``frames_lost`` (sequence gaps, per stream),
+    ``duplicates`` (a frame equal in sequence to the one before it: dropped),
+    ``restarts`` (sequence went back: the board restarted).
+    """
+
+    def __init__(self, max_payload=MAX_PAYLOAD):
+        self.max_payload = max_payload
+        self._buf = bytearray()
+        self._last_seq = {}
+        self._gap = False
+        self.frames = 0
+        self.bytes = 0
+        self.crc_errors = 0
+        self.resyncs = 0
+        self.skipped_bytes = 0
+        self.frames_lost = 0
+        self.duplicates = 0
+        self.restarts = 0
+
+    def counters(self):
+        return {k: getattr(self, k) for k in (
+            "frames", "bytes", "crc_errors", "resyncs", "skipped_bytes",
+            "frames_lost", "duplicates", "restarts")}
+
+    def reset_sequence(self):
+        """Forget the sequence numbers seen (e.g. after a reconnect)."""
+        self._last_seq.clear()
+
+    def _skip(self, n):
+        if n:
+            self.skipped_bytes += n
+            if not self._gap:
+                self._gap = True
+                self.resyncs += 1
+
+    def feed(self, data, final=False):
+        buf = self._buf
+        buf += data
+        self.bytes += len(data)
+        out = []
+        n = len(buf)
+        i = 0
+        find = buf.find
+        unpack_hdr = _HDR.unpack_from
+        unpack_u32 = _U32.unpack_from
+        crc32 = zlib.crc32
+        last = self._last_seq
+        maxp = self.max_payload
+        with memoryview(buf) as mv:
+            while True:
+                j = find(SYNC, i)
+                if j < 0:
+                    keep = n - 1 if (n > i and buf[n - 1] == 0xA5 and not final) else n
+                    self._skip(keep - i)
+                    i = keep
+                    break
+                if j != i:
+                    self._skip(j - i)
+                    i = j
+                if n - j < HEADER_SIZE:
+                    if final:
+                        self._skip(n - j)
+                        i = n
+                    break
+                ver, typ, sid, _flags, length, seq, t = unpack_hdr(buf, j + 2)
+                if ver != VERSION or typ not in TYPES or length > maxp:
+                    self._skip(1)
+                    i = j + 1
+                    continue
+                end = j + HEADER_SIZE + length
+                if end + CRC_SIZE > n:
+                    if final:
+                        self._skip(1)
+                        i = j + 1
+                        continue
+                    break
+                if crc32(mv[j:end]) != unpack_u32(buf, end)[0]:
+                    self.crc_errors += 1
+                    self._skip(1)
+                    i = j + 1
+                    continue
+                i = end + CRC_SIZE
+                self._gap = False
+                prev = last.get(sid)
+                last[sid] = seq
+                if prev is not None:
+                    d = (seq - prev) & _MASK
+                    if d != 1:
+                        if d == 0:
+                            self.duplicates += 1
+                            continue
+                        if d < _HALF:
+                            self.frames_lost += d - 1
+                        else:
+                            self.restarts += 1
+                self.frames += 1
+                out.append(Frame(typ, sid, seq, t, bytes(mv[j + HEADER_SIZE:end])))
+        del buf[:i]
+        return out
+
+
+# --- schema and values ----------------------------------------------------
+_ARRAY_CODES = {}
+for _code, _size in (("b", 1), ("B", 1), ("h", 2), ("H", 2), ("i", 4), ("I", 4), ("f", 4)):
+    for _tc in (_code, _code.replace("i", "l").replace("I", "L")):
+        if array(_tc).itemsize == _size:
+            _ARRAY_CODES[_code] = _tc
+            break
+_SWAP = sys.byteorder != "little"
+
+
+class Channel(namedtuple("Channel", "name type unit")):
+    """A channel of a stream: name, struct type code, unit."""
+
+
+class Schema:
+    """What a descriptor frame says about a stream."""
+
+    def __init__(self, stream_id, name, period_us, channels):
+        self.stream_id = stream_id
+        self.name = name
+        self.period_us = period_us
+        self.channels = tuple(channels)
+        self.names = tuple(c.name for c in self.channels)
+        codes = "".join(c.type for c in self.channels)
+        self.record = struct.Struct("<" + ("I" if period_us == 0 else "") + codes)
+        self.record_size = self.record.size
+        uniform = period_us > 0 and len(set(codes)) == 1 and codes[0] in _ARRAY_CODES
+        self._array_code = _ARRAY_CODES[codes[0]] if uniform else None
+
+    @classmethod
+    def from_payload(cls, stream_id, payload):
+        version, n, period = struct.unpack_from("<BBI", payload, 0)
+        if version != 1:
+            raise ValueError("descriptor version %d not understood" % version)
+        pos = 6
+        name, pos = _text(payload, pos)
+        channels = []
+        for _ in range(n):
+            code = chr(payload[pos])
+            name_c, pos = _text(payload, pos + 1)
+            unit, pos = _text(payload, pos)
+            channels.append(Channel(name_c, code, unit))
+        return cls(stream_id, name, period, channels)
+
+    def __eq__(self, other):
+        return isinstance(other, Schema) and (
+            self.stream_id, self.name, self.period_us, self.channels) == (
+            other.stream_id, other.name, other.period_us, other.channels)
+
+    def __repr__(self):
+        return "Schema(%r, %r, period_us=%d, %r)" % (
+            self.stream_id, self.name, self.period_us, self.channels)
+
+    def columns(self, payload):
+        """The channel values of a data frame: (count, [column per channel]);
+        with per-record time stamps the first column is the raw time."""
+        tc = self._array_code
+        if tc is not None:
+            a = array(tc)
+            a.frombytes(payload)
+            if _SWAP:
+                a.byteswap()
+            k = len(self.channels)
+            if k == 1:
+                return len(a), [a]
+            return len(a) // k, [a[i::k] for i in range(k)]
+        recs = list(self.record.iter_unpack(payload))
+        if not recs:
+            return 0, [() for _ in range(len(self.channels) + (self.period_us == 0))]
+        return len(recs), list(zip(*recs, strict=True))
+
+
+def _text(payload, pos):
+    n = payload[pos]
+    return bytes(payload[pos + 1:pos + 1 + n]).decode("utf-8", "replace"), pos + 1 + n
+
+
+class Batch(namedtuple("Batch", "schema seq times columns")):
+    """The records of one data frame: ``times`` (board µs, unwrapped) and one
+    column of values per channel (``schema.names``)."""
+
+    def rows(self):
+        return zip(self.times, *self.columns, strict=True)
+
+
+Status = namedtuple("Status", "stream records frames overruns short_writes pending")
+
+
+class Streams:
+    """Frames to typed values: learns each stream's schema from its
+    descriptor (data frames that arrive before it are held, up to
+    ``hold`` frames) and unwraps board time stamps."""
+
+    def __init__(self, hold=1024):
+        self.schemas = {}
+        self.status = {}
+        self.hold = hold
+        self.held_dropped = 0
+        self._pending = {}
+        self._time = {}  # stream -> (last raw, base)
+
+    def _unwrap(self, sid, raw):
+        last, base = self._time.get(sid, (raw, 0))
+        if raw < last and last - raw > _HALF:
+            base += TICKS_PERIOD
+        elif raw > last and raw - last > _HALF:
+            base -= TICKS_PERIOD  # an older frame (held) after a wrap
+            self._time[sid] = (last, base + TICKS_PERIOD)
+            return base + raw
+        self._time[sid] = (raw, base)
+        return base + raw
+
+    def feed(self, frames):
+        """Return (batches, new_schemas) for a list of frames."""
+        batches = []
+        new = []
+        for f in frames:
+            if f.type == T_DATA:
+                schema = self.schemas.get(f.stream)
+                if schema is None:
+                    q = self._pending.setdefault(f.stream, [])
+                    if len(q) >= self.hold:
+                        q.pop(0)
+                        self.held_dropped += 1
+                    q.append(f)
+                    continue
+                batches.append(self._batch(schema, f))
+            elif f.type == T_DESCRIPTOR:
+                schema = Schema.from_payload(f.stream, f.payload)
+                if self.schemas.get(f.stream) != schema:
+                    self.schemas[f.stream] = schema
+                    new.append(schema)
+                for held in self._pending.pop(f.stream, ()):
+                    batches.append(self._batch(schema, held))
+            elif f.type == T_STATUS and len(f.payload) >= _STATUS.size:
+                self.status[f.stream] = Status(f.stream, *_STATUS.unpack_from(f.payload))
+        return batches, new
+
+    def _batch(self, schema, f):
+        n, cols = schema.columns(f.payload)
+        t0 = self._unwrap(f.stream, f.time_us)
+        if schema.period_us:
+            p = schema.period_us
+            times = range(t0, t0 + n * p, p)
+        else:
+            raw0 = f.time_us
+            times = [t0 + ((t - raw0) & _MASK) for t in cols[0]]
+            cols = cols[1:]
+        return Batch(schema, f.seq, times, cols)
