@@ -60,7 +60,7 @@ class Stream:
     """
 
     def __init__(self, channels, port=None, *, name="stream", stream_id=1,
-                 period_us=0, frame_bytes=512, max_latency_ms=100,
+                 period_us=0, frame_bytes=1024, max_latency_ms=100,
                  descriptor_every=64, descriptor_ms=2000, clock=None):
         n = len(channels)
         if n < 1 or n > 64:

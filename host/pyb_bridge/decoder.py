@@ -31,6 +31,7 @@ _STATUS = struct.Struct("<IIIII")
 
 Frame = namedtuple("Frame", "type stream seq time_us payload")
 Frame.__doc__ = "One CRC-checked frame: payload is bytes, time_us wraps at 2**30."
+_new = tuple.__new__  # builds a namedtuple without its Python-level __new__
 
 
 class FrameDecoder:
@@ -137,7 +138,7 @@ class FrameDecoder:
                         else:
                             self.restarts += 1
                 self.frames += 1
-                out.append(Frame(typ, sid, seq, t, bytes(mv[j + HEADER_SIZE:end])))
+                out.append(_new(Frame, (typ, sid, seq, t, bytes(mv[j + HEADER_SIZE:end]))))
         del buf[:i]
         return out
 
@@ -170,6 +171,8 @@ class Schema:
         self.record_size = self.record.size
         uniform = period_us > 0 and len(set(codes)) == 1 and codes[0] in _ARRAY_CODES
         self._array_code = _ARRAY_CODES[codes[0]] if uniform else None
+        k = len(self.channels)
+        self._slices = [slice(i, None, k) for i in range(k)]
 
     @classmethod
     def from_payload(cls, stream_id, payload):
@@ -200,14 +203,13 @@ class Schema:
         with per-record time stamps the first column is the raw time."""
         tc = self._array_code
         if tc is not None:
-            a = array(tc)
-            a.frombytes(payload)
+            a = array(tc, payload)
             if _SWAP:
                 a.byteswap()
-            k = len(self.channels)
+            k = len(self._slices)
             if k == 1:
                 return len(a), [a]
-            return len(a) // k, [a[i::k] for i in range(k)]
+            return len(a) // k, list(map(a.__getitem__, self._slices))
         recs = list(self.record.iter_unpack(payload))
         if not recs:
             return 0, [() for _ in range(len(self.channels) + (self.period_us == 0))]
@@ -245,12 +247,10 @@ class Streams:
 
     def _unwrap(self, sid, raw):
         last, base = self._time.get(sid, (raw, 0))
-        if raw < last and last - raw > _HALF:
+        if raw < last - _HALF:
             base += TICKS_PERIOD
-        elif raw > last and raw - last > _HALF:
-            base -= TICKS_PERIOD  # an older frame (held) after a wrap
-            self._time[sid] = (last, base + TICKS_PERIOD)
-            return base + raw
+        elif raw > last + _HALF:  # an older frame (held) from before a wrap
+            return base - TICKS_PERIOD + raw
         self._time[sid] = (raw, base)
         return base + raw
 
@@ -283,11 +283,11 @@ class Streams:
     def _batch(self, schema, f):
         n, cols = schema.columns(f.payload)
         t0 = self._unwrap(f.stream, f.time_us)
-        if schema.period_us:
-            p = schema.period_us
+        p = schema.period_us
+        if p:
             times = range(t0, t0 + n * p, p)
         else:
             raw0 = f.time_us
             times = [t0 + ((t - raw0) & _MASK) for t in cols[0]]
             cols = cols[1:]
-        return Batch(schema, f.seq, times, cols)
+        return _new(Batch, (schema, f.seq, times, cols))
