@@ -194,6 +194,9 @@ class Schema:
             self.stream_id, self.name, self.period_us, self.channels) == (
             other.stream_id, other.name, other.period_us, other.channels)
 
+    def __hash__(self):
+        return hash((self.stream_id, self.name, self.period_us, self.channels))
+
     def __repr__(self):
         return "Schema(%r, %r, period_us=%d, %r)" % (
             self.stream_id, self.name, self.period_us, self.channels)

@@ -1,0 +1,216 @@
+"""Where decoded readings go: SQLite (default), CSV or JSONL.
+
+A sink takes ``Batch`` objects (see ``pyb_bridge.decoder``) with the host
+time they arrived at, and writes one row per record: sequence number of the
+frame, board time (µs, unwrapped), host time (Unix seconds) and one column
+per channel. ``flush()`` makes everything written so far durable; it runs
+every ``flush_interval`` seconds from ``write`` and from ``close()``.
+"""
+
+import csv
+import json
+import os
+import re
+import sqlite3
+import time
+from itertools import repeat
+
+FORMATS = ("sqlite", "csv", "jsonl")
+BASE_COLUMNS = ("seq", "board_time_us", "host_time")
+_SQL_TYPES = {"f": "REAL"}
+
+
+def open_sink(path, fmt=None, flush_interval=1.0):
+    """A sink for ``path``; the format defaults from its extension."""
+    if fmt is None:
+        ext = os.path.splitext(path)[1].lower()
+        fmt = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}.get(ext, "sqlite")
+    if fmt not in FORMATS:
+        raise ValueError("unknown format %r: one of %s" % (fmt, ", ".join(FORMATS)))
+    cls = {"sqlite": SqliteSink, "csv": CsvSink, "jsonl": JsonlSink}[fmt]
+    return cls(path, flush_interval=flush_interval)
+
+
+def column_names(schema):
+    """Channel names made unique and distinct from the base columns."""
+    seen = set(BASE_COLUMNS)
+    out = []
+    for name in schema.names:
+        n = name or "ch"
+        while n in seen:
+            n += "_"
+        seen.add(n)
+        out.append(n)
+    return out
+
+
+class Sink:
+    def __init__(self, path, flush_interval=1.0):
+        self.path = path
+        self.flush_interval = flush_interval
+        self.rows = 0
+        self._last_flush = time.monotonic()
+        self._closed = False
+
+    def describe(self, schema):
+        """Prepare the table/file of a stream whose descriptor just arrived
+        (so that streams get their files in the order they started)."""
+
+    def write(self, batch, host_time):
+        self._write(batch, host_time)
+        self.rows += len(batch.times)
+        if time.monotonic() - self._last_flush >= self.flush_interval:
+            self.flush()
+
+    def write_all(self, batches, host_time, schemas=()):
+        for schema in schemas:
+            self.describe(schema)
+        for b in batches:
+            self._write(b, host_time)
+            self.rows += len(b.times)
+        if time.monotonic() - self._last_flush >= self.flush_interval:
+            self.flush()
+
+    def flush(self):
+        self._flush()
+        self._last_flush = time.monotonic()
+
+    def close(self):
+        if not self._closed:
+            self._closed = True
+            self.flush()
+            self._close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class SqliteSink(Sink):
+    """A table per stream (named after it), WAL journal, one transaction per
+    flush: a killed logger leaves every row up to the last flush."""
+
+    def __init__(self, path, flush_interval=1.0):
+        super().__init__(path, flush_interval)
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._tables = {}  # schema -> insert statement
+        self._in_tx = False
+
+    def table_for(self, schema):
+        sql = self._tables.get(schema)
+        if sql is not None:
+            return sql
+        cols = column_names(schema)
+        base = re.sub(r"\W", "_", schema.name) or "stream"
+        types = [_SQL_TYPES.get(c.type, "INTEGER") for c in schema.channels]
+        want = list(BASE_COLUMNS) + cols
+        name = base
+        k = 1
+        while True:
+            have = [r[1] for r in self.db.execute('PRAGMA table_info("%s")' % name)]
+            if not have or have == want:
+                break
+            k += 1
+            name = "%s_%d" % (base, k)  # the stream changed its channels
+        defs = ", ".join('"%s" %s' % (c, t) for c, t in zip(
+            want, ["INTEGER", "INTEGER", "REAL"] + types, strict=True))
+        self.db.execute('CREATE TABLE IF NOT EXISTS "%s" (%s)' % (name, defs))
+        sql = 'INSERT INTO "%s" VALUES (%s)' % (name, ", ".join("?" * len(want)))
+        self._tables[schema] = sql
+        return sql
+
+    describe = table_for
+
+    def table_name(self, schema):
+        return self.table_for(schema).split('"')[1]
+
+    def _write(self, batch, host_time):
+        sql = self.table_for(batch.schema)
+        if not self._in_tx:
+            self.db.execute("BEGIN")
+            self._in_tx = True
+        self.db.executemany(sql, zip(repeat(batch.seq), batch.times, repeat(host_time),
+                                     *batch.columns, strict=False))
+
+    def _flush(self):
+        if self._in_tx:
+            self.db.execute("COMMIT")
+            self._in_tx = False
+
+    def _close(self):
+        self.db.close()
+
+
+class _FileSink(Sink):
+    def __init__(self, path, flush_interval=1.0):
+        super().__init__(path, flush_interval)
+        self._files = {}  # schema -> (file, writer)
+        self._paths = set()
+
+    def _path_for(self, schema):
+        if not self._files:
+            return self.path
+        stem, ext = os.path.splitext(self.path)
+        base = "%s.%s" % (stem, re.sub(r"\W", "_", schema.name) or "stream")
+        p = base + ext
+        k = 1
+        while p in self._paths:
+            k += 1
+            p = "%s_%d%s" % (base, k, ext)
+        return p
+
+    def _file(self, schema):
+        entry = self._files.get(schema)
+        if entry is None:
+            path = self._path_for(schema)
+            self._paths.add(path)
+            f = open(path, "a", newline="", encoding="utf-8")  # noqa: SIM115
+            entry = self._files[schema] = (f, self._start(f, schema))
+        return entry
+
+    describe = _file
+
+    def _flush(self):
+        for f, _ in self._files.values():
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _close(self):
+        for f, _ in self._files.values():
+            f.close()
+
+
+class CsvSink(_FileSink):
+    """One CSV file per stream (the first one at ``path``, others next to
+    it), header row ``seq,board_time_us,host_time,<channels>``."""
+
+    def _start(self, f, schema):
+        w = csv.writer(f)
+        if f.tell() == 0:
+            w.writerow(list(BASE_COLUMNS) + column_names(schema))
+        return w
+
+    def _write(self, batch, host_time):
+        _, w = self._file(batch.schema)
+        w.writerows(zip(repeat(batch.seq), batch.times, repeat(host_time), *batch.columns,
+                       strict=False))
+
+
+class JsonlSink(_FileSink):
+    """One JSON object per line: stream, seq, board_time_us, host_time and
+    the channels by name."""
+
+    def _start(self, f, schema):
+        return ["stream"] + list(BASE_COLUMNS) + column_names(schema)
+
+    def _write(self, batch, host_time):
+        f, keys = self._file(batch.schema)
+        name = batch.schema.name
+        dumps = json.dumps
+        f.writelines(dumps(dict(zip(keys, row, strict=True))) + "\n" for row in zip(
+            repeat(name), repeat(batch.seq), batch.times, repeat(host_time), *batch.columns,
+            strict=False))

@@ -1,0 +1,167 @@
+"""pyb_bridge.sinks: every row sent is written; SQLite stays readable after
+a clean stop and after kill -9."""
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from pyb_bridge.decoder import FrameDecoder, Streams
+from pyb_bridge.sinks import open_sink
+from pyb_lib.stream import Stream
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class Port:
+    def __init__(self):
+        self.data = bytearray()
+
+    def write(self, b):
+        self.data += b
+        return len(b)
+
+
+def board_data(n=3000):
+    port = Port()
+    t = [0]
+
+    def clock():
+        t[0] += 10
+        return t[0]
+
+    a = Stream((("x", "H", "raw"), ("y", "h", "mV")), port, name="adc", period_us=100,
+               clock=clock)
+    b = Stream((("temp", "f", "C"), ("seq", "i", "")), port, name="env", stream_id=2,
+               clock=clock, frame_bytes=200)
+    a.start()
+    b.start()
+    for k in range(n):
+        a.add(k, -k)
+        if k % 3 == 0:
+            b.add(k / 8, k)
+    a.stop()
+    b.stop()
+    return bytes(port.data), n, (n + 2) // 3
+
+
+def log(data, sink, chunk=1000):
+    dec = FrameDecoder()
+    streams = Streams()
+    for i in range(0, len(data), chunk):
+        batches, schemas = streams.feed(dec.feed(data[i:i + chunk]))
+        sink.write_all(batches, time.time(), schemas)
+    sink.close()
+
+
+def test_sqlite_rows_and_integrity(tmp_path):
+    data, na, nb = board_data()
+    path = str(tmp_path / "log.db")
+    sink = open_sink(path, flush_interval=0.0)
+    log(data, sink)
+    assert sink.rows == na + nb
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    cols = [r[1] for r in db.execute('PRAGMA table_info("adc")')]
+    assert cols == ["seq", "board_time_us", "host_time", "x", "y"]
+    assert [r[1] for r in db.execute('PRAGMA table_info("env")')][3:] == ["temp", "seq_"]
+    rows = db.execute("SELECT x, y, board_time_us FROM adc ORDER BY rowid").fetchall()
+    assert [(x, y) for x, y, _ in rows] == [(k, -k) for k in range(na)]
+    env = db.execute("SELECT temp, seq_ FROM env ORDER BY rowid").fetchall()
+    assert env == [(k / 8, k) for k in range(0, na, 3)]
+
+
+def test_a_stream_that_changes_its_channels_gets_a_new_table(tmp_path):
+    path = str(tmp_path / "log.db")
+    for chans in ((("a", "H", ""),), (("a", "H", ""), ("b", "H", ""))):
+        port = Port()
+        with Stream(chans, port, name="s", period_us=10) as s:
+            s.add(1, 2)
+        log(bytes(port.data), open_sink(path))
+    db = sqlite3.connect(path)
+    names = sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'"))
+    assert names == ["s", "s_2"]
+
+
+def test_csv_rows(tmp_path):
+    data, na, nb = board_data()
+    path = str(tmp_path / "log.csv")
+    sink = open_sink(path)
+    log(data, sink)
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["seq", "board_time_us", "host_time", "x", "y"]
+    assert [(int(r[3]), int(r[4])) for r in rows[1:]] == [(k, -k) for k in range(na)]
+    with open(str(tmp_path / "log.env.csv"), newline="") as f:
+        assert len(list(csv.reader(f))) == nb + 1
+
+
+def test_jsonl_rows(tmp_path):
+    data, na, nb = board_data()
+    path = str(tmp_path / "log.jsonl")
+    log(data, open_sink(path))
+    with open(path) as f:
+        rows = [json.loads(line) for line in f]
+    assert len(rows) == na and rows[5]["x"] == 5 and rows[5]["y"] == -5
+    assert rows[0]["stream"] == "adc" and set(rows[0]) == {
+        "stream", "seq", "board_time_us", "host_time", "x", "y"}
+    with open(str(tmp_path / "log.env.jsonl")) as f:
+        assert sum(1 for _ in f) == nb
+
+
+KILLED_LOGGER = """
+import sys, time
+sys.path[:0] = [%r, %r]
+import pyb_sim
+pyb_sim.install()
+from pyb_bridge.decoder import FrameDecoder, Streams
+from pyb_bridge.sinks import open_sink
+from pyb_lib.stream import Stream
+
+class Port:
+    data = bytearray()
+    def write(self, b):
+        self.data += b
+        return len(b)
+
+port = Port()
+s = Stream((("x", "H", ""), ("y", "H", "")), port, name="adc", period_us=100)
+s.start()
+sink = open_sink(%r, flush_interval=0.02)
+dec = FrameDecoder()
+streams = Streams()
+k = 0
+while True:
+    for _ in range(2000):
+        s.add(k & 0xFFFF, 7)
+        k += 1
+    batches, _ = streams.feed(dec.feed(bytes(port.data)))
+    port.data = bytearray()
+    sink.write_all(batches, time.time())
+    if sink.rows > 20000:
+        print("ready", flush=True)
+"""
+
+
+def test_sqlite_is_readable_after_kill_9(tmp_path):
+    path = str(tmp_path / "killed.db")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_LOGGER % (os.path.join(ROOT, "host"), ROOT, path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.2)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    xs = [r[0] for r in db.execute("SELECT x FROM adc ORDER BY rowid")]
+    assert len(xs) > 20000
+    assert xs == [k & 0xFFFF for k in range(len(xs))]  # every row up to the last commit
