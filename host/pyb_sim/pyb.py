@@ -753,8 +753,12 @@ class I2C:
 
     def send(self, send, addr=0x00, *, timeout=5000):
         self._controller()
-        data = _as_bytes(send)
-        self._device(addr, len(data)).i2c_write(data)
+        board.hw_enter()  # the firmware sends from the caller's buffer
+        try:
+            data = _as_bytes(send)
+            self._device(addr, len(data)).i2c_write(data)
+        finally:
+            board.hw_exit()
 
     def recv(self, recv, addr=0x00, *, timeout=5000):
         self._controller()

@@ -30,31 +30,8 @@ def heap_locked(fn):
         board.run_irq(lambda _: fn(), None)
 
 
-class Sector:
-    """4 KB of flash kept as 16 pages: the model's one 4 KB bytearray per
-    sector needs a 4 KB free block, which a 100 KB MicroPython heap that has
-    just compiled pyb_lib from source may not have in one piece."""
-
-    def __init__(self):
-        self.pages = [bytearray(b"\xff" * 256) for _ in range(16)]
-
-    def __getitem__(self, i):
-        return self.pages[i >> 8][i & 0xFF]
-
-    def __setitem__(self, i, v):
-        self.pages[i >> 8][i & 0xFF] = v
-
-
-class Flash(W25QModel):
-    def _sector(self, i):
-        s = self.sectors.get(i)
-        if s is None:
-            s = self.sectors[i] = Sector()
-        return s
-
-
 def attach(**kw):
-    return board.attach_spi(1, "X5", Flash(**kw))
+    return board.attach_spi(1, "X5", W25QModel(**kw))
 
 
 def pattern(n, seed=0):
@@ -74,7 +51,7 @@ def test_jedec_id_and_size_from_the_capacity_byte():
 
 
 def test_a_smaller_part_is_sized_by_its_id():
-    board.attach_spi(2, "Y5", Flash(jedec_id=b"\xef\x40\x16", size=4 * 1024 * 1024))
+    board.attach_spi(2, "Y5", W25QModel(jedec_id=b"\xef\x40\x16", size=4 * 1024 * 1024))
     flash = W25Q(2, "Y5")
     assert flash.size == 4 * 1024 * 1024
     raises(ValueError, flash.read, 4 * 1024 * 1024 - 2, 4)

@@ -32,6 +32,25 @@ def _rev(b):
     return r
 
 
+class _Sector:
+    """4 KB of flash as 16 pages of 256 bytes, each made when first written:
+    small blocks fit a fragmented 100 KB MicroPython heap where one 4 KB
+    block may not."""
+
+    def __init__(self):
+        self.pages = [None] * (SECTOR // PAGE)
+
+    def __getitem__(self, i):
+        page = self.pages[i >> 8]
+        return 0xFF if page is None else page[i & 0xFF]
+
+    def __setitem__(self, i, v):
+        page = self.pages[i >> 8]
+        if page is None:
+            page = self.pages[i >> 8] = bytearray(b"\xff" * PAGE)
+        page[i & 0xFF] = v
+
+
 class W25QModel(SPIByteModel):
     """A W25Q flash: attach with ``board.attach_spi(bus, cs_pin, model)``."""
 
@@ -41,7 +60,7 @@ class W25QModel(SPIByteModel):
         self.jedec_id = bytes(jedec_id)
         self.size = size
         self.unique_id = bytes(unique_id)
-        self.sectors = {}  # sector index -> bytearray(4096); absent = erased (0xFF)
+        self.sectors = {}  # sector index -> _Sector; absent = erased (0xFF)
         self.status2 = 0x00
         self.t_chip_erase_ns = T_CE
         self.busy_forever = False  # tests: BUSY never clears (a hung chip)
@@ -99,7 +118,7 @@ class W25QModel(SPIByteModel):
     def _sector(self, i):
         s = self.sectors.get(i)
         if s is None:
-            s = self.sectors[i] = bytearray(b"\xff" * SECTOR)
+            s = self.sectors[i] = _Sector()
         return s
 
     def _start(self, t_ns):
