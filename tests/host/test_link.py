@@ -1,0 +1,157 @@
+"""The serial path: the MicroPython interpreter writes the stream to a
+pseudo-terminal, the bridge reads it as a serial port, survives an unplug
+(the pty closed) and a replug (a new one at the same path), and logs."""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import tty
+
+import serial
+
+import pyb_bridge
+from pyb_bridge import cli
+from pyb_bridge.link import Board
+from pyb_lib.stream import Stream
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+WRITER = """
+import sys, time
+sys.path.insert(0, %r)
+from pyb_lib.stream import Stream
+out = sys.stdout.buffer
+time.sleep_ms(%d)  # the host opens the port first (opening it drops what waits)
+s = Stream((("k", "i", ""), ("x", "H", "raw")), out, name="pty", period_us=1000,
+           max_latency_ms=20)
+s.start()
+n = %d
+k = 0
+while n < 0 or k < n:
+    s.add(k, k & 0xFFFF)
+    k += 1
+    if k %% 200 == 0:
+        time.sleep_ms(5)
+s.stop()
+time.sleep(30)
+"""
+
+
+def micropython():
+    exe = os.path.join(os.path.dirname(sys.executable), "micropython")
+    return exe if os.path.exists(exe) else shutil.which("micropython")
+
+
+class FakeBoard:
+    """A MicroPython process streaming into a fresh pty, reachable at ``link``."""
+
+    def __init__(self, link):
+        # The slave end stays open, as a device node stays while the board
+        # is plugged in: writes to a pty nobody holds open are lost.
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.slave_name = os.ttyname(self.slave)
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink(self.slave_name, link)
+        self.proc = None
+
+    def start(self, n, delay_ms=0):
+        self.proc = subprocess.Popen([micropython(), "-c", WRITER % (ROOT, delay_ms, n)],
+                                     stdout=self.master)
+        return self
+
+    def unplug(self):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+        os.close(self.slave)
+
+
+def test_pty_stream_with_unplug_and_replug(tmp_path):
+    assert micropython(), "the micropython interpreter is missing"
+    link = str(tmp_path / "ttyPYB")
+    got = []
+    first = FakeBoard(link).start(-1, delay_ms=300)  # streams until unplugged
+    board = Board(link)
+    board.link.backoff = 0.05
+    board.link.max_backoff = 0.2
+
+    def run():
+        for r in board.readings(duration=20):
+            got.append(r)
+
+    second = None
+    with board:
+        th = threading.Thread(target=run)
+        th.start()
+        try:
+            t0 = time.monotonic()
+            while len(got) < 2000 and time.monotonic() - t0 < 10:
+                time.sleep(0.02)
+            first.unplug()
+            n_before = len(got)
+            time.sleep(0.3)
+            second = FakeBoard(link)
+            t0 = time.monotonic()
+            while board.link.reconnects == 0 and time.monotonic() - t0 < 5:
+                time.sleep(0.01)
+            second.start(3000)
+            while time.monotonic() - t0 < 10 and not (got and got[-1].values[0] == 2999):
+                time.sleep(0.02)
+        finally:
+            board.stop()
+            th.join()
+            if second:
+                second.unplug()
+    assert n_before >= 2000
+    ks = [r.values[0] for r in got]
+    assert ks[:n_before] == list(range(n_before))  # first session, in order
+    restart = ks.index(0, 1)
+    assert ks[restart:] == list(range(3000))  # the second session, whole
+    assert board.link.reconnects >= 1 and board.decoder.restarts == 1
+    assert got[0].channels == ("k", "x") and got[5].as_dict() == {"k": 5, "x": 5}
+
+
+def test_cli_logs_from_a_pty_into_each_format(tmp_path, capsys):
+    assert micropython(), "the micropython interpreter is missing"
+    link = str(tmp_path / "ttyPYB")
+    for fmt, name in (("sqlite", "log.db"), ("csv", "log.csv"), ("jsonl", "log.jsonl")):
+        fake = FakeBoard(link).start(1500, delay_ms=300)
+        out = str(tmp_path / name)
+        try:
+            assert cli.main(["log", "--port", link, "--out", out, "--format", fmt,
+                             "--duration", "1.5", "--quiet"]) == 0
+        finally:
+            fake.unplug()
+        text = capsys.readouterr().out
+        assert "1500 rows" in text, text
+        if fmt == "sqlite":
+            db = sqlite3.connect(out)
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert db.execute("SELECT count(*), sum(k) FROM pty").fetchone() == (
+                1500, sum(range(1500)))
+        else:
+            with open(out) as f:
+                assert sum(1 for _ in f) == 1500 + (fmt == "csv")
+
+
+def test_api_over_a_pyserial_loop_url():
+    s = serial.serial_for_url("loop://", timeout=0.05)
+    stream = Stream((("v", "h", "mV"),), s, name="loop", period_us=500)
+    with stream:
+        for k in range(300):
+            stream.add(k - 150)
+    with pyb_bridge.connect("loop://", serial_port=s) as board:
+        values = [r.values[0] for r in board.readings(duration=0.5)]
+    assert values == [k - 150 for k in range(300)]
+
+
+def test_ports_command(capsys):
+    assert cli.main(["ports"]) == 0
+    assert capsys.readouterr().out
