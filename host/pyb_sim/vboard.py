@@ -1,0 +1,515 @@
+"""A virtual PyBoard on a pseudo-terminal: ``python -m pyb_sim.vboard``.
+
+The serial port it prints (and links with ``--link``) answers like a
+PyBoard v1.1 over USB: banner, friendly REPL, raw REPL, raw-paste mode,
+Ctrl-C, Ctrl-D soft reset, a flash folder as ``/flash``. The board is the
+real MicroPython interpreter (unix port) with the simulated ``pyb``; this
+supervisor sits between the serial port and the interpreter, speaks the
+REPL protocol and restarts the interpreter on every soft reset. See
+docs/vboard.md.
+"""
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import tty
+
+from pyb_sim.vboard_repl import FriendlyRepl
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_WIRING = os.path.join(HERE, "vboard_wiring.json")
+MACHINE = "PYBv1.1 with STM32F405RG"
+PASTE_WINDOW = 128  # MICROPY_REPL_STDIN_BUFFER_MAX (256) / 2, as pyexec.c
+OUT_LIMIT = 1 << 20  # bytes queued for the serial port before the board waits
+HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py")
+MSG_HDR = 12  # kind + 10 digits + newline
+
+
+def log(msg):
+    print("vboard: " + msg, file=sys.stderr, flush=True)
+
+
+def tool(name):
+    here = os.path.join(os.path.dirname(sys.executable), name)
+    path = here if os.path.exists(here) else shutil.which(name)
+    if not path:
+        raise SystemExit("vboard: the '%s' command is missing (pip install -e '.[dev]')" % name)
+    return path
+
+
+def parse_size(text):
+    m = re.fullmatch(r"(\d+)([KkMm]?)", text)
+    if not m:
+        raise argparse.ArgumentTypeError("a size like 100K")
+    return int(m.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[m.group(2).lower()]
+
+
+def load_wiring(path):
+    """Read a wiring file (JSON, see docs/vboard.md); drop models that do not exist."""
+    with open(path) as f:
+        wiring = json.load(f)
+    known = ("i2c", "spi", "dac", "analog", "uart_loopback")
+    for key in wiring:
+        if key not in known and not key.startswith("_"):
+            raise SystemExit("vboard: %s: unknown section %r (known: %s)"
+                             % (path, key, ", ".join(known)))
+    for kind in ("i2c", "spi"):
+        kept = []
+        for spec in wiring.get(kind, []):
+            mod = spec["model"].rsplit(".", 1)[0]
+            if os.path.exists(os.path.join(HERE, "models", mod + ".py")):
+                kept.append(spec)
+            else:
+                log("wiring: model %s is not available, skipped" % spec["model"])
+        wiring[kind] = kept
+    return {k: v for k, v in wiring.items() if not k.startswith("_")}
+
+
+def compile_sim(mpy_cross, dst):
+    """Precompile the simulation (and the interpreter-side agent) for the board."""
+    for dirpath, _, files in os.walk(HERE):
+        if "__pycache__" in dirpath:
+            continue
+        for f in sorted(files):
+            if not f.endswith(".py") or (dirpath == HERE and f in HOST_ONLY):
+                continue
+            rel = os.path.relpath(os.path.join(dirpath, f), os.path.dirname(HERE))
+            out = os.path.join(dst, rel[:-3] + ".mpy")
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            subprocess.run([mpy_cross, "-s", f, "-o", out, os.path.join(dirpath, f)], check=True)
+
+
+class VBoard:
+    def __init__(self, flash, wiring, heapsize, realtime=True):
+        self.flash = flash
+        self.wiring = wiring
+        self.realtime = realtime
+        self.micropython = tool("micropython")
+        self.work = tempfile.mkdtemp(prefix="vboard-")
+        self.build = os.path.join(self.work, "build")
+        compile_sim(tool("mpy-cross"), self.build)
+        self.banner, held = self._probe()
+        self.heap = heapsize + held
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        os.set_blocking(self.master, False)
+        self.port = os.ttyname(self.slave)
+        self.outq = bytearray()
+        self.child = None
+        self.mode = "friendly"
+        self.repl = FriendlyRepl()
+        self.stop = False
+
+    def _probe(self):
+        """The banner and the heap the simulation holds (as on a board it
+        lives in flash, it gets heap on top of --heapsize)."""
+        models = sorted({s["model"].rsplit(".", 1)[0]
+                         for k in ("i2c", "spi") for s in self.wiring.get(k, [])})
+        code = (
+            "import sys, gc\n"
+            "gc.collect(); a = gc.mem_free()\n"
+            "import pyb_sim; pyb_sim.install()\n"
+            "for m in %r:\n"
+            "    try:\n"
+            "        __import__('pyb_sim.models.' + m)\n"
+            "    except ImportError:\n"
+            "        pass\n"
+            "gc.collect(); print(a - gc.mem_free())\n"
+            "v = sys.implementation.version\n"
+            "tag = '-' + v[3] if len(v) > 3 and v[3] else ''\n"
+            "print('v%%d.%%d.%%d%%s' %% (v[0], v[1], v[2], tag))\n"
+            "print(sys.version.split(' on ')[-1])\n" % (models,))
+        env = dict(os.environ, MICROPYPATH=self.build)
+        out = subprocess.run([self.micropython, "-X", "heapsize=4M", "-c", code], env=env,
+                             capture_output=True, text=True, check=True).stdout.split()
+        held = int(out[0]) + 16 * 1024  # + the agent and the wiring
+        return "MicroPython %s on %s; %s" % (out[1], out[2], MACHINE), held
+
+    # --- the interpreter ----------------------------------------------------
+    def spawn(self):
+        self.token = b"\x00\xff" + secrets.token_hex(6).encode()
+        cmd_r, self.cmd_w = os.pipe()
+        in_r, self.in_w = os.pipe()
+        self.out_r, out_w = os.pipe()
+        os.set_blocking(self.in_w, False)
+        os.set_blocking(self.out_r, False)
+        cfg = {"token": list(self.token), "cmd_fd": cmd_r, "flash": self.flash,
+               "path": [self.build], "mode": self.mode, "wiring": self.wiring,
+               "realtime": self.realtime}
+        cfg_path = os.path.join(self.work, "boot.json")
+        with open(cfg_path, "w") as f:
+            json.dump(cfg, f)
+        env = dict(os.environ, MICROPYPATH=self.build)
+        self.child = subprocess.Popen(
+            [self.micropython, "-X", "heapsize=%d" % self.heap, "-m", "pyb_sim.vboard_agent",
+             cfg_path],
+            stdin=in_r, stdout=out_w, stderr=out_w, pass_fds=(cmd_r,), env=env,
+            cwd=self.flash, start_new_session=True)
+        for fd in (cmd_r, in_r, out_w):
+            os.close(fd)
+        self.cbuf = bytearray()
+        self.msg = None  # [kind, remaining payload, payload so far]
+        self.inq = bytearray()
+        self.pending = bytearray()  # typed while an interrupt is on its way
+        self.state = "init"  # init, boot, idle, run, paste, dead
+        self.intr = False
+        self.interrupting = False
+        self.soft_reset_asked = False
+
+    def kill(self):
+        if self.child is None:
+            return
+        if self.child.poll() is None:
+            self.child.kill()
+        self.child.wait()
+        for fd in (self.cmd_w, self.in_w, self.out_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.child = None
+
+    def soft_reset(self):
+        self.kill()
+        self.out(b"MPY: soft reboot\r\n")
+        self.spawn()
+
+    def send_code(self, src, mode):
+        data = src.encode() if isinstance(src, str) else bytes(src)
+        self.state = "run"
+        self.run_mode = self.mode
+        self.intr = True
+        try:
+            os.write(self.cmd_w, b"E%s%d\n" % (b"s" if mode == "single" else b"e", len(data)))
+            view = memoryview(data)
+            while view:
+                n = os.write(self.cmd_w, view)
+                view = view[n:]
+        except OSError:
+            pass  # the interpreter died; reported when its output ends
+
+    # --- serial port --------------------------------------------------------
+    def out(self, data):
+        self.outq += data
+
+    def prompt(self):
+        if self.mode == "raw":
+            self.raw_line = bytearray()
+            self.out(b"raw REPL; CTRL-B to exit\r\n>")
+        else:
+            self.out(self.repl.prompt())
+
+    def show_banner(self):
+        self.out(self.banner.encode() + b"\r\nType \"help()\" for more information.\r\n")
+
+    def from_host(self, data):
+        i = 0
+        while i < len(data):
+            if self.child is None:
+                return
+            st = self.state
+            if st in ("boot", "run"):
+                if self.interrupting:
+                    self.pending += data[i:]
+                    return
+                j = data.find(b"\x03", i) if self.intr else -1
+                if j < 0:
+                    self.inq += data[i:]
+                    return
+                self.inq += data[i:j]
+                self.interrupting = True
+                try:
+                    os.kill(self.child.pid, signal.SIGINT)
+                except ProcessLookupError:
+                    pass
+                i = j + 1
+            elif st == "init":
+                # still starting: Ctrl-C cannot reach code yet, the rest waits
+                self.pending += bytes(b for b in data[i:] if b != 3)
+                return
+            elif st == "paste":
+                self.paste_byte(data[i])
+                i += 1
+            elif self.mode == "raw":
+                self.raw_byte(data[i])
+                i += 1
+            else:
+                self.friendly_byte(data[i])
+                i += 1
+
+    def friendly_byte(self, c):
+        echo, ev = self.repl.key(c)
+        self.out(echo)
+        if ev is None:
+            return
+        if ev[0] == "exec":
+            self.send_code(ev[1], ev[2])
+        elif ev[0] == "raw":
+            self.mode = "raw"
+            self.raw_line = bytearray()
+            self.prompt()
+        elif ev[0] == "banner":
+            self.show_banner()
+            self.prompt()
+        elif ev[0] == "reset":
+            self.soft_reset()
+
+    def raw_byte(self, c):
+        line = self.raw_line
+        if c == 1:
+            if len(line) == 2 and line[0] == 5:
+                self.raw_line = bytearray()
+                if line[1] == ord("A"):
+                    self.out(b"R\x01" + PASTE_WINDOW.to_bytes(2, "little") + b"\x01")
+                    self.state = "paste"
+                    self.paste_buf = bytearray()
+                    self.paste_left = PASTE_WINDOW
+                else:
+                    self.out(b"R\x00>")
+                return
+            self.raw_line = bytearray()
+            self.out(b"raw REPL; CTRL-B to exit\r\n>")
+        elif c == 2:
+            self.mode = "friendly"
+            self.out(b"\r\n")
+            self.show_banner()
+            self.prompt()
+        elif c == 3:
+            self.raw_line = bytearray()
+        elif c == 4:
+            self.out(b"OK")
+            if not line:
+                self.out(b"\r\n")
+                self.soft_reset()
+                return
+            self.raw_line = bytearray()
+            self.send_code(line, "exec")
+        else:
+            line.append(c)
+
+    def paste_byte(self, c):
+        if c in (3, 4):
+            self.out(b"\x04")
+            if c == 3:
+                self.state = "idle"
+                self.out(b"\x04Traceback (most recent call last):\r\n"
+                         b"  File \"<stdin>\", line 1\r\nKeyboardInterrupt: \r\n\x04>")
+                return
+            self.send_code(self.paste_buf, "exec")
+            return
+        self.paste_buf.append(c)
+        self.paste_left -= 1
+        if self.paste_left == 0:
+            self.out(b"\x01")
+            self.paste_left = PASTE_WINDOW
+
+    # --- what the interpreter says -----------------------------------------
+    def from_child(self, data):
+        buf = self.cbuf
+        buf += data
+        tok = self.token
+        while buf:
+            if self.msg is not None:
+                kind, left, payload = self.msg
+                take = min(left, len(buf))
+                if kind == ord("W"):
+                    self.out(bytes(buf[:take]))
+                else:
+                    payload += buf[:take]
+                del buf[:take]
+                self.msg[1] -= take
+                if self.msg[1]:
+                    return
+                self.msg = None
+                self.message(kind, bytes(payload))
+                continue
+            k = buf.find(tok)
+            if k < 0:
+                # hold back what could be the start of a token
+                keep = 0
+                for n in range(min(len(tok) - 1, len(buf)), 0, -1):
+                    if buf.endswith(tok[:n]):
+                        keep = n
+                        break
+                self.out(bytes(buf[:len(buf) - keep]).replace(b"\n", b"\r\n"))
+                del buf[:len(buf) - keep]
+                return
+            if k:
+                self.out(bytes(buf[:k]).replace(b"\n", b"\r\n"))
+            if len(buf) < k + len(tok) + MSG_HDR:
+                del buf[:k]
+                return
+            hdr = buf[k + len(tok):k + len(tok) + MSG_HDR]
+            kind, length = hdr[0], int(hdr[1:11])
+            del buf[:k + len(tok) + MSG_HDR]
+            if length:
+                self.msg = [kind, length, bytearray()]
+            else:
+                self.message(kind, b"")
+
+    def message(self, kind, payload):
+        kind = chr(kind)
+        if kind == "S":
+            self.state = "boot"
+            self.intr = True
+        elif kind == "I":
+            self.intr = int(payload) == 3
+        elif kind == "M":
+            log(payload.decode(errors="replace"))
+        elif kind == "B":
+            self.to_repl()
+            if self.mode == "friendly":
+                self.show_banner()
+            self.prompt()
+            self.replay()
+        elif kind == "D":
+            status, tb = payload[:1], payload[1:].replace(b"\n", b"\r\n")
+            raw = self.run_mode == "raw" if self.state == "run" else False
+            was_run = self.state == "run"
+            self.to_repl()
+            if status == b"X":
+                if raw:
+                    self.out(b"\x04\x04")
+                self.soft_reset()
+                return
+            if raw:
+                self.out(b"\x04" + tb + b"\x04>")
+            elif was_run:
+                self.out(tb)
+                self.prompt()
+            self.replay()
+
+    def to_repl(self):
+        self.state = "idle"
+        self.intr = False
+        self.interrupting = False
+        self.inq = bytearray()
+
+    def replay(self):
+        data, self.pending = bytes(self.pending), bytearray()
+        if data:
+            self.from_host(data)
+
+    def child_gone(self):
+        code = self.child.wait()
+        st = self.state
+        self.kill()
+        if st == "run" and self.run_mode == "raw":
+            self.out(b"\x04SystemError: the interpreter exited (%d)\r\n\x04" % code)
+        else:
+            self.out(b"\r\nSystemError: the interpreter exited (%d)\r\n" % code)
+        log("the interpreter exited (%d); restarting" % code)
+        self.spawn()
+
+    # --- main loop ----------------------------------------------------------
+    def run(self):
+        import selectors
+
+        self.spawn()
+        sel = selectors.DefaultSelector()
+        while not self.stop:
+            sel = selectors.DefaultSelector()
+            sel.register(self.master, selectors.EVENT_READ | (
+                selectors.EVENT_WRITE if self.outq else 0), "master")
+            if len(self.outq) < OUT_LIMIT:
+                sel.register(self.out_r, selectors.EVENT_READ, "child")
+            if self.inq:
+                sel.register(self.in_w, selectors.EVENT_WRITE, "stdin")
+            events = sel.select(0.2)
+            sel.close()
+            for key, mask in events:
+                if key.data == "master" and mask & selectors.EVENT_READ:
+                    try:
+                        data = os.read(self.master, 4096)
+                    except OSError:
+                        data = b""
+                    if data:
+                        self.from_host(data)
+                elif key.data == "child":
+                    try:
+                        data = os.read(self.out_r, 65536)
+                    except BlockingIOError:
+                        continue
+                    if data:
+                        self.from_child(data)
+                    else:
+                        self.child_gone()
+                        break
+                elif key.data == "stdin" and self.inq:
+                    try:
+                        n = os.write(self.in_w, self.inq)
+                        del self.inq[:n]
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        self.inq = bytearray()
+            if self.outq:
+                try:
+                    n = os.write(self.master, self.outq)
+                    del self.outq[:n]
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    time.sleep(0.05)
+
+    def close(self):
+        self.kill()
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="vboard", description=__doc__.splitlines()[0])
+    ap.add_argument("--link", help="also make this symlink to the serial port, e.g. /tmp/pyboard")
+    ap.add_argument("--flash", help="the board's /flash folder (default: a new temporary one)")
+    ap.add_argument("--wiring", default=DEFAULT_WIRING,
+                    help="wiring file (JSON, see docs/vboard.md)")
+    ap.add_argument("--heapsize", type=parse_size, default=parse_size("100K"),
+                    help="heap for the device code, like the board's free heap (default 100K)")
+    ap.add_argument("--fast", action="store_true",
+                    help="let simulated time run as fast as it can instead of with the wall clock")
+    args = ap.parse_args(argv)
+
+    own_flash = args.flash is None
+    flash = tempfile.mkdtemp(prefix="vboard-flash-") if own_flash else os.path.abspath(args.flash)
+    os.makedirs(flash, exist_ok=True)
+    board = VBoard(flash, load_wiring(args.wiring), args.heapsize, realtime=not args.fast)
+
+    def stop(signum, frame):
+        board.stop = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, stop)
+    link = args.link
+    try:
+        if link:
+            if os.path.islink(link):
+                os.unlink(link)
+            os.symlink(board.port, link)
+        print(board.port, flush=True)
+        log("serial port %s%s, flash %s" % (board.port, " (%s)" % link if link else "", flash))
+        board.run()
+    finally:
+        board.close()
+        if link and os.path.islink(link) and os.readlink(link) == board.port:
+            os.unlink(link)
+        if own_flash:
+            shutil.rmtree(flash, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""The virtual PyBoard's interpreter side: runs inside the MicroPython unix
+port, started by ``pyb_sim.vboard`` (the supervisor), never by hand.
+
+It mounts the flash folder on ``/flash``, installs the simulated ``pyb`` with
+the wiring, runs ``boot.py`` and ``main.py``, then executes the code the
+supervisor's REPL sends it, one block at a time. Everything it prints goes to
+the supervisor on stdout; its own messages travel in the same stream, each
+behind a random token the supervisor chose, so they keep their order with
+the program's output::
+
+    TOKEN kind(1 byte) length(10 digits) "\\n" payload(length bytes)
+
+kinds: S (boot code starts), B (booted, REPL ready), D (block done: status
+O ok / E error / X SystemExit, then the traceback), I (setinterrupt value),
+W (bytes written to USB_VCP, raw), M (a warning for the supervisor's log).
+
+Commands come on a pipe: ``E`` mode(1 byte: s single / e exec) length "\\n"
+source.
+"""
+
+import io
+import json
+import os
+import select
+import sys
+import time
+
+import pyb_sim
+
+_out = sys.stdout.buffer
+_in = sys.stdin.buffer
+_poll = select.poll()
+_poll.register(sys.stdin, select.POLLIN)
+_token = b""
+_hdr = bytearray(12)
+_one = bytearray(1)
+_AGENT = "vboard_agent.py"
+
+
+def _send(kind, payload=b""):
+    """One message to the supervisor; does not allocate for bytes payloads
+    (USB_VCP.write may run with the heap locked)."""
+    n = len(payload)
+    _hdr[0] = kind
+    for i in range(10, 0, -1):
+        _hdr[i] = 48 + n % 10
+        n //= 10
+    _hdr[11] = 10
+    _out.write(_token)
+    _out.write(_hdr)
+    if len(payload):
+        _out.write(payload)
+
+
+def _ready():
+    return bool(_poll.poll(0))
+
+
+def _read_available(buf, n):
+    """Read up to ``n`` bytes that have already arrived into ``buf``."""
+    got = 0
+    while got < n and _poll.poll(0):
+        if not _in.readinto(_one):
+            break
+        buf[got] = _one[0]
+        got += 1
+    return got
+
+
+def _make_vcp(base):
+    class USB_VCP(base):
+        """pyb.USB_VCP on the virtual board's serial port (binary-safe)."""
+
+        def setinterrupt(self, chr):
+            _send(73, str(chr).encode())  # I
+
+        def isconnected(self):
+            return True
+
+        def any(self):
+            return _ready()
+
+        def read(self, nbytes=None):
+            if not _ready():
+                return None
+            buf = bytearray(nbytes if nbytes is not None else 256)
+            n = _read_available(buf, len(buf))
+            if nbytes is None:
+                while n == len(buf) and _ready():
+                    buf.extend(bytearray(256))
+                    n += _read_available(memoryview(buf)[n:], 256)
+            return bytes(buf[:n]) if n else None
+
+        def readinto(self, b, nbytes=None):
+            if not _ready():
+                return None
+            return _read_available(b, len(b) if nbytes is None else min(nbytes, len(b)))
+
+        def readline(self):
+            if not _ready():
+                return None
+            line = bytearray()
+            while _ready() and _in.readinto(_one):
+                line.append(_one[0])
+                if _one[0] == 10:
+                    break
+            return bytes(line)
+
+        def readlines(self):
+            lines = []
+            while _ready():
+                lines.append(self.readline())
+            return lines
+
+        def write(self, buf):
+            if isinstance(buf, str):
+                buf = buf.encode()
+            _send(87, buf)  # W
+            return len(buf)
+
+        def send(self, data, *, timeout=5000):
+            if isinstance(data, int):
+                _one[0] = data & 0xFF
+                data = _one
+            return self.write(data)
+
+        def recv(self, data, *, timeout=5000):
+            buf = bytearray(data) if isinstance(data, int) else data
+            got = 0
+            deadline = time.ticks_add(time.ticks_ms(), timeout)
+            while got < len(buf):
+                left = time.ticks_diff(deadline, time.ticks_ms())
+                if left <= 0 or not _poll.poll(left):
+                    break
+                got += _read_available(memoryview(buf)[got:], len(buf) - got)
+            if isinstance(data, int):
+                return bytes(buf[:got])
+            return got
+
+    return USB_VCP
+
+
+class FlashVfs:
+    """The flash folder as the board's /flash: a VfsPosix whose ilistdir
+    also gives sizes, as the board's FAT/littlefs do."""
+
+    def __init__(self, root):
+        self.p = os.VfsPosix(root)
+
+    def mount(self, readonly, mkfs):
+        pass
+
+    def umount(self):
+        pass
+
+    def ilistdir(self, path):
+        path = path or "/"
+        base = path if path.endswith("/") else path + "/"
+        for e in self.p.ilistdir(path):
+            size = self.p.stat(base + e[0])[6] if e[1] == 0x8000 else 0
+            yield (e[0], e[1], e[2], size)
+
+    def stat(self, path):
+        return self.p.stat(path or "/")
+
+    def statvfs(self, path):
+        return self.p.statvfs(path or "/")
+
+    def open(self, path, mode):
+        return self.p.open(path, mode)
+
+    def chdir(self, path):
+        return self.p.chdir(path or "/")
+
+    def getcwd(self):
+        return self.p.getcwd()
+
+    def mkdir(self, path):
+        return self.p.mkdir(path)
+
+    def remove(self, path):
+        return self.p.remove(path)
+
+    def rmdir(self, path):
+        return self.p.rmdir(path)
+
+    def rename(self, old, new):
+        return self.p.rename(old, new)
+
+
+def _realtime(board):
+    """Pace the simulated clock to the wall clock, as on a board: a delay
+    takes its time, and reading the time catches up with the wall clock
+    (timers that fell due fire then)."""
+    t0 = time.time_ns() - board.now
+    advance_to = board.advance_to
+
+    def paced(t):
+        wait = t - (time.time_ns() - t0)
+        if wait >= 1000:
+            time.sleep_us(wait // 1000)
+        advance_to(t)
+
+    def read_time():
+        if not board.irq_depth:
+            wall = time.time_ns() - t0
+            nxt = board.now + 1000
+            paced(wall if wall > nxt else nxt)
+        return board.now
+
+    board.advance_to = paced
+    board.read_time = read_time
+
+
+def _signal(spec):
+    import math
+
+    if "sine" in spec:
+        s = spec["sine"]
+        hz = s.get("hz", 1.0)
+        amp = s.get("amplitude", 1.0)
+        off = s.get("offset", 1.65)
+        w = 2 * math.pi * hz
+        return lambda t: off + amp * math.sin(w * t)
+    return spec.get("volts", 0.0)
+
+
+def _model(spec):
+    mod, cls = spec["model"].rsplit(".", 1)
+    m = __import__("pyb_sim.models." + mod, None, None, [cls])
+    return getattr(m, cls)(**spec.get("args", {}))
+
+
+def _wire(board, wiring):
+    for kind in ("i2c", "spi"):
+        for spec in wiring.get(kind, ()):
+            try:
+                model = _model(spec)
+            except Exception as e:  # noqa: BLE001 - a missing model must not stop the board
+                msg = "wiring: %s skipped (%s: %s)" % (spec["model"], type(e).__name__, e)
+                _send(77, msg.encode())
+                continue
+            if kind == "i2c":
+                board.attach_i2c(spec["bus"], model)
+            else:
+                board.attach_spi(spec["bus"], spec["cs"], model)
+    for spec in wiring.get("dac", ()):
+        board.connect_dac(spec["channel"], spec["pin"])
+    for spec in wiring.get("analog", ()):
+        board.set_analog(spec["pin"], _signal(spec))
+    for bus in wiring.get("uart_loopback", ()):
+        board.uart_loopback(bus)
+
+
+def _clean(text):
+    return "".join(line + "\n" for line in text.split("\n")
+                   if line and _AGENT not in line)
+
+
+def _run(src, mode, name, g):
+    """Compile and run one block; return (status byte, traceback text)."""
+    try:
+        exec(compile(src, name, mode), g)
+    except SystemExit:
+        return b"X", ""
+    except BaseException as e:  # noqa: BLE001 - report everything, as the board does
+        s = io.StringIO()
+        sys.print_exception(e, s)
+        return b"E", _clean(s.getvalue())
+    return b"O", ""
+
+
+def _run_file(name, g):
+    try:
+        os.stat(name)
+    except OSError:
+        return b"O"
+    with open(name) as f:
+        src = f.read()
+    status, tb = _run(src, "exec", name, g)
+    if tb:
+        print(tb, end="")
+    return status
+
+
+def _serve(cmd, g):
+    while True:
+        try:
+            hdr = cmd.readline()
+            if not hdr:
+                return
+            n = int(hdr[2:].decode())
+            src = cmd.read(n) if n else b""
+            status, tb = _run(src, "single" if hdr[1] == 115 else "exec", "<stdin>", g)
+            while _ready():  # what the program did not read is dropped
+                _in.readinto(_one)
+        except KeyboardInterrupt:
+            continue
+        _send(68, status + tb.encode())  # D
+
+
+def main():
+    global _token
+    with open(sys.argv[1]) as f:
+        cfg = json.load(f)
+    _token = bytes(cfg["token"])
+    cmd = open("/dev/fd/%d" % cfg["cmd_fd"], "rb")
+    os.mount(FlashVfs(cfg["flash"]), "/flash")
+    os.chdir("/flash")
+    sys.path[:] = ["", "/flash", "/flash/lib"] + cfg["path"]
+    pyb = pyb_sim.install()
+    pyb.USB_VCP = _make_vcp(pyb.USB_VCP)
+    if cfg.get("realtime", True):
+        _realtime(pyb_sim.board)
+    _wire(pyb_sim.board, cfg.get("wiring", {}))
+    g = {"__name__": "__main__"}
+    _send(83)  # S: boot code starts, Ctrl-C works from here
+    status = b"O"
+    try:
+        status = _run_file("boot.py", g)
+        if status == b"O" and cfg["mode"] == "friendly":
+            status = _run_file("main.py", g)
+    except KeyboardInterrupt:
+        pass
+    if status == b"X":
+        _send(68, b"X")
+        return
+    _send(66)  # B
+    _serve(cmd, g)
+
+
+main()
