@@ -313,3 +313,69 @@ def test_sigterm_removes_the_link(tmp_path):
     p.close()
     assert stop_vboard(proc) == 0
     assert not os.path.lexists(link)
+
+
+def test_main_py_looping_forever_is_interrupted_by_mpremote(port, board):
+    flash = board[1]
+    (flash / "main.py").write_text("import pyb\nwhile True:\n    pyb.delay(10)\n")
+    try:
+        port.write(b"\x04")
+        port.until(b"MPY: soft reboot\r\n")
+        time.sleep(0.3)  # main.py runs: no prompt
+        assert b">>>" not in port.s.read(4096)
+        assert mpremote(board, "exec", "print('in')") == "in\n"  # Ctrl-C, raw REPL, soft reset
+    finally:
+        os.remove(flash / "main.py")
+
+
+def test_sys_exit_soft_resets(port):
+    port.write(b"z = 1\r")
+    port.until(b">>> ")
+    port.write(b"import sys; sys.exit()\r")
+    assert b"MPY: soft reboot\r\n" in port.until(BANNER_TAIL)
+    port.write(b"'z' in globals()\r")
+    assert port.until(b"False\r\n>>> ")
+
+
+def test_default_wiring_and_heap(board):
+    code = (
+        "import pyb, gc\n"
+        "gc.collect(); print(gc.mem_free() > 90 * 1024)\n"
+        "cs = pyb.Pin('X5', pyb.Pin.OUT_PP); cs(1)\n"
+        "spi = pyb.SPI(1, pyb.SPI.CONTROLLER, baudrate=1000000, polarity=0, phase=0)\n"
+        "buf = bytearray(4); cs(0); spi.send_recv(b'\\x9f\\0\\0\\0', buf); cs(1)\n"
+        "print(bytes(buf[1:]).hex())\n"
+        "pyb.DAC(1).write(255)\n"
+        "print(pyb.ADC('X1').read() > 4000, 0 < pyb.ADC('X2').read() < 4095)\n"
+        "u = pyb.UART(6, 9600); u.write(b'hi'); pyb.delay(10); print(u.read())\n")
+    assert mpremote(board, "exec", code) == "True\nef4018\nTrue True\nb'hi'\n"
+
+
+def test_clock_follows_the_wall_clock(board):
+    code = ("import pyb, time\nt = time.ticks_ms(); m = pyb.millis(); pyb.delay(300)\n"
+            "print(time.ticks_diff(time.ticks_ms(), t) >= 290, pyb.elapsed_millis(m) >= 300)\n")
+    assert mpremote(board, "exec", code) == "True True\n"
+
+
+def test_usb_vcp_write_with_the_heap_locked(port):
+    port.write(b"\x01")
+    port.until(b"raw REPL; CTRL-B to exit\r\n>")
+    port.write(b"import pyb, micropython\nu = pyb.USB_VCP(); b = b'\\xff\\x00frame'\n"
+               b"micropython.heap_lock()\nu.write(b)\nmicropython.heap_unlock()\n\x04")
+    assert port.until(b"\x04>") == b"OK\xff\x00frame\x04\x04>"
+    port.write(b"\x02")
+    port.until(BANNER_TAIL)
+
+
+def test_wiring_file_with_a_missing_model(tmp_path):
+    wiring = tmp_path / "wiring.json"
+    wiring.write_text('{"i2c": [{"bus": 2, "model": "nosuch.Model"},'
+                      ' {"bus": 2, "model": "bme280.BME280Model", "args": {"address": 119}}],'
+                      ' "analog": [{"pin": "Y11", "volts": 1.65}]}')
+    proc, port = start_vboard(tmp_path / "flash", "--wiring", str(wiring))
+    try:
+        code = "import pyb; print(pyb.I2C(2, pyb.I2C.CONTROLLER).scan(), pyb.ADC('Y11').read())"
+        assert mpremote((port,), "exec", code) == "[119] 2048\n"
+    finally:
+        assert stop_vboard(proc) == 0
+    assert b"nosuch.Model" in proc.stderr.read()
