@@ -118,6 +118,10 @@ class Stream:
         self._part_n = -1
         self._part_crc = self._full_crc
         self._part_out = mv
+        self._hdr = bytearray(HEADER_SIZE + CRC_SIZE)  # for send_block
+        hmv = memoryview(self._hdr)
+        self._hdr_view = hmv[:HEADER_SIZE]
+        self._crc_view = hmv[HEADER_SIZE:]
         self._desc = self._fixed_frame(desc)
         self._status = self._fixed_frame(bytes(20))
         self._latency = max_latency_ms * 1000
@@ -294,6 +298,46 @@ class Stream:
         self.records += count
         self._count = 0
         self._off = HEADER_SIZE
+        self._since_desc += 1
+        if self._since_desc >= self._desc_every:
+            self.send_descriptor()
+            self.send_status()
+
+    def send_block(self, columns, t0_us=None):
+        """Send a block of fixed-rate samples as one frame without touching
+        each sample: ``columns`` holds one buffer per channel (e.g. the
+        ``array('H')`` buffers ``ADC.read_timed_multi`` filled), all of the
+        same length, in channel order. ``t0_us``: the time of the first
+        sample (default: now). The payload is column-major (flags bit 0)."""
+        if self._period == 0:
+            raise ValueError("Stream %r: send_block needs a fixed period_us" % self.name)
+        if len(columns) != self._nch:
+            raise ValueError("Stream %r: %d columns for %d channels"
+                             % (self.name, len(columns), self._nch))
+        count = len(columns[0])
+        for c in columns:
+            if len(c) != count:
+                raise ValueError("Stream %r: columns of different lengths" % self.name)
+        length = count * self.record_size
+        if length > MAX_PAYLOAD:
+            raise ValueError("Stream %r: block of %d bytes, at most %d"
+                             % (self.name, length, MAX_PAYLOAD))
+        self.flush()
+        hdr = self._hdr
+        struct.pack_into(_HDR, hdr, 0, SYNC0, SYNC1, VERSION, T_DATA, self._id, 1,
+                         length, self._seq, (self._clock() if t0_us is None else t0_us) & _MASK)
+        self._seq = (self._seq + 1) & _MASK
+        crc = binascii.crc32(self._hdr_view)
+        for c in columns:
+            crc = binascii.crc32(c, crc)
+        struct.pack_into("<I", hdr, HEADER_SIZE, crc)
+        port = self.port
+        port.write(self._hdr_view)
+        for c in columns:
+            port.write(c)
+        port.write(self._crc_view)
+        self.records += count
+        self.frames += 1
         self._since_desc += 1
         if self._since_desc >= self._desc_every:
             self.send_descriptor()

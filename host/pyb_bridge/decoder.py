@@ -29,8 +29,10 @@ _HDR = struct.Struct("<BBBBHII")  # version, type, stream, flags, length, seq, t
 _U32 = struct.Struct("<I")
 _STATUS = struct.Struct("<IIIII")
 
-Frame = namedtuple("Frame", "type stream seq time_us payload")
-Frame.__doc__ = "One CRC-checked frame: payload is bytes, time_us wraps at 2**30."
+Frame = namedtuple("Frame", "type stream seq time_us payload flags")
+Frame.__doc__ = ("One CRC-checked frame: payload is bytes, time_us wraps at 2**30, "
+                 "flags bit 0: a column-major data block.")
+F_COLUMNS = 1
 _new = tuple.__new__  # builds a namedtuple without its Python-level __new__
 
 
@@ -106,7 +108,7 @@ class FrameDecoder:
                         self._skip(n - j)
                         i = n
                     break
-                ver, typ, sid, _flags, length, seq, t = unpack_hdr(buf, j + 2)
+                ver, typ, sid, flags, length, seq, t = unpack_hdr(buf, j + 2)
                 if ver != VERSION or typ not in TYPES or length > maxp:
                     self._skip(1)
                     i = j + 1
@@ -138,7 +140,7 @@ class FrameDecoder:
                         else:
                             self.restarts += 1
                 self.frames += 1
-                out.append(_new(Frame, (typ, sid, seq, t, bytes(mv[j + HEADER_SIZE:end]))))
+                out.append(_new(Frame, (typ, sid, seq, t, bytes(mv[j + HEADER_SIZE:end]), flags)))
         del buf[:i]
         return out
 
@@ -219,6 +221,23 @@ class Schema:
         return len(recs), list(zip(*recs, strict=True))
 
 
+    def block_columns(self, payload):
+        """The values of a column-major block (``send_block``): (count, columns)."""
+        k = len(payload) // self.record_size
+        cols = []
+        pos = 0
+        for c in self.channels:
+            a = array(_ARRAY_CODES[c.type], payload[pos:pos + k * _SIZES[c.type]])
+            if _SWAP:
+                a.byteswap()
+            cols.append(a)
+            pos += k * _SIZES[c.type]
+        return k, cols
+
+
+_SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "f": 4}
+
+
 def _text(payload, pos):
     n = payload[pos]
     return bytes(payload[pos + 1:pos + 1 + n]).decode("utf-8", "replace"), pos + 1 + n
@@ -284,7 +303,10 @@ class Streams:
         return batches, new
 
     def _batch(self, schema, f):
-        n, cols = schema.columns(f.payload)
+        if f.flags & F_COLUMNS:
+            n, cols = schema.block_columns(f.payload)
+        else:
+            n, cols = schema.columns(f.payload)
         t0 = self._unwrap(f.stream, f.time_us)
         p = schema.period_us
         if p:

@@ -308,7 +308,7 @@ def test_property_every_intact_frame_and_nothing_else(actions, garbage, chunks):
     want = [(f[4], struct.unpack_from("<I", f, 8)[0], f[16:-4]) for f in expected]
     assert got == want
     for f in out:  # nothing yielded that the board did not send
-        frame = (b"\xa5\xd3" + struct.pack("<BBBBHII", 1, f.type, f.stream, 0,
+        frame = (b"\xa5\xd3" + struct.pack("<BBBBHII", 1, f.type, f.stream, f.flags,
                                            len(f.payload), f.seq, f.time_us) + f.payload)
         assert frame + struct.pack("<I", zlib.crc32(frame)) in FRAMES
     assert dec.frames_lost == lost and dec.duplicates == dups and dec.restarts == 0
@@ -324,3 +324,21 @@ def test_chunking_does_not_matter(chunk):
     for i in range(0, len(data), chunk):
         out += dec.feed(data[i:i + chunk])
     assert len(out) == len(FRAMES) and dec.skipped_bytes == 0 and dec.resyncs == 0
+
+
+def test_round_trip_of_column_blocks():
+    from array import array
+
+    port = FramePort()
+    s = Stream((("x1", "H", "raw"), ("x2", "H", "raw")), port, period_us=100,
+               clock=Clock().read)
+    s.start()
+    a = array("H", range(500))
+    b = array("H", range(1000, 1500))
+    s.send_block((a, b), 1000)
+    s.send_block((b, a), 51000)
+    s.stop()
+    _, _, batches = decode_all(b"".join(port.frames))
+    assert [tuple(c) for c in batches[0].columns] == [tuple(a), tuple(b)]
+    assert [tuple(c) for c in batches[1].columns] == [tuple(b), tuple(a)]
+    assert list(batches[1].times) == list(range(51000, 101000, 100))
