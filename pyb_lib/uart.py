@@ -10,36 +10,12 @@ a line or packet that has only partly arrived stays there for the next
 call: nothing is returned half-done and nothing is lost.
 """
 
-import errno
-
 import pyb
 from micropython import const
+from pyb_lib._check import integer, one_of
 
-_BUSES = (1, 2, 3, 4, 6)
-_NAMES = ("XA", "XB", "YA", "YB")
-_NAME_BUS = (4, 1, 6, 3)
-_VALID = "1, 2, 3, 4, 6, 'XA', 'XB', 'YA', 'YB'"
+_ETIMEDOUT = const(110)  # MicroPython's errno value (py/mperrno.h)
 _NL = const(10)
-
-
-def _int(what, value):
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError("%s must be an int, not %s" % (what, type(value).__name__))
-    return value
-
-
-def _bus_number(bus):
-    if isinstance(bus, str):
-        for i in range(len(_NAMES)):
-            if _NAMES[i] == bus:
-                return _NAME_BUS[i]
-        raise ValueError("UART(%r) doesn't exist; valid buses: %s" % (bus, _VALID))
-    if not isinstance(bus, int) or isinstance(bus, bool):
-        raise TypeError("UART bus must be an int or a name (%s), not %s"
-                        % (_VALID, type(bus).__name__))
-    if bus not in _BUSES:
-        raise ValueError("UART(%d) doesn't exist; valid buses: %s" % (bus, _VALID))
-    return bus
 
 
 class UARTPort:
@@ -54,38 +30,33 @@ class UARTPort:
 
     def __init__(self, bus, baudrate=115200, *, bits=8, parity=None, stop=1, flow=0,
                  timeout=0, timeout_char=0, rxbuf=256, linebuf=256):
-        self.bus = _bus_number(bus)
-        self.name = "UART(%d)" % self.bus
-        name = self.name
-        _int("baudrate", baudrate)
+        num = bus
+        if isinstance(bus, str):
+            names = ("XB", "YB", "XA", "YA")
+            num = (1, 3, 4, 6)[names.index(bus)] if bus in names else 0
+        if type(num) is not int or num not in (1, 2, 3, 4, 6):
+            raise (ValueError if type(num) is int else TypeError)(
+                "UART(%r) doesn't exist; valid buses: 1, 2, 3, 4, 6, 'XA', 'XB', 'YA', 'YB'"
+                % (bus,))
+        self.bus = num
+        self.name = name = "UART(%d)" % num
         # 16x oversampling from APB2 (84 MHz) for UART1/6, APB1 (42 MHz) otherwise.
-        fast = self.bus in (1, 6)
-        low, high = (1300, 5250000) if fast else (650, 2625000)
-        if not low <= baudrate <= high:
-            raise ValueError("%s: baudrate %d out of range %d..%d" % (name, baudrate, low, high))
-        _int("bits", bits)
-        if parity is not None:
-            _int("parity", parity)
-            if parity not in (0, 1):
-                raise ValueError("%s: parity must be None, 0 (even) or 1 (odd), not %d"
-                                 % (name, parity))
-            if bits not in (7, 8):
-                raise ValueError("%s: with parity, bits must be 7 or 8, not %d" % (name, bits))
-        elif bits not in (8, 9):
-            raise ValueError("%s: without parity, bits must be 8 or 9, not %d" % (name, bits))
-        if _int("stop", stop) not in (1, 2):
-            raise ValueError("%s: stop must be 1 or 2, not %d" % (name, stop))
-        if _int("flow", flow) & ~(pyb.UART.RTS | pyb.UART.CTS):
-            raise ValueError("%s: flow must be 0, UART.RTS, UART.CTS or both, not %d"
-                             % (name, flow))
-        for what, value in (("timeout", timeout), ("timeout_char", timeout_char),
-                            ("rxbuf", rxbuf)):
-            if _int(what, value) < 0:
-                raise ValueError("%s: %s must be >= 0, not %d" % (name, what, value))
-        if _int("linebuf", linebuf) < 1:
-            raise ValueError("%s: linebuf must be >= 1, not %d" % (name, linebuf))
+        k = 2 if num == 1 or num == 6 else 1
+        integer(name, "baudrate", baudrate, 650 * k, 2625000 * k)
+        if parity is None:
+            one_of(name, "bits without parity", bits, (8, 9))
+        else:
+            one_of(name, "parity (0 even, 1 odd)", parity, (0, 1))
+            one_of(name, "bits with parity", bits, (7, 8))
+        one_of(name, "stop", stop, (1, 2))
+        rts, cts = pyb.UART.RTS, pyb.UART.CTS
+        one_of(name, "flow (UART.RTS, UART.CTS)", flow, (0, rts, cts, rts | cts))
+        integer(name, "timeout", timeout, 0)
+        integer(name, "timeout_char", timeout_char, 0)
+        integer(name, "rxbuf", rxbuf, 0)
+        integer(name, "linebuf", linebuf, 1)
         self.timeout = timeout
-        self._uart = pyb.UART(self.bus, baudrate, bits, parity, stop, timeout=timeout,
+        self._uart = pyb.UART(num, baudrate, bits, parity, stop, timeout=timeout,
                               flow=flow, timeout_char=timeout_char, read_buf_len=rxbuf)
         self._buf = bytearray(linebuf)
         self._mv = memoryview(self._buf)
@@ -103,38 +74,30 @@ class UARTPort:
         avail = self._uart.any()
         if not avail:
             return 0
-        if self._end == len(self._buf) and self._start:
-            self._compact()
-        room = len(self._buf) - self._end
-        if avail > room:
-            avail = room
+        buf, s, end = self._buf, self._start, self._end
+        if end == len(buf) and s:  # move the buffered bytes to the front
+            end -= s
+            for i in range(end):
+                buf[i] = buf[s + i]
+            self._scanned -= s
+            self._start = 0
+        avail = min(avail, len(buf) - end)
         if not avail:
             return 0
-        end = self._end
         got = self._uart.readinto(self._mv[end:end + avail], avail) or 0
         self._end = end + got
         return got
 
-    def _compact(self):
-        buf, s, n = self._buf, self._start, self._end - self._start
-        for i in range(n):
-            buf[i] = buf[s + i]
-        self._scanned -= s
-        self._start = 0
-        self._end = n
-
-    def _take(self, n):
+    def _drop(self, n, take=False):
+        """Remove ``n`` buffered bytes; return them as bytes if ``take``."""
         s = self._start
-        data = bytes(self._mv[s:s + n])
-        self._drop(n)
-        return data
-
-    def _drop(self, n):
-        self._start += n
-        if self._start == self._end:
+        data = bytes(self._mv[s:s + n]) if take else None
+        self._start = s = s + n
+        if s == self._end:
             self._start = self._end = self._scanned = 0
-        elif self._scanned < self._start:
-            self._scanned = self._start
+        elif self._scanned < s:
+            self._scanned = s
+        return data
 
     def _find(self, delim):
         """Index (from _start) of the first ``delim`` byte buffered, or -1."""
@@ -158,9 +121,7 @@ class UARTPort:
     def _timeout(self, timeout_ms):
         if timeout_ms is None:
             return self.timeout
-        if _int("timeout_ms", timeout_ms) < 0:
-            raise ValueError("%s: timeout_ms must be >= 0, not %d" % (self.name, timeout_ms))
-        return timeout_ms
+        return integer(self.name, "timeout_ms", timeout_ms, 0)
 
     # --- reading --------------------------------------------------------
     def any(self):
@@ -169,11 +130,12 @@ class UARTPort:
 
     def clear(self):
         """Discard every byte received so far."""
-        self._start = self._end = self._scanned = 0
         self._skip = False
-        while self._uart.any():
-            self._pull()
+        while True:
             self._start = self._end = self._scanned = 0
+            if not self._uart.any():
+                return
+            self._pull()
 
     def read_until(self, delim, timeout_ms=None):
         """The bytes up to and including the byte ``delim`` (an int or a
@@ -190,20 +152,18 @@ class UARTPort:
         while True:
             if self._skip:
                 i = self._find(delim)
-                if i < 0:
-                    self._drop(self._end - self._start)
-                else:
-                    self._drop(i + 1)
-                    self._skip = False
+                self._drop(self._end - self._start if i < 0 else i + 1)
+                self._skip = i < 0
             if not self._skip:
                 i = self._find(delim)
                 if i >= 0:
-                    return self._take(i + 1)
-                if self._end - self._start == len(self._buf):
-                    self._drop(len(self._buf))
+                    return self._drop(i + 1, True)
+                size = len(self._buf)
+                if self._end - self._start == size:
+                    self._drop(size)
                     self._skip = True
                     raise ValueError("%s: line longer than the %d-byte buffer (linebuf)"
-                                     % (self.name, len(self._buf)))
+                                     % (self.name, size))
             if not self._wait(t0, timeout_ms):
                 return None
 
@@ -214,27 +174,22 @@ class UARTPort:
     def read_packet(self, size, timeout_ms=None):
         """Exactly ``size`` bytes, or None if they have not all arrived within
         ``timeout_ms``; what has arrived stays buffered for the next call."""
-        self._check_size(size)
+        integer(self.name, "size", size, 1, len(self._buf), " (linebuf)")
         timeout_ms = self._timeout(timeout_ms)
         t0 = pyb.millis()
         while self._end - self._start < size:
             if not self._wait(t0, timeout_ms):
                 return None
-        return self._take(size)
+        return self._drop(size, True)
 
     def read_exactly(self, n, timeout_ms=None):
         """Exactly ``n`` bytes, or OSError(ETIMEDOUT) naming the port and the
         counts wanted and got; the bytes got stay buffered."""
         data = self.read_packet(n, timeout_ms)
         if data is None:
-            raise OSError(errno.ETIMEDOUT, "%s: wanted %d bytes, got %d in %d ms" % (
+            raise OSError(_ETIMEDOUT, "%s: wanted %d bytes, got %d in %d ms" % (
                 self.name, n, self._end - self._start, self._timeout(timeout_ms)))
         return data
-
-    def _check_size(self, n):
-        if _int("size", n) < 1 or n > len(self._buf):
-            raise ValueError("%s: size %d out of range 1..%d (linebuf)"
-                             % (self.name, n, len(self._buf)))
 
     def readinto(self, buf, nbytes=None):
         """Read up to ``nbytes`` (default len(buf)) into ``buf``; return the
@@ -243,9 +198,8 @@ class UARTPort:
         size = len(buf)
         if nbytes is None:
             nbytes = size
-        elif _int("nbytes", nbytes) < 0 or nbytes > size:
-            raise ValueError("%s: nbytes %d out of range 0..%d (len(buf))"
-                             % (self.name, nbytes, size))
+        else:
+            integer(self.name, "nbytes", nbytes, 0, size, " (len(buf))")
         have = self._end - self._start
         if have:  # buffered bytes first; a short read, like any stream
             if have > nbytes:
@@ -272,7 +226,7 @@ class UARTPort:
             while done < total:
                 n = self._uart.write(mv[done:]) or 0
                 if not n:
-                    raise OSError(errno.ETIMEDOUT, "%s: wrote %d of %d bytes, then timed out"
+                    raise OSError(_ETIMEDOUT, "%s: wrote %d of %d bytes, then timed out"
                                   % (self.name, done, total))
                 done += n
         return total

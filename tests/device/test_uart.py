@@ -232,16 +232,19 @@ def test_bad_settings():
     assert message(e) == "UART(2): baudrate 3000000 out of range 650..2625000"
     UARTPort(2, 650)
     e = raises(ValueError, UARTPort, 1, bits=7)
-    assert message(e) == "UART(1): without parity, bits must be 8 or 9, not 7"
+    assert message(e) == "UART(1): bits without parity must be one of (8, 9), not 7"
     e = raises(ValueError, UARTPort, 1, bits=9, parity=0)
-    assert message(e) == "UART(1): with parity, bits must be 7 or 8, not 9"
+    assert message(e) == "UART(1): bits with parity must be one of (7, 8), not 9"
     e = raises(ValueError, UARTPort, 1, parity=2)
-    assert message(e) == "UART(1): parity must be None, 0 (even) or 1 (odd), not 2"
-    assert message(raises(ValueError, UARTPort, 1, stop=3)) == "UART(1): stop must be 1 or 2, not 3"
+    assert message(e) == "UART(1): parity (0 even, 1 odd) must be one of (0, 1), not 2"
+    e = raises(ValueError, UARTPort, 1, stop=3)
+    assert message(e) == "UART(1): stop must be one of (1, 2), not 3"
     raises(ValueError, UARTPort, 1, flow=1)
-    raises(ValueError, UARTPort, 1, timeout=-1)
+    e = raises(ValueError, UARTPort, 1, timeout=-1)
+    assert message(e) == "UART(1): timeout must be >= 0, not -1"
     raises(ValueError, UARTPort, 1, linebuf=0)
-    raises(TypeError, UARTPort, 1, "9600")
+    e = raises(TypeError, UARTPort, 1, "9600")
+    assert message(e) == "UART(1): baudrate must be an int, not str"
     raises(TypeError, UARTPort, 1, bits=8.0)
     UARTPort(1, 9600, bits=7, parity=1, stop=2)
 
