@@ -107,34 +107,31 @@ class VBoard:
         self.mode = "friendly"
         self.repl = FriendlyRepl()
         self.stop = False
+        self.spawned = 0.0
 
     def _probe(self):
-        """The banner and the heap the simulation holds (as on a board it
-        lives in flash, it gets heap on top of --heapsize)."""
-        models = sorted({s["model"].rsplit(".", 1)[0]
-                         for k in ("i2c", "spi") for s in self.wiring.get(k, [])})
+        """The banner, and the heap the simulation and the agent hold: on a
+        board ``pyb`` lives in flash, so they get heap on top of --heapsize."""
         code = (
-            "import sys, gc\n"
+            "import sys, gc, json\n"
             "gc.collect(); a = gc.mem_free()\n"
-            "import pyb_sim; pyb_sim.install()\n"
-            "for m in %r:\n"
-            "    try:\n"
-            "        __import__('pyb_sim.models.' + m)\n"
-            "    except ImportError:\n"
-            "        pass\n"
-            "gc.collect(); print(a - gc.mem_free())\n"
+            "import pyb_sim.vboard_agent as agent\n"
+            "g = agent.setup({'realtime': False, 'wiring': json.loads(%r)})\n"
+            "gc.collect(); print('\\nHELD', a - gc.mem_free())\n"
             "v = sys.implementation.version\n"
             "tag = '-' + v[3] if len(v) > 3 and v[3] else ''\n"
-            "print('v%%d.%%d.%%d%%s' %% (v[0], v[1], v[2], tag))\n"
-            "print(sys.version.split(' on ')[-1])\n" % (models,))
+            "print('VERSION v%%d.%%d.%%d%%s on %%s' %% (v[0], v[1], v[2], tag,\n"
+            "      sys.version.split(' on ')[-1]))\n" % (json.dumps(self.wiring),))
         env = dict(os.environ, MICROPYPATH=self.build)
         out = subprocess.run([self.micropython, "-X", "heapsize=4M", "-c", code], env=env,
-                             capture_output=True, text=True, check=True).stdout.split()
-        held = int(out[0]) + 16 * 1024  # + the agent and the wiring
-        return "MicroPython %s on %s; %s" % (out[1], out[2], MACHINE), held
+                             capture_output=True, check=True).stdout.decode(errors="replace")
+        held = int(re.search(r"^HELD (\d+)", out, re.M).group(1)) + 2048
+        version = re.search(r"^VERSION (.*)$", out, re.M).group(1).strip()
+        return "MicroPython %s; %s" % (version, MACHINE), held
 
     # --- the interpreter ----------------------------------------------------
     def spawn(self):
+        self.spawned = time.monotonic()
         self.token = b"\x00\xff" + secrets.token_hex(6).encode()
         cmd_r, self.cmd_w = os.pipe()
         in_r, self.in_w = os.pipe()
@@ -407,6 +404,8 @@ class VBoard:
         else:
             self.out(b"\r\nSystemError: the interpreter exited (%d)\r\n" % code)
         log("the interpreter exited (%d); restarting" % code)
+        if time.monotonic() - self.spawned < 1:
+            time.sleep(0.5)  # an interpreter that keeps dying must not spin
         self.spawn()
 
     # --- main loop ----------------------------------------------------------
@@ -414,11 +413,13 @@ class VBoard:
         import selectors
 
         self.spawn()
-        sel = selectors.DefaultSelector()
         while not self.stop:
             sel = selectors.DefaultSelector()
-            sel.register(self.master, selectors.EVENT_READ | (
-                selectors.EVENT_WRITE if self.outq else 0), "master")
+            # the host waits (as USB does) while the board leaves its input unread
+            mask = (selectors.EVENT_READ if len(self.inq) < OUT_LIMIT else 0) | (
+                selectors.EVENT_WRITE if self.outq else 0)
+            if mask:
+                sel.register(self.master, mask, "master")
             if len(self.outq) < OUT_LIMIT:
                 sel.register(self.out_r, selectors.EVENT_READ, "child")
             if self.inq:

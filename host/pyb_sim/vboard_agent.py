@@ -188,6 +188,27 @@ class FlashVfs:
         return self.p.rename(old, new)
 
 
+def _wrap_micropython():
+    """``micropython.kbd_intr`` tells the supervisor instead of removing the
+    unix port's SIGINT handler (the supervisor turns Ctrl-C into SIGINT)."""
+    import micropython as real
+
+    class Module:
+        pass
+
+    m = Module()
+    for name in dir(real):
+        if not name.startswith("__"):
+            setattr(m, name, getattr(real, name))
+    m.__name__ = "micropython"
+
+    def kbd_intr(chr):
+        _send(73, str(chr).encode())  # I
+
+    m.kbd_intr = kbd_intr
+    sys.modules["micropython"] = m
+
+
 def _realtime(board):
     """Pace the simulated clock to the wall clock, as on a board: a delay
     takes its time, and reading the time catches up with the wall clock
@@ -299,6 +320,17 @@ def _serve(cmd, g):
         _send(68, status + tb.encode())  # D
 
 
+def setup(cfg):
+    """Install the simulated pyb with the wiring; return the REPL's globals."""
+    pyb = pyb_sim.install()
+    pyb.USB_VCP = _make_vcp(pyb.USB_VCP)
+    _wrap_micropython()
+    if cfg.get("realtime", True):
+        _realtime(pyb_sim.board)
+    _wire(pyb_sim.board, cfg.get("wiring", {}))
+    return {"__name__": "__main__"}
+
+
 def main():
     global _token
     with open(sys.argv[1]) as f:
@@ -308,12 +340,7 @@ def main():
     os.mount(FlashVfs(cfg["flash"]), "/flash")
     os.chdir("/flash")
     sys.path[:] = ["", "/flash", "/flash/lib"] + cfg["path"]
-    pyb = pyb_sim.install()
-    pyb.USB_VCP = _make_vcp(pyb.USB_VCP)
-    if cfg.get("realtime", True):
-        _realtime(pyb_sim.board)
-    _wire(pyb_sim.board, cfg.get("wiring", {}))
-    g = {"__name__": "__main__"}
+    g = setup(cfg)
     _send(83)  # S: boot code starts, Ctrl-C works from here
     status = b"O"
     try:
@@ -329,4 +356,5 @@ def main():
     _serve(cmd, g)
 
 
-main()
+if __name__ == "__main__":
+    main()

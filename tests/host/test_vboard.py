@@ -379,3 +379,16 @@ def test_wiring_file_with_a_missing_model(tmp_path):
     finally:
         assert stop_vboard(proc) == 0
     assert b"nosuch.Model" in proc.stderr.read()
+
+
+def test_kbd_intr_off_lets_ctrl_c_through_as_data(port):
+    port.write(b"\x01")
+    port.until(b"raw REPL; CTRL-B to exit\r\n>")
+    port.write(b"import micropython, sys\nmicropython.kbd_intr(-1)\n"
+               b"print(sys.stdin.buffer.read(3))\n\x04")
+    port.until(b"OK")
+    time.sleep(0.2)
+    port.write(b"\x03\x04\x03")
+    assert port.until(b"\x04>") == b"b'\\x03\\x04\\x03'\r\n\x04\x04>"
+    port.write(b"\x02")
+    port.until(BANNER_TAIL)
