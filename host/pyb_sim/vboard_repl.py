@@ -10,6 +10,9 @@ inserts 4 spaces after white space; name completion is not offered.
 CTRL_A, CTRL_B, CTRL_C, CTRL_D, CTRL_E = 1, 2, 3, 4, 5
 PS1 = b">>> "
 PS2 = b"... "
+# Emacs keys of readline.c (MICROPY_REPL_EMACS_KEYS) as the key they stand for
+EMACS = {CTRL_A: ord("H"), CTRL_B: ord("D"), CTRL_D: 0x7E03, CTRL_E: ord("F"),
+         6: ord("C"), 11: 0x7E0B, 14: ord("B"), 16: ord("A"), 21: 0x7E15}
 KEYWORDS = ("if", "while", "for", "try", "with", "def", "class", "async")
 
 
@@ -62,6 +65,13 @@ def continue_with_input(text):
     if text.endswith("\\"):
         return True
     return compound and not text.endswith("\n")
+
+
+def move_back(n):
+    """Cursor n columns left, as the firmware's mp_hal_move_cursor_back."""
+    if n <= 0:
+        return b""
+    return b"\x08" * n if n <= 4 else b"\x1b[%dD" % n
 
 
 class FriendlyRepl:
@@ -126,19 +136,18 @@ class FriendlyRepl:
         self.orig = self.cursor = len(self.text)
         return PS2 + self._auto_indent()
 
-    def _redraw(self, old_len, back=0, forward=0):
-        """Output moving the cursor back, redrawing the tail, as readline does."""
-        out = b""
-        if back:
-            out += b"\x08" * back
-            self.cursor -= back
-        if len(self.text) < old_len:
-            out += b"\x1b[K"
-        tail = self.text[self.cursor:].encode()
-        out += tail
-        move = len(self.text) - (self.cursor + forward)
-        if move:
-            out += b"\x08" * move
+    def _redraw(self, old_len, back=0, forward=0, full=True):
+        """Move the cursor back, redraw the tail, as readline.c does (the
+        text has already been changed; the cursor is where it was)."""
+        out = move_back(back)
+        self.cursor -= back
+        if full:
+            if len(self.text) < old_len:
+                out += b"\x1b[K"
+            out += self.text[self.cursor:].encode()
+            out += move_back(len(self.text) - (self.cursor + forward))
+        elif forward:
+            out += self.text[self.cursor:self.cursor + forward].encode()
         self.cursor += forward
         return out
 
@@ -146,13 +155,8 @@ class FriendlyRepl:
         old = len(self.text)
         back = self.cursor - self.orig
         self.text = self.text[:self.orig] + line
-        out = b"\x08" * back if back else b""
-        self.cursor = self.orig
-        out += self.text[self.orig:].encode()
-        if len(self.text) < old:
-            out += b"\x1b[K"
-        self.cursor = len(self.text)
-        return out
+        self.cursor = min(self.cursor, len(self.text) + back)
+        return self._redraw(old, back=back, forward=len(line))
 
     def _enter(self):
         line = self.text[self.orig:]
@@ -197,6 +201,8 @@ class FriendlyRepl:
             return b"", None
         if self.cont and c == CTRL_D and at_start:
             return b"\r\n", ("exec", self.text, "single")
+        if c in EMACS:
+            return self._esc_key(EMACS[c], direct=True), None
         if c in (13, 10):
             if self.last_nl and self.last_nl != c:
                 self.last_nl = 0
@@ -218,9 +224,9 @@ class FriendlyRepl:
         if just and c in (9, 32):
             self.indent_enabled = False
             if c == 32:
-                old = len(self.text)
                 self.text = self.text[:-3]
-                return self._redraw(old, back=3), None
+                self.cursor -= 3
+                return move_back(3), None
             return b"", None
         if c == 9:
             if self.cursor > self.orig and self.text[self.cursor - 1].isspace() or \
@@ -236,35 +242,49 @@ class FriendlyRepl:
         self.text = self.text[:self.cursor] + s + self.text[self.cursor:]
         return self._redraw(old, forward=len(s))
 
-    def _esc_key(self, c):
-        if self.esc == 1:
-            self.esc = 2 if c in (ord("["), ord("O")) else 0
-            self.esc_arg = ""
-            return b""
-        if 48 <= c <= 57:
-            self.esc_arg += chr(c)
-            return b""
-        self.esc = 0
-        if c == ord("A") and self.hist + 1 < len(self.history):
-            self.hist += 1
-            return self._set_line(self.history[self.hist])
-        if c == ord("B") and self.hist >= 0:
-            self.hist -= 1
-            return self._set_line(self.history[self.hist] if self.hist >= 0 else "")
-        if c == ord("C") and self.cursor < len(self.text):
-            self.cursor += 1
-            return b"\x1b[C"
-        if c == ord("D") and self.cursor > self.orig:
-            self.cursor -= 1
-            return b"\x08"
-        if c in (ord("H"),) or (c == ord("~") and self.esc_arg in ("1", "7")):
+    def _esc_key(self, c, direct=False):
+        if not direct:
+            if self.esc == 1:
+                self.esc = 2 if c in (ord("["), ord("O")) else 0
+                self.esc_arg = ""
+                return b""
+            if 48 <= c <= 57:
+                self.esc_arg += chr(c)
+                return b""
+            self.esc = 0
+            if c == ord("~"):
+                c = {"1": ord("H"), "7": ord("H"), "4": ord("F"), "8": ord("F"),
+                     "3": 0x7E03}.get(self.esc_arg, 0)
+        old = len(self.text)
+        if c == ord("A"):
+            if self.hist + 1 < len(self.history):
+                self.hist += 1
+                return self._set_line(self.history[self.hist])
+        elif c == ord("B"):
+            if self.hist >= 0:
+                self.hist -= 1
+                return self._set_line(self.history[self.hist] if self.hist >= 0 else "")
+        elif c == ord("C"):
+            if self.cursor < len(self.text):
+                return self._redraw(old, forward=1, full=False)
+        elif c == ord("D"):
+            if self.cursor > self.orig:
+                return self._redraw(old, back=1, full=False)
+        elif c == ord("H"):
+            return self._redraw(old, back=self.cursor - self.orig, full=False)
+        elif c == ord("F"):
+            return self._redraw(old, forward=len(self.text) - self.cursor, full=False)
+        elif c == 0x7E03:  # delete the character under the cursor
+            if self.cursor < len(self.text):
+                self.text = self.text[:self.cursor] + self.text[self.cursor + 1:]
+                return self._redraw(old)
+        elif c == 0x7E0B:  # Ctrl-K: kill to the end of the line
+            self.text = self.text[:self.cursor]
+            return self._redraw(old)
+        elif c == 0x7E15:  # Ctrl-U: kill to the start of the line
             back = self.cursor - self.orig
-            self.cursor = self.orig
-            return b"\x08" * back
-        if c in (ord("F"),) or (c == ord("~") and self.esc_arg in ("4", "8")):
-            out = self.text[self.cursor:].encode()
-            self.cursor = len(self.text)
-            return out
+            self.text = self.text[:self.orig] + self.text[self.cursor:]
+            return self._redraw(old, back=back)
         return b""
 
     def _paste_key(self, c):
