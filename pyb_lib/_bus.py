@@ -1,24 +1,35 @@
-"""What I2CDevice and SPIDevice share: typed register access, bit fields and
-argument checks. A subclass sets ``name``, ``_reg_max``, ``_regw`` (hex
-digits of a register), calls ``_buffers()`` and provides
-``read_register_into(reg, buf)`` and ``_write(reg, data)``."""
+"""What I2CDevice and SPIDevice share: typed register access, bit fields,
+argument checks and bus error messages. A subclass sets ``name``,
+``_reg_max``, ``_regw`` (hex digits of a register), calls ``_buffers()``
+and provides ``_xfer(op, buf, reg)``: op 0 reads into ``buf``, op 1 writes
+``buf``, from register ``reg`` on (``reg`` < 0: no register)."""
+
+from micropython import const
+from pyb_lib._check import err, integer
+
+# MicroPython's errno values (py/mperrno.h), the same as Linux.
+_EIO = const(5)
+_EBUSY = const(16)
+_ETIMEDOUT = const(110)
 
 
-def bus_number(bus, kind):
-    """1 or 2 for bus 1, 2, 'X' or 'Y'; 0 for another int or str; TypeError otherwise."""
-    if isinstance(bus, bool) or not (isinstance(bus, int) or isinstance(bus, str)):
-        raise TypeError("%s bus must be 1, 2, 'X' or 'Y', not %s" % (kind, type(bus).__name__))
-    if bus == "X" or bus == 1:
-        return 1
-    if bus == "Y" or bus == 2:
-        return 2
-    return 0
+def bus_number(bus, kind, name=None):
+    """1 or 2 for bus 1, 2, 'X' or 'Y'. Another int or str: 0 if ``name`` is
+    None, else ValueError prefixed by ``name``. TypeError for other types."""
+    if type(bus) is not int and type(bus) is not str:
+        raise err(TypeError, name, "%s bus must be 1, 2, 'X' or 'Y', not %s",
+                  kind, type(bus).__name__)
+    num = 1 if bus == "X" or bus == 1 else 2 if bus == "Y" or bus == 2 else 0
+    if not num and name is not None:
+        raise err(ValueError, name, "%s bus %r doesn't exist; use 1, 2, 'X' or 'Y'", kind, bus)
+    return num
 
 
 class RegisterDevice:
     name = ""
     _reg_max = 0xFF
     _regw = 2
+    _nack = "error 5"  # what EIO means on this bus
 
     def _buffers(self):
         # [0]: command byte (SPI); [1:2] and [1:3]: one and two data bytes.
@@ -31,35 +42,37 @@ class RegisterDevice:
     def __repr__(self):
         return "<%s %s>" % (type(self).__name__, self.name)
 
-    def _err(self, exc, text, *args):
-        return exc("%s: %s" % (self.name, text % args))
-
-    def _check_reg(self, reg):
-        if not isinstance(reg, int):
-            raise self._err(TypeError, "register must be an int, not %s", type(reg).__name__)
-        if not 0 <= reg <= self._reg_max:
-            raise self._err(ValueError, "register %d outside 0..0x%X", reg, self._reg_max)
+    def _fail(self, e, op, buf, reg):
+        """OSError ``e`` raised again with the same errno and a message
+        naming the device, what was done (op 0 read, 1 write, 2 exchange,
+        3 scan) and the register or the byte count."""
+        code = e.args[0] if e.args else 0
+        text = ("timed out" if code == _ETIMEDOUT else "bus busy" if code == _EBUSY
+                else self._nack if code == _EIO else "error %d" % code)
+        if reg >= 0:
+            what = "register 0x%0*X" % (self._regw, reg)
+        else:
+            what = "the bus" if buf is None else "%d bytes" % len(buf)
+        verb = ("reading", "writing", "exchanging", "scanning")[op]
+        raise OSError(code, "%s: %s %s %s" % (self.name, text, verb, what))
 
     def _value(self, value, lo, hi, reg):
-        if not isinstance(value, int):
-            raise self._err(TypeError, "value must be an int, not %s", type(value).__name__)
-        if not lo <= value <= hi:
-            raise self._err(ValueError, "value %d outside %d..%d for register 0x%0*X",
-                            value, lo, hi, self._regw, reg)
+        if type(value) is not int or not lo <= value <= hi:
+            integer(self.name, "value", value, lo, hi, " for register 0x%0*X" % (self._regw, reg))
 
     def _bits(self, shift, width):
-        if not isinstance(shift, int) or not isinstance(width, int) or shift < 0 \
+        if type(shift) is not int or type(width) is not int or shift < 0 \
                 or width < 1 or shift + width > 8:
-            raise self._err(ValueError, "bits shift %r width %r do not fit in 8 bits",
-                            shift, width)
+            raise err(ValueError, self.name, "bits shift %r width %r do not fit in 8 bits",
+                      shift, width)
         return (1 << width) - 1
 
     def _writable(self, buf):
         if isinstance(buf, str) or isinstance(buf, bytes) or isinstance(buf, int):
-            raise self._err(TypeError, "need a writable buffer (bytearray, memoryview, array),"
-                            " not %s", type(buf).__name__)
-        if len(buf) == 0:
-            raise self._err(ValueError, "empty buffer")
+            raise err(TypeError, self.name, "need a writable buffer (bytearray, memoryview,"
+                      " array), not %s", type(buf).__name__)
+        if not len(buf):
+            raise err(ValueError, self.name, "empty buffer")
 
     def _readable(self, data):
         if isinstance(data, bytes) or isinstance(data, bytearray) \
@@ -71,41 +84,42 @@ class RegisterDevice:
                 return
             except TypeError:
                 pass
-        raise self._err(TypeError, "data must be bytes-like, not %s", type(data).__name__)
+        raise err(TypeError, self.name, "data must be bytes-like, not %s", type(data).__name__)
 
     # --- registers ---------------------------------------------------------
     def read_register(self, reg, n):
         """``n`` bytes from ``reg`` on, as new bytes."""
-        if not isinstance(n, int) or n < 1:
-            raise self._err(ValueError, "byte count must be an int >= 1, not %r", n)
-        buf = bytearray(n)
+        buf = bytearray(integer(self.name, "byte count", n, 1))
         self.read_register_into(reg, buf)
         return bytes(buf)
 
     def read_register_into(self, reg, buf):
-        raise NotImplementedError
+        """Read ``len(buf)`` bytes from ``reg`` on into ``buf``; allocates nothing."""
+        integer(self.name, "register", reg, 0, self._reg_max)
+        self._writable(buf)
+        self._xfer(0, buf, reg)
 
-    def _write(self, reg, data):
+    def _xfer(self, op, buf, reg):
         raise NotImplementedError
 
     def write_register(self, reg, data):
         """Write ``data`` (bytes-like, or an int 0..255 for one byte) from ``reg`` on."""
-        self._check_reg(reg)
         if isinstance(data, int):
             self.write_u8(reg, data)
             return
+        integer(self.name, "register", reg, 0, self._reg_max)
         self._readable(data)
-        self._write(reg, data)
+        self._xfer(1, data, reg)
 
     def read_u8(self, reg):
         self.read_register_into(reg, self._d1)
         return self._buf[1]
 
     def write_u8(self, reg, value):
-        self._check_reg(reg)
+        integer(self.name, "register", reg, 0, self._reg_max)
         self._value(value, 0, 0xFF, reg)
         self._buf[1] = value
-        self._write(reg, self._d1)
+        self._xfer(1, self._d1, reg)
 
     def read_u16(self, reg, little=False):
         """Two bytes from ``reg`` as an unsigned int, big endian unless ``little``."""
@@ -120,12 +134,13 @@ class RegisterDevice:
         return v - 0x10000 if v & 0x8000 else v
 
     def write_u16(self, reg, value, little=False):
-        self._check_reg(reg)
-        self._value(value, -0x8000, 0xFFFF, reg)
+        """Two bytes (-0x8000..0xFFFF), big endian unless ``little``."""
+        integer(self.name, "register", reg, 0, self._reg_max)
         b = self._buf
+        self._value(value, -0x8000, 0xFFFF, reg)
         b[1] = (value >> (0 if little else 8)) & 0xFF
         b[2] = (value >> (8 if little else 0)) & 0xFF
-        self._write(reg, self._d2)
+        self._xfer(1, self._d2, reg)
 
     def read_bits(self, reg, shift, width):
         """Bits ``shift`` .. ``shift + width - 1`` of the 8-bit register ``reg``."""

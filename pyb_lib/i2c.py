@@ -16,58 +16,35 @@ nothing.
 import pyb
 from micropython import const
 from pyb_lib._bus import RegisterDevice, bus_number
+from pyb_lib._check import err, integer, one_of
 
 # MicroPython's errno values (py/mperrno.h), the same as Linux.
 _EIO = const(5)
-_EBUSY = const(16)
 _ETIMEDOUT = const(110)
-
-_READ_REG = const(0)
-_WRITE_REG = const(1)
-_READ = const(2)
-_WRITE = const(3)
-
-
-def _error_text(err):
-    if err == _EIO:
-        return "no ACK"
-    if err == _ETIMEDOUT:
-        return "timed out"
-    if err == _EBUSY:
-        return "bus busy"
-    return "error %d" % err
 
 
 def scan(bus, *, baudrate=400000):
     """Addresses of the devices that answer on I2C bus 1, 2, 'X' or 'Y'."""
-    num = bus_number(bus, "I2C")
-    if not num:
-        raise ValueError("I2C bus %r doesn't exist; use 1, 2, 'X' or 'Y'" % (bus,))
-    return pyb.I2C(num, pyb.I2C.CONTROLLER, baudrate=baudrate).scan()
+    return pyb.I2C(bus_number(bus, "I2C", ""), pyb.I2C.CONTROLLER, baudrate=baudrate).scan()
 
 
 class I2CDevice(RegisterDevice):
     """One device at a 7-bit ``address`` on I2C bus 1 ('X') or 2 ('Y')."""
 
+    _nack = "no ACK"
+
     def __init__(self, bus, address, *, baudrate=400000, addr_size=8, retries=2,
                  timeout=5000, i2c=None):
         num = bus_number(bus, "I2C")
-        label = "I2C(%s)" % (num or bus)
-        if not isinstance(address, int) or isinstance(address, bool):
-            raise TypeError("%s: device address must be an int, not %s"
-                            % (label, type(address).__name__))
-        self.name = "%s device 0x%02X" % (label, address)
-        if not num:
-            raise self._err(ValueError, "I2C bus %r doesn't exist; use 1, 2, 'X' or 'Y'", bus)
+        integer("I2C(%s)" % (num or bus), "device address", address, 0)
+        self.name = name = "I2C(%s) device 0x%02X" % (num or bus, address)
+        bus_number(bus, "I2C", name)
         if not 0x08 <= address <= 0x77:
-            raise self._err(ValueError, "address outside 0x08..0x77")
-        if addr_size != 8 and addr_size != 16:
-            raise self._err(ValueError, "addr_size must be 8 or 16, not %r", addr_size)
-        if not isinstance(retries, int) or retries < 0:
-            raise self._err(ValueError, "retries must be an int >= 0")
+            raise err(ValueError, name, "address outside 0x08..0x77")
+        one_of(name, "addr_size", addr_size, (8, 16))
+        integer(name, "retries", retries, 0)
         if i2c is None:
-            if not isinstance(baudrate, int) or not 0 < baudrate <= 400000:
-                raise self._err(ValueError, "baudrate must be 1..400000 Hz, not %r", baudrate)
+            integer(name, "baudrate", baudrate, 1, 400000)
             i2c = pyb.I2C(num, pyb.I2C.CONTROLLER, baudrate=baudrate)
         self.bus = num
         self.address = address
@@ -84,8 +61,7 @@ class I2CDevice(RegisterDevice):
         try:
             return self.i2c.scan()
         except OSError as e:
-            err = e.args[0] if e.args else 0
-        raise OSError(err, "I2C(%d): %s scanning the bus" % (self.bus, _error_text(err)))
+            self._fail(e, 3, None, -1)
 
     def probe(self):
         """True if the device acknowledges its address."""
@@ -95,50 +71,36 @@ class I2CDevice(RegisterDevice):
             return False
 
     def _xfer(self, op, buf, reg):
-        """One transfer with the bounded retry; errors raised again with a name."""
+        """One transfer (op 0 read, 1 write; reg < 0: no register address)
+        with the bounded retry; errors raised again with a name."""
         tries = self.retries
         i2c = self.i2c
         while True:
             try:
-                if op == _READ_REG:
-                    i2c.mem_read(buf, self.address, reg, timeout=self.timeout,
-                                 addr_size=self.addr_size)
-                elif op == _WRITE_REG:
+                if reg < 0:
+                    if op:
+                        i2c.send(buf, self.address, timeout=self.timeout)
+                    else:
+                        i2c.recv(buf, self.address, timeout=self.timeout)
+                elif op:
                     i2c.mem_write(buf, self.address, reg, timeout=self.timeout,
                                   addr_size=self.addr_size)
-                elif op == _READ:
-                    i2c.recv(buf, self.address, timeout=self.timeout)
                 else:
-                    i2c.send(buf, self.address, timeout=self.timeout)
+                    i2c.mem_read(buf, self.address, reg, timeout=self.timeout,
+                                 addr_size=self.addr_size)
                 return
             except OSError as e:
-                err = e.args[0] if e.args else 0
-            if tries and (err == _EIO or err == _ETIMEDOUT):
-                tries -= 1
-                continue
-            break
-        verb = "reading" if op == _READ_REG or op == _READ else "writing"
-        if op == _READ_REG or op == _WRITE_REG:
-            what = "register 0x%0*X" % (self._regw, reg)
-        else:
-            what = "%d bytes" % len(buf)
-        raise OSError(err, "%s: %s %s %s" % (self.name, _error_text(err), verb, what))
-
-    def read_register_into(self, reg, buf):
-        """Read ``len(buf)`` bytes from ``reg`` on into ``buf``; allocates nothing."""
-        self._check_reg(reg)
-        self._writable(buf)
-        self._xfer(_READ_REG, buf, reg)
-
-    def _write(self, reg, data):
-        self._xfer(_WRITE_REG, data, reg)
+                code = e.args[0] if e.args else 0
+                if not tries or (code != _EIO and code != _ETIMEDOUT):
+                    self._fail(e, op, buf, reg)
+            tries -= 1
 
     def write(self, buf):
         """Send ``buf`` to the device (no register address)."""
         self._readable(buf)
-        self._xfer(_WRITE, buf, 0)
+        self._xfer(1, buf, -1)
 
     def readinto(self, buf):
         """Receive ``len(buf)`` bytes into ``buf`` (no register address); no allocation."""
         self._writable(buf)
-        self._xfer(_READ, buf, 0)
+        self._xfer(0, buf, -1)

@@ -17,14 +17,10 @@ with the same errno and a message naming the bus and the CS pin.
 import pyb
 from micropython import const
 from pyb_lib._bus import RegisterDevice, bus_number
+from pyb_lib._check import err, integer, one_of
 
 MSB = const(0)
 LSB = const(128)
-
-_ETIMEDOUT = const(110)  # MicroPython's errno value (py/mperrno.h)
-_SEND = const(0)
-_RECV = const(1)
-_BOTH = const(2)
 
 
 class SPIDevice(RegisterDevice):
@@ -33,23 +29,15 @@ class SPIDevice(RegisterDevice):
     def __init__(self, bus, cs, *, baudrate=1000000, polarity=0, phase=0, firstbit=MSB,
                  read_flag=0x80, write_flag=0x00, spi=None):
         cs_name = cs if isinstance(cs, str) else cs.names()[-1]
-        try:
-            num = bus_number(bus, "SPI")
-        except TypeError as e:
-            raise TypeError("SPI(%r) CS %s: %s" % (bus, cs_name, e.args[0]))
-        self.name = "SPI(%s) CS %s" % (num or bus, cs_name)
-        if not num:
-            raise self._err(ValueError, "SPI bus %r doesn't exist; use 1, 2, 'X' or 'Y'", bus)
-        for what, v, a, b in (("polarity", polarity, 0, 1), ("phase", phase, 0, 1),
-                              ("firstbit", firstbit, MSB, LSB)):
-            if v != a and v != b:
-                raise self._err(ValueError, "%s must be %d or %d, not %r", what, a, b, v)
-        for v in (read_flag, write_flag):
-            if not isinstance(v, int) or not 0 <= v <= 0xFF:
-                raise self._err(ValueError, "read_flag and write_flag must be 0..0xFF")
+        num = bus_number(bus, "SPI", "SPI(%r) CS %s" % (bus, cs_name))
+        self.name = name = "SPI(%d) CS %s" % (num, cs_name)
+        one_of(name, "polarity", polarity, (0, 1))
+        one_of(name, "phase", phase, (0, 1))
+        one_of(name, "firstbit", firstbit, (MSB, LSB))
+        integer(name, "read_flag", read_flag, 0, 0xFF)
+        integer(name, "write_flag", write_flag, 0, 0xFF)
         if spi is None:
-            if not isinstance(baudrate, int) or baudrate <= 0:
-                raise self._err(ValueError, "baudrate must be a positive int, not %r", baudrate)
+            integer(name, "baudrate", baudrate, 1)
             spi = pyb.SPI(num, pyb.SPI.CONTROLLER, baudrate=baudrate, polarity=polarity,
                           phase=phase, firstbit=firstbit)
         try:
@@ -58,7 +46,7 @@ class SPIDevice(RegisterDevice):
             else:
                 cs.init(pyb.Pin.OUT_PP, value=1)
         except ValueError as e:
-            raise self._err(ValueError, "%s", e.args[0] if e.args else "bad CS pin")
+            raise err(ValueError, name, "%s", e.args[0] if e.args else "bad CS pin")
         self.bus = num
         self.spi = spi
         self.cs = cs
@@ -70,7 +58,7 @@ class SPIDevice(RegisterDevice):
     # --- transactions ------------------------------------------------------
     def __enter__(self):
         if self._active:
-            raise self._err(RuntimeError, "already in a transaction")
+            raise err(RuntimeError, self.name, "already in a transaction")
         self._active = True
         self.cs.value(0)
         return self
@@ -80,66 +68,52 @@ class SPIDevice(RegisterDevice):
         self._active = False
         return False
 
-    def _io(self, op, buf, arg, reg):
-        """One transfer; an OSError is raised again with the device's name."""
-        err = 0
+    def _xfer(self, op, buf, reg, arg=0):
+        """One transfer, op 0: fill ``buf`` sending the byte ``arg``; 1: send
+        ``buf``; 2: send ``buf`` receiving into ``arg``. With ``reg`` >= 0
+        a transaction of its own that first sends the register byte
+        (``read_flag`` / ``write_flag`` applied). An OSError is raised
+        again with the device's name."""
+        spi = self.spi
         try:
-            if op == _SEND:
-                self.spi.send(buf)
-            elif op == _RECV:
-                self.spi.readinto(buf, arg)
-            else:
-                self.spi.send_recv(buf, arg)
+            if reg < 0:
+                if not self._active:
+                    raise err(RuntimeError, self.name, "%s outside a transaction; use 'with dev:'",
+                              ("readinto", "write", "write_readinto")[op])
+                if op == 1:
+                    spi.send(buf)
+                elif op:
+                    spi.send_recv(buf, arg)
+                else:
+                    spi.readinto(buf, arg)
+                return
+            self._buf[0] = ((reg & ~self.read_flag & 0xFF) | self.write_flag if op
+                            else reg | self.read_flag)
+            with self:
+                spi.send(self._cmd)
+                if op:
+                    spi.send(buf)
+                else:
+                    spi.readinto(buf, 0)
         except OSError as e:
-            err = e.args[0] if e.args else -1
-        if err:
-            text = "timed out" if err == _ETIMEDOUT else "error %d" % err
-            what = ("writing", "reading", "exchanging")[op]
-            if reg >= 0:
-                what += " register 0x%02X" % reg
-            raise OSError(err, "%s: %s %s" % (self.name, text, what))
-
-    def _inside(self, what):
-        if not self._active:
-            raise self._err(RuntimeError, "%s outside a transaction; use 'with dev:'", what)
+            self._fail(e, op, buf, reg)
 
     # --- raw transfers (inside ``with dev:``) ------------------------------
     def write(self, buf):
         """Send ``buf``; what comes back is dropped."""
-        self._inside("write")
         self._readable(buf)
-        self._io(_SEND, buf, 0, -1)
+        self._xfer(1, buf, -1)
 
     def readinto(self, buf, write=0x00):
         """Fill ``buf`` while sending the byte ``write``; allocates nothing."""
-        self._inside("readinto")
         self._writable(buf)
-        if not isinstance(write, int) or not 0 <= write <= 0xFF:
-            raise self._err(ValueError, "write byte must be 0..255, not %r", write)
-        self._io(_RECV, buf, write, -1)
+        self._xfer(0, buf, -1, integer(self.name, "write byte", write, 0, 0xFF))
 
     def write_readinto(self, out, into):
         """Send ``out`` while receiving into ``into`` (same length; may be the same buffer)."""
-        self._inside("write_readinto")
         self._readable(out)
         self._writable(into)
         if len(out) != len(into):
-            raise self._err(ValueError, "write_readinto needs buffers of the same length,"
-                            " got %d and %d", len(out), len(into))
-        self._io(_BOTH, out, into, -1)
-
-    # --- registers: one transaction each -----------------------------------
-    def read_register_into(self, reg, buf):
-        """Send ``reg | read_flag``, then read ``len(buf)`` bytes into ``buf``; no allocation."""
-        self._check_reg(reg)
-        self._writable(buf)
-        self._buf[0] = reg | self.read_flag
-        with self:
-            self._io(_SEND, self._cmd, 0, reg)
-            self._io(_RECV, buf, 0, reg)
-
-    def _write(self, reg, data):
-        self._buf[0] = (reg & ~self.read_flag & 0xFF) | self.write_flag
-        with self:
-            self._io(_SEND, self._cmd, 0, reg)
-            self._io(_SEND, data, 0, reg)
+            raise err(ValueError, self.name, "write_readinto needs buffers of the same length,"
+                      " got %d and %d", len(out), len(into))
+        self._xfer(2, out, -1, into)

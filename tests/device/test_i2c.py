@@ -181,7 +181,7 @@ def test_bit_field_values_and_shapes_are_checked():
     model.regs[0xF4] = 0x5A
     dev = I2CDevice(1, 0x76)
     e = raises(ValueError, dev.write_bits, 0xF4, 2, 3, 8)
-    assert message(e) == "I2C(1) device 0x76: value 8 outside 0..7 for register 0xF4"
+    assert message(e) == "I2C(1) device 0x76: value 8 out of range 0..7 for register 0xF4"
     raises(ValueError, dev.write_bits, 0xF4, 2, 3, -1)
     raises(ValueError, dev.read_bits, 0xF4, 6, 3)
     raises(ValueError, dev.read_bits, 0xF4, 0, 0)
@@ -275,7 +275,7 @@ def test_buses_that_do_not_exist():
 def test_registers_out_of_range_for_the_addr_size():
     dev8 = I2CDevice(1, 0x76)
     e = raises(ValueError, dev8.read_u8, 0x100)
-    assert message(e) == "I2C(1) device 0x76: register 256 outside 0..0xFF"
+    assert message(e) == "I2C(1) device 0x76: register 256 out of range 0..255"
     raises(ValueError, dev8.write_register, -1, b"x")
     raises(TypeError, dev8.read_u8, "0xD0")
     dev16 = I2CDevice(1, 0x50, addr_size=16)
@@ -286,7 +286,7 @@ def test_values_and_types_are_checked_before_the_bus_is_used():
     model = board.attach_i2c(1, Sensor())
     dev = I2CDevice(1, 0x76)
     e = raises(ValueError, dev.write_u8, 0xF4, 256)
-    assert message(e) == "I2C(1) device 0x76: value 256 outside 0..255 for register 0xF4"
+    assert message(e) == "I2C(1) device 0x76: value 256 out of range 0..255 for register 0xF4"
     raises(ValueError, dev.write_register, 0xF4, -1)
     e = raises(TypeError, dev.write_register, 0xF4, "AB")
     assert message(e) == "I2C(1) device 0x76: data must be bytes-like, not str"

@@ -122,7 +122,7 @@ def test_cs_is_released_when_a_transfer_times_out():
     dev = SPIDevice(1, "X5")
     e = raises(OSError, dev.read_u8, 0xD0)
     assert e.args[0] == errno.ETIMEDOUT
-    assert message(e) == "SPI(1) CS X5: timed out writing register 0xD0"
+    assert message(e) == "SPI(1) CS X5: timed out reading register 0xD0"
     assert board.pin_level("X5") == 1
 
     def raw():
@@ -130,7 +130,7 @@ def test_cs_is_released_when_a_transfer_times_out():
             dev.readinto(bytearray(2))
 
     e = raises(OSError, raw)
-    assert message(e) == "SPI(1) CS X5: timed out reading"
+    assert message(e) == "SPI(1) CS X5: timed out reading 2 bytes"
     assert board.pin_level("X5") == 1
 
 
@@ -253,7 +253,7 @@ def test_u16_s16_and_bit_fields():
     dev.write_bits(0xF4, 5, 3, 0b011)
     assert model.regs[0xF4] == 0b01110101
     e = raises(ValueError, dev.write_bits, 0xF4, 5, 3, 8)
-    assert message(e) == "SPI(1) CS X5: value 8 outside 0..7 for register 0xF4"
+    assert message(e) == "SPI(1) CS X5: value 8 out of range 0..7 for register 0xF4"
     raises(ValueError, dev.read_bits, 0xF4, 5, 4)
 
 
@@ -275,7 +275,7 @@ def test_bad_set_up_is_refused_with_the_device_name():
     assert message(e) == "SPI(3) CS X5: SPI bus 3 doesn't exist; use 1, 2, 'X' or 'Y'"
     raises(TypeError, SPIDevice, 1.5, "X5")
     e = raises(ValueError, SPIDevice, 1, "X5", polarity=2)
-    assert message(e) == "SPI(1) CS X5: polarity must be 0 or 1, not 2"
+    assert message(e) == "SPI(1) CS X5: polarity must be one of (0, 1), not 2"
     raises(ValueError, SPIDevice, 1, "X5", phase=-1)
     raises(ValueError, SPIDevice, 1, "X5", firstbit=1)
     raises(ValueError, SPIDevice, 1, "X5", baudrate=0)
@@ -289,7 +289,7 @@ def test_bad_values_and_buffers_are_refused_before_cs_drops():
     raises(ValueError, dev.read_u8, 0x100)
     raises(TypeError, dev.read_u8, "0xD0")
     e = raises(ValueError, dev.write_u8, 0xF4, 300)
-    assert message(e) == "SPI(1) CS X5: value 300 outside 0..255 for register 0xF4"
+    assert message(e) == "SPI(1) CS X5: value 300 out of range 0..255 for register 0xF4"
     e = raises(TypeError, dev.write_register, 0xF4, "ab")
     assert message(e) == "SPI(1) CS X5: data must be bytes-like, not str"
     raises(TypeError, dev.read_register_into, 0xD0, b"\x00")
