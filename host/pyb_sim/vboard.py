@@ -157,9 +157,9 @@ class VBoard:
         self.inq = bytearray()
         self.pending = bytearray()  # typed while an interrupt is on its way
         self.state = "init"  # init, boot, idle, run, paste, dead
-        self.intr = False
+        self.intr = -1  # the interrupt character while code runs, -1: none
         self.interrupting = False
-        self.soft_reset_asked = False
+        self.early_intr = False
 
     def kill(self):
         if self.child is None:
@@ -183,7 +183,7 @@ class VBoard:
         data = src.encode() if isinstance(src, str) else bytes(src)
         self.state = "run"
         self.run_mode = self.mode
-        self.intr = True
+        self.intr = 3
         try:
             os.write(self.cmd_w, b"E%s%d\n" % (b"s" if mode == "single" else b"e", len(data)))
             view = memoryview(data)
@@ -213,25 +213,23 @@ class VBoard:
             if self.child is None:
                 return
             st = self.state
-            if st in ("boot", "run"):
-                if self.interrupting:
-                    self.pending += data[i:]
-                    return
-                j = data.find(b"\x03", i) if self.intr else -1
+            if st in ("init", "boot", "run"):
+                ch = 3 if st == "init" else self.intr
+                j = data.find(ch, i) if ch >= 0 else -1
+                # bytes after an interrupt wait for the REPL, like the board's
+                # input buffer after Ctrl-C; otherwise they go to the program
+                if self.interrupting or st == "init":
+                    self.pending += data[i:] if j < 0 else data[i:j]
+                else:
+                    self.inq += data[i:] if j < 0 else data[i:j]
                 if j < 0:
-                    self.inq += data[i:]
                     return
-                self.inq += data[i:j]
                 self.interrupting = True
-                try:
-                    os.kill(self.child.pid, signal.SIGINT)
-                except ProcessLookupError:
-                    pass
+                if st == "init":
+                    self.early_intr = True  # sent as soon as boot code runs
+                else:
+                    self.sigint()
                 i = j + 1
-            elif st == "init":
-                # still starting: Ctrl-C cannot reach code yet, the rest waits
-                self.pending += bytes(b for b in data[i:] if b != 3)
-                return
             elif st == "paste":
                 self.paste_byte(data[i])
                 i += 1
@@ -241,6 +239,12 @@ class VBoard:
             else:
                 self.friendly_byte(data[i])
                 i += 1
+
+    def sigint(self):
+        try:
+            os.kill(self.child.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
 
     def friendly_byte(self, c):
         echo, ev = self.repl.key(c)
@@ -356,9 +360,11 @@ class VBoard:
         kind = chr(kind)
         if kind == "S":
             self.state = "boot"
-            self.intr = True
+            self.intr = 3
+            if self.early_intr:
+                self.sigint()
         elif kind == "I":
-            self.intr = int(payload) == 3
+            self.intr = int(payload) if 0 <= int(payload) < 256 else -1
         elif kind == "M":
             log(payload.decode(errors="replace"))
         elif kind == "B":
@@ -386,7 +392,7 @@ class VBoard:
 
     def to_repl(self):
         self.state = "idle"
-        self.intr = False
+        self.intr = -1
         self.interrupting = False
         self.inq = bytearray()
 

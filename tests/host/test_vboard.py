@@ -392,3 +392,19 @@ def test_kbd_intr_off_lets_ctrl_c_through_as_data(port):
     assert port.until(b"\x04>") == b"b'\\x03\\x04\\x03'\r\n\x04\x04>"
     port.write(b"\x02")
     port.until(BANNER_TAIL)
+
+
+def test_code_that_ignores_one_ctrl_c_gets_the_next(port):
+    port.write(b"\x05")
+    port.until(b"=== ")
+    port.write(b"n = 0\rwhile n < 2:\r    try:\r        while True: pass\r"
+               b"    except KeyboardInterrupt:\r        n += 1\r        print('caught', n)\r\x04")
+    port.until(b"\r\n")
+    got = b""
+    for n in (1, 2):
+        time.sleep(0.2)
+        port.write(b"\x03")
+        got += port.until(b"caught %d" % n)
+    if not got.endswith(b">>> "):
+        got += port.until(b">>> ")
+    assert got.endswith(b"caught 1\r\ncaught 2\r\n>>> ")
