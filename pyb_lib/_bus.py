@@ -5,7 +5,7 @@ and provides ``_xfer(op, buf, reg)``: op 0 reads into ``buf``, op 1 writes
 ``buf``, from register ``reg`` on (``reg`` < 0: no register)."""
 
 from micropython import const
-from pyb_lib._check import err, integer
+from pyb_lib._check import check, err
 
 # MicroPython's errno values (py/mperrno.h), the same as Linux.
 _EIO = const(5)
@@ -58,7 +58,7 @@ class RegisterDevice:
 
     def _value(self, value, lo, hi, reg):
         if type(value) is not int or not lo <= value <= hi:
-            integer(self.name, "value", value, lo, hi, " for register 0x%0*X" % (self._regw, reg))
+            check(self.name, "value", value, lo, hi, " for register 0x%0*X" % (self._regw, reg))
 
     def _bits(self, shift, width):
         if type(shift) is not int or type(width) is not int or shift < 0 \
@@ -89,13 +89,13 @@ class RegisterDevice:
     # --- registers ---------------------------------------------------------
     def read_register(self, reg, n):
         """``n`` bytes from ``reg`` on, as new bytes."""
-        buf = bytearray(integer(self.name, "byte count", n, 1))
+        buf = bytearray(check(self.name, "byte count", n, 1))
         self.read_register_into(reg, buf)
         return bytes(buf)
 
     def read_register_into(self, reg, buf):
         """Read ``len(buf)`` bytes from ``reg`` on into ``buf``; allocates nothing."""
-        integer(self.name, "register", reg, 0, self._reg_max)
+        check(self.name, "register", reg, 0, self._reg_max)
         self._writable(buf)
         self._xfer(0, buf, reg)
 
@@ -107,7 +107,7 @@ class RegisterDevice:
         if isinstance(data, int):
             self.write_u8(reg, data)
             return
-        integer(self.name, "register", reg, 0, self._reg_max)
+        check(self.name, "register", reg, 0, self._reg_max)
         self._readable(data)
         self._xfer(1, data, reg)
 
@@ -116,7 +116,7 @@ class RegisterDevice:
         return self._buf[1]
 
     def write_u8(self, reg, value):
-        integer(self.name, "register", reg, 0, self._reg_max)
+        check(self.name, "register", reg, 0, self._reg_max)
         self._value(value, 0, 0xFF, reg)
         self._buf[1] = value
         self._xfer(1, self._d1, reg)
@@ -135,7 +135,7 @@ class RegisterDevice:
 
     def write_u16(self, reg, value, little=False):
         """Two bytes (-0x8000..0xFFFF), big endian unless ``little``."""
-        integer(self.name, "register", reg, 0, self._reg_max)
+        check(self.name, "register", reg, 0, self._reg_max)
         b = self._buf
         self._value(value, -0x8000, 0xFFFF, reg)
         b[1] = (value >> (0 if little else 8)) & 0xFF

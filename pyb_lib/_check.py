@@ -12,17 +12,20 @@ def err(exc, name, text, *args):
     return exc("%s: %s" % (name, text) if name else text)
 
 
-def integer(name, what, value, lo, hi=None, note=""):
-    """``value`` if it is an int (not a bool) in ``lo..hi`` (``hi`` None: no
-    upper bound); TypeError or ValueError naming ``what`` otherwise.
-    ``note`` follows the range in the message, e.g. " (linebuf)"."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise err(TypeError, name, "%s must be an int, not %s", what, type(value).__name__)
+def check(name, what, value, lo, hi=None, note="", real=False):
+    """``value`` if it is an int (not a bool; with ``real`` also a float)
+    in ``lo..hi`` (``hi`` None: no upper bound); TypeError or ValueError
+    naming ``what`` otherwise. ``note`` ends the range message, e.g.
+    " (linebuf)"."""
+    t = type(value)
+    if t is not int and (not real or t is not float):
+        raise err(TypeError, name, "%s must be %s, not %s", what,
+                  "a number" if real else "an int", t.__name__)
     if hi is None:
         if value < lo:
-            raise err(ValueError, name, "%s must be >= %d, not %d", what, lo, value)
+            raise err(ValueError, name, "%s must be >= %s, not %s", what, lo, value)
     elif not lo <= value <= hi:
-        raise err(ValueError, name, "%s %d out of range %d..%d%s", what, value, lo, hi, note)
+        raise err(ValueError, name, "%s %s out of range %s..%s%s", what, value, lo, hi, note)
     return value
 
 

@@ -11,13 +11,10 @@ Analog pins: X1-X8, X11, X12, X19-X22, Y11, Y12.
 
 import pyb
 from micropython import const
+from pyb_lib._check import check
 
 _FULL = const(4095)
-_INTERNAL = const(0x70000)  # ADC channels 16 (temperature), 17 (VREFINT), 18 (VBAT)
-_PINS = "X1-X8, X11, X12, X19-X22, Y11, Y12"
 
-_BYTES = (bytes, bytearray, str)  # built once: a tuple display allocates
-_SEQ = (tuple, list)
 _adcall = None  # one pyb.ADCAll for the internal channels, made on first use
 _timers: dict = {}  # timer id -> pyb.Timer, reused so that capture allocates nothing
 _multi: list = [None, None]  # the last (inputs, ADC tuple) of read_timed_multi
@@ -25,8 +22,8 @@ _multi: list = [None, None]  # the last (inputs, ADC tuple) of read_timed_multi
 
 def _internal():
     global _adcall
-    if _adcall is None:
-        _adcall = pyb.ADCAll(12, _INTERNAL)
+    if _adcall is None:  # channels 16 (temperature), 17 (VREFINT), 18 (VBAT)
+        _adcall = pyb.ADCAll(12, 0x70000)
     return _adcall
 
 
@@ -40,58 +37,48 @@ def temperature():
     return _internal().read_core_temp()
 
 
-def _is_u16(buf):
-    """True if ``buf`` is an array('H'); restores its first element."""
-    old = buf[0]
-    try:
-        buf[0] = 0xFFFF
-        ok = buf[0] == 0xFFFF
-        if ok:
-            try:
-                buf[0] = 0x10000  # wraps to 0 in 'H' on MicroPython
-                ok = buf[0] == 0
-            except OverflowError:  # CPython refuses it for 'H'
-                ok = True
-    except (OverflowError, ValueError, TypeError):
-        ok = False
-    buf[0] = old
-    return ok
-
-
-def _check_buf(b, n):
-    """Check ``b`` is an array('H') of ``n`` (> 0) elements; return n."""
-    try:
-        size = len(b)
-    except TypeError:
-        raise TypeError("buffers must be array('H'), not %s" % type(b).__name__)
-    if n < 0:
-        n = size
-    if size != n:
-        raise ValueError("buffers must be of equal length (%d and %d)" % (n, size))
-    if size == 0:
-        raise ValueError("buffers must not be empty")
-    if isinstance(b, _BYTES) or not _is_u16(b):
-        raise TypeError("buffers must be array('H'), not %s" % type(b).__name__)
-    return n
-
-
-def _check_bufs(bufs, count):
-    if not isinstance(bufs, _SEQ) or len(bufs) != count:
+def _capture(bufs, count, timer_id, freq_hz):
+    """Check the capture buffers: ``bufs`` is one array('H') (``count`` 0)
+    or a tuple of ``count`` of them, all of one length > 0; then start
+    pyb.Timer(timer_id) at ``freq_hz`` and return it. Allocates nothing
+    once that timer exists."""
+    if count and (not (isinstance(bufs, tuple) or isinstance(bufs, list))
+                  or len(bufs) != count):
         raise ValueError("need a tuple of %d buffers, one per input" % count)
     n = -1
-    for b in bufs:
-        n = _check_buf(b, n)
-
-
-def _timer(timer_id, freq_hz):
-    if not isinstance(freq_hz, int):
-        raise TypeError("freq_hz must be an int, not %s" % type(freq_hz).__name__)
-    if freq_hz < 1 or freq_hz > 1000000:
-        raise ValueError("freq_hz %d out of range 1..1000000" % freq_hz)
+    for i in range(count or 1):
+        b = bufs[i] if count else bufs
+        ok = not (isinstance(b, bytes) or isinstance(b, bytearray) or isinstance(b, str))
+        try:
+            size = len(b)
+        except TypeError:
+            ok = False
+        if ok:
+            if n >= 0 and size != n:
+                raise ValueError("buffers must be of equal length (%d and %d)" % (n, size))
+            if not size:
+                raise ValueError("buffers must not be empty")
+            n = size
+            # An array('H') keeps 0xFFFF and wraps 0x10000 to 0 (CPython: OverflowError).
+            old = b[0]
+            try:
+                b[0] = 0xFFFF
+                ok = b[0] == 0xFFFF
+                if ok:
+                    try:
+                        b[0] = 0x10000
+                        ok = b[0] == 0
+                    except OverflowError:
+                        pass
+            except (OverflowError, ValueError, TypeError):
+                ok = False
+            b[0] = old
+        if not ok:
+            raise TypeError("buffers must be array('H'), not %s" % type(b).__name__)
+    check("", "freq_hz", freq_hz, 1, 1000000)
     tim = _timers.get(timer_id)
     if tim is None:
-        tim = pyb.Timer(timer_id)
-        _timers[timer_id] = tim
+        tim = _timers[timer_id] = pyb.Timer(timer_id)
     tim.init(freq=freq_hz)
     return tim
 
@@ -103,23 +90,19 @@ class AnalogIn:
         try:
             self._adc = pyb.ADC(pin)
         except ValueError as e:
-            raise ValueError("pin %s has no ADC (%s); analog pins: %s" % (pin, e, _PINS))
+            raise ValueError("pin %s has no ADC (%s); analog pins: "
+                             "X1-X8, X11, X12, X19-X22, Y11, Y12" % (pin, e))
         self.pin = pin
-        self._vdda = 3.3
         self.calibrate()
 
     def __repr__(self):
         return "<AnalogIn %s>" % (self.pin,)
 
     def calibrate(self):
-        """Measure VDDA again against the internal reference; return it (V)."""
-        self._vdda = supply_volts()
-        return self._vdda
-
-    @property
-    def vdda(self):
-        """The full-scale voltage (V) of the last calibration."""
-        return self._vdda
+        """Measure VDDA again against the internal reference; return it (V).
+        The attribute ``vdda`` keeps it: the full scale of the conversions."""
+        self.vdda = supply_volts()
+        return self.vdda
 
     def read(self):
         """One conversion, 0..4095. Allocates nothing."""
@@ -127,8 +110,8 @@ class AnalogIn:
 
     def read_mean(self, n=16):
         """The mean of ``n`` conversions (rounded, 0..4095). Allocates nothing."""
-        if not isinstance(n, int) or n < 1 or n > 65536:
-            raise ValueError("%r: n must be an int 1..65536, not %r" % (self, n))
+        if type(n) is not int or not 1 <= n <= 65536:
+            check(self, "n", n, 1, 65536)
         adc = self._adc
         total = 0
         for _ in range(n):
@@ -138,19 +121,17 @@ class AnalogIn:
     def volts(self, n=1):
         """The input in volts: the mean of ``n`` conversions scaled by the
         calibrated VDDA (see calibrate())."""
-        raw = self._adc.read() if n == 1 else self.read_mean(n)
-        return raw * self._vdda / _FULL
+        return self.to_volts(self._adc.read() if n == 1 else self.read_mean(n))
 
     def to_volts(self, raw):
         """Convert a raw count (from read_timed, say) to volts."""
-        return raw * self._vdda / _FULL
+        return raw * self.vdda / _FULL
 
     def read_timed(self, buf, freq_hz, timer_id=6):
         """Fill the array('H') ``buf`` with conversions at ``freq_hz``, paced
         by pyb.Timer(timer_id); blocks len(buf) / freq_hz seconds. Allocates
         nothing once the timer has been made (first call)."""
-        _check_buf(buf, -1)
-        tim = _timer(timer_id, freq_hz)
+        tim = _capture(buf, 0, timer_id, freq_hz)
         try:
             self._adc.read_timed(buf, tim)
         finally:
@@ -165,19 +146,17 @@ def read_timed_multi(inputs, bufs, freq_hz, timer_id=6):
     ``inputs`` tuple."""
     if not isinstance(inputs, tuple) or not inputs:
         raise TypeError("inputs must be a non-empty tuple of AnalogIn")
-    _check_bufs(bufs, len(inputs))
-    if _multi[0] is inputs:
-        adcs = _multi[1]
-    else:
+    if _multi[0] is not inputs:
+        adcs = []
         for a in inputs:
             if not isinstance(a, AnalogIn):
                 raise TypeError("inputs must be AnalogIn, not %s" % type(a).__name__)
-        adcs = tuple([a._adc for a in inputs])
+            adcs.append(a._adc)
         _multi[0] = inputs
-        _multi[1] = adcs
-    tim = _timer(timer_id, freq_hz)
+        _multi[1] = tuple(adcs)
+    tim = _capture(bufs, len(inputs), timer_id, freq_hz)
     try:
-        ok = pyb.ADC.read_timed_multi(adcs, bufs, tim)
+        ok = pyb.ADC.read_timed_multi(_multi[1], bufs, tim)
     finally:
         tim.deinit()
     return ok

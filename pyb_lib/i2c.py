@@ -16,7 +16,7 @@ nothing.
 import pyb
 from micropython import const
 from pyb_lib._bus import RegisterDevice, bus_number
-from pyb_lib._check import err, integer, one_of
+from pyb_lib._check import check, err, one_of
 
 # MicroPython's errno values (py/mperrno.h), the same as Linux.
 _EIO = const(5)
@@ -36,15 +36,15 @@ class I2CDevice(RegisterDevice):
     def __init__(self, bus, address, *, baudrate=400000, addr_size=8, retries=2,
                  timeout=5000, i2c=None):
         num = bus_number(bus, "I2C")
-        integer("I2C(%s)" % (num or bus), "device address", address, 0)
+        check("I2C(%s)" % (num or bus), "device address", address, 0)
         self.name = name = "I2C(%s) device 0x%02X" % (num or bus, address)
         bus_number(bus, "I2C", name)
         if not 0x08 <= address <= 0x77:
             raise err(ValueError, name, "address outside 0x08..0x77")
         one_of(name, "addr_size", addr_size, (8, 16))
-        integer(name, "retries", retries, 0)
+        check(name, "retries", retries, 0)
         if i2c is None:
-            integer(name, "baudrate", baudrate, 1, 400000)
+            check(name, "baudrate", baudrate, 1, 400000)
             i2c = pyb.I2C(num, pyb.I2C.CONTROLLER, baudrate=baudrate)
         self.bus = num
         self.address = address

@@ -17,7 +17,7 @@ with the same errno and a message naming the bus and the CS pin.
 import pyb
 from micropython import const
 from pyb_lib._bus import RegisterDevice, bus_number
-from pyb_lib._check import err, integer, one_of
+from pyb_lib._check import check, err, one_of
 
 MSB = const(0)
 LSB = const(128)
@@ -34,10 +34,10 @@ class SPIDevice(RegisterDevice):
         one_of(name, "polarity", polarity, (0, 1))
         one_of(name, "phase", phase, (0, 1))
         one_of(name, "firstbit", firstbit, (MSB, LSB))
-        integer(name, "read_flag", read_flag, 0, 0xFF)
-        integer(name, "write_flag", write_flag, 0, 0xFF)
+        check(name, "read_flag", read_flag, 0, 0xFF)
+        check(name, "write_flag", write_flag, 0, 0xFF)
         if spi is None:
-            integer(name, "baudrate", baudrate, 1)
+            check(name, "baudrate", baudrate, 1)
             spi = pyb.SPI(num, pyb.SPI.CONTROLLER, baudrate=baudrate, polarity=polarity,
                           phase=phase, firstbit=firstbit)
         try:
@@ -107,7 +107,7 @@ class SPIDevice(RegisterDevice):
     def readinto(self, buf, write=0x00):
         """Fill ``buf`` while sending the byte ``write``; allocates nothing."""
         self._writable(buf)
-        self._xfer(0, buf, -1, integer(self.name, "write byte", write, 0, 0xFF))
+        self._xfer(0, buf, -1, check(self.name, "write byte", write, 0, 0xFF))
 
     def write_readinto(self, out, into):
         """Send ``out`` while receiving into ``into`` (same length; may be the same buffer)."""

@@ -12,7 +12,7 @@ call: nothing is returned half-done and nothing is lost.
 
 import pyb
 from micropython import const
-from pyb_lib._check import integer, one_of
+from pyb_lib._check import check, one_of
 
 _ETIMEDOUT = const(110)  # MicroPython's errno value (py/mperrno.h)
 _NL = const(10)
@@ -42,7 +42,7 @@ class UARTPort:
         self.name = name = "UART(%d)" % num
         # 16x oversampling from APB2 (84 MHz) for UART1/6, APB1 (42 MHz) otherwise.
         k = 2 if num == 1 or num == 6 else 1
-        integer(name, "baudrate", baudrate, 650 * k, 2625000 * k)
+        check(name, "baudrate", baudrate, 650 * k, 2625000 * k)
         if parity is None:
             one_of(name, "bits without parity", bits, (8, 9))
         else:
@@ -51,10 +51,10 @@ class UARTPort:
         one_of(name, "stop", stop, (1, 2))
         rts, cts = pyb.UART.RTS, pyb.UART.CTS
         one_of(name, "flow (UART.RTS, UART.CTS)", flow, (0, rts, cts, rts | cts))
-        integer(name, "timeout", timeout, 0)
-        integer(name, "timeout_char", timeout_char, 0)
-        integer(name, "rxbuf", rxbuf, 0)
-        integer(name, "linebuf", linebuf, 1)
+        check(name, "timeout", timeout, 0)
+        check(name, "timeout_char", timeout_char, 0)
+        check(name, "rxbuf", rxbuf, 0)
+        check(name, "linebuf", linebuf, 1)
         self.timeout = timeout
         self._uart = pyb.UART(num, baudrate, bits, parity, stop, timeout=timeout,
                               flow=flow, timeout_char=timeout_char, read_buf_len=rxbuf)
@@ -121,7 +121,7 @@ class UARTPort:
     def _timeout(self, timeout_ms):
         if timeout_ms is None:
             return self.timeout
-        return integer(self.name, "timeout_ms", timeout_ms, 0)
+        return check(self.name, "timeout_ms", timeout_ms, 0)
 
     # --- reading --------------------------------------------------------
     def any(self):
@@ -174,7 +174,7 @@ class UARTPort:
     def read_packet(self, size, timeout_ms=None):
         """Exactly ``size`` bytes, or None if they have not all arrived within
         ``timeout_ms``; what has arrived stays buffered for the next call."""
-        integer(self.name, "size", size, 1, len(self._buf), " (linebuf)")
+        check(self.name, "size", size, 1, len(self._buf), " (linebuf)")
         timeout_ms = self._timeout(timeout_ms)
         t0 = pyb.millis()
         while self._end - self._start < size:
@@ -199,7 +199,7 @@ class UARTPort:
         if nbytes is None:
             nbytes = size
         else:
-            integer(self.name, "nbytes", nbytes, 0, size, " (len(buf))")
+            check(self.name, "nbytes", nbytes, 0, size, " (len(buf))")
         have = self._end - self._start
         if have:  # buffered bytes first; a short read, like any stream
             if have > nbytes:

@@ -93,7 +93,8 @@ def test_read_mean_bad_count():
     x1 = AnalogIn("X1")
     raises(ValueError, x1.read_mean, 0)
     raises(ValueError, x1.read_mean, 70000)
-    raises(ValueError, x1.read_mean, "4")
+    e = raises(TypeError, x1.read_mean, "4")
+    assert message(e) == "<AnalogIn X1>: n must be an int, not str"
 
 
 def test_temperature():

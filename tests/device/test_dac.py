@@ -58,7 +58,7 @@ def test_write_volts_out_of_range_is_an_error_not_a_clamp():
     out = AnalogOut(1)
     out.write(7)
     e = raises(ValueError, out.write_volts, 3.4)
-    assert message(e) == "DAC(1): 3.4 V out of range 0..3.3 V"
+    assert message(e) == "DAC(1): volts 3.4 out of range 0..3.3 V"
     raises(ValueError, out.write_volts, -0.1)
     raises(TypeError, out.write_volts, "1.0")
     assert board.dacs[1].raw_at(board.now) == 7  # untouched
@@ -70,9 +70,10 @@ def test_bad_channel_bits_and_timer():
     raises(ValueError, AnalogOut, 0)
     raises(TypeError, AnalogOut, "X5")
     raises(TypeError, AnalogOut, None)
-    assert message(raises(ValueError, AnalogOut, 1, 10)) == "DAC(1): bits must be 8 or 12, not 10"
+    e = raises(ValueError, AnalogOut, 1, 10)
+    assert message(e) == "DAC(1): bits must be one of (8, 12), not 10"
     e = raises(ValueError, AnalogOut, 1, timer_id=3)
-    assert message(e) == "DAC(1): timer 3 cannot trigger the DAC; use one of (2, 4, 5, 6, 7, 8)"
+    assert message(e) == "DAC(1): timer_id must be one of (2, 4, 5, 6, 7, 8), not 3"
     raises(ValueError, AnalogOut, 1, max_samples=1)
 
 
@@ -142,7 +143,7 @@ def test_play_errors():
         "DAC(1): sample 256 out of range 0..255"
     raises(ValueError, out.play, [0, 1.5], 100)
     e = raises(ValueError, out.play, [0] * 9, 100)
-    assert message(e) == "DAC(1): samples must be an int 2..8 (max_samples), not 9"
+    assert message(e) == "DAC(1): samples 9 out of range 2..8 (max_samples)"
     raises(ValueError, out.play, [0], 100)
     raises(TypeError, out.play, 5, 100)
 
