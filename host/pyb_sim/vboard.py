@@ -402,7 +402,11 @@ class VBoard:
             self.from_host(data)
 
     def child_gone(self):
-        code = self.child.wait()
+        try:
+            code = self.child.wait(timeout=2)
+        except subprocess.TimeoutExpired:  # it closed its stdout but lives on
+            self.child.kill()
+            code = self.child.wait()
         st = self.state
         self.kill()
         if st == "run" and self.run_mode == "raw":
@@ -432,7 +436,10 @@ class VBoard:
                 sel.register(self.in_w, selectors.EVENT_WRITE, "stdin")
             events = sel.select(0.2)
             sel.close()
+            child = self.child
             for key, mask in events:
+                if self.child is not child:
+                    break  # soft reset: the other events name the old interpreter's pipes
                 if key.data == "master" and mask & selectors.EVENT_READ:
                     try:
                         data = os.read(self.master, 4096)
