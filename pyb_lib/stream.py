@@ -77,6 +77,8 @@ class Stream:
         self._id = stream_id
         self._period = period_us
         self._nch = n
+        self.period_us = period_us
+        self.max_latency_ms = max_latency_ms
         fmt = "<I" if period_us == 0 else "<"
         rec = 4 if period_us == 0 else 0
         cfmts = []
@@ -335,6 +337,34 @@ class Stream:
         port.write(self._hdr_view)
         for c in columns:
             port.write(c)
+        port.write(self._crc_view)
+        self.records += count
+        self.frames += 1
+        self._since_desc += 1
+        if self._since_desc >= self._desc_every:
+            self.send_descriptor()
+            self.send_status()
+
+    def send_records(self, payload, count, t0_us):
+        """Send ``count`` records already packed in this stream's record
+        format (row-major, as ``add()`` packs them), e.g. a preallocated
+        memoryview into a ring buffer (``pyb_lib.sampler``), as one data frame
+        of time ``t0_us``, without copying them: header, ``payload`` and CRC
+        leave in three ``write()`` calls. Allocates nothing."""
+        length = count * self.record_size
+        if len(payload) != length or length > MAX_PAYLOAD:
+            raise ValueError("Stream %r: %d payload bytes for %d records"
+                             % (self.name, len(payload), count))
+        self.flush()
+        hdr = self._hdr
+        struct.pack_into(_HDR, hdr, 0, SYNC0, SYNC1, VERSION, T_DATA, self._id, 0,
+                         length, self._seq, t0_us & _MASK)
+        self._seq = (self._seq + 1) & _MASK
+        struct.pack_into("<I", hdr, HEADER_SIZE,
+                         binascii.crc32(payload, binascii.crc32(self._hdr_view)))
+        port = self.port
+        port.write(self._hdr_view)
+        port.write(payload)
         port.write(self._crc_view)
         self.records += count
         self.frames += 1

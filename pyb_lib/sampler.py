@@ -1,0 +1,259 @@
+"""Fixed-rate sampling from a pyb.Timer callback into a Stream.
+
+    from pyb_lib.stream import Stream
+    from pyb_lib.sampler import Sampler
+    s = Stream((("x1", "H", "raw"), ("x2", "H", "raw")), period_us=1000)
+    smp = Sampler(s, ("X1", "X2"), 1000)    # 1 kHz on Timer 4
+    smp.run(10000)                          # 10 s: start, poll, stop
+
+The timer callback reads every source and packs one record into a ring
+buffer allocated at construction, in the stream's record format; the main
+loop (``poll()``) sends whole slices of the ring as data frames without
+copying or touching each sample (``Stream.send_records``). A full ring drops
+samples and counts them (``overruns``, reported in the status frames).
+Sources read in the callback must return ints and allocate nothing; see
+docs/sampler.md. For blocks of ADC samples use ``read_timed_multi`` and
+``Stream.send_block`` instead.
+"""
+
+import struct
+
+import pyb
+from micropython import const
+
+_MASK = const(0x3FFFFFFF)
+_MAX_RATE = const(10000)
+_MAX_RING = const(32768)
+
+
+def _reader(src, i):
+    if isinstance(src, str):
+        try:
+            return pyb.ADC(pyb.Pin(src)).read
+        except ValueError as e:
+            raise ValueError("Sampler: source %d: pin %r has no ADC (%s)" % (i, src, e))
+    read = getattr(src, "read", None)
+    if callable(read):
+        return read
+    if callable(src):
+        return src
+    raise TypeError("Sampler: source %d (%r) is not an ADC pin name, an object with "
+                    "read() or a callable" % (i, src))
+
+
+class Sampler:
+    """Read ``sources`` ``rate_hz`` times a second into ``stream``.
+
+    ``stream``: a Stream with one channel per source and ``period_us`` equal
+    to 1000000 / ``rate_hz``. ``sources``: ADC pin names ('X1'), pyb.ADC or
+    AnalogIn objects (their ``read``) or callables returning an int.
+    ``rate_hz``: 1..10000, a divisor of 1000000 (an exact period in us).
+    ``frames``: ring size in frames (2..64); a frame holds the records of
+    the stream's latency limit or a full frame, whichever is fewer.
+    ``slow_stream``/``slow_read``/``slow_ms``: a second stream filled in
+    ``poll()`` every ``slow_ms`` with ``slow_stream.add_row(slow_read())``
+    (sensors on I2C, values that allocate).
+    """
+
+    def __init__(self, stream, sources, rate_hz, *, timer_id=4, frames=4,
+                 slow_stream=None, slow_read=None, slow_ms=1000):
+        if not isinstance(rate_hz, int) or not 1 <= rate_hz <= _MAX_RATE:
+            raise ValueError("Sampler: rate_hz must be an int 1..%d, not %r"
+                             % (_MAX_RATE, rate_hz))
+        if 1000000 % rate_hz:
+            raise ValueError("Sampler: rate_hz %d does not divide 1000000 "
+                             "(the period must be whole microseconds)" % rate_hz)
+        period = 1000000 // rate_hz
+        if stream.period_us != period:
+            raise ValueError("Sampler: stream %r has period_us %d; %d Hz needs period_us=%d"
+                             % (stream.name, stream.period_us, rate_hz, period))
+        if not isinstance(sources, (tuple, list)) or len(sources) != stream._nch:
+            raise ValueError("Sampler: need %d sources (one per channel of stream %r)"
+                             % (stream._nch, stream.name))
+        if not isinstance(frames, int) or not 2 <= frames <= 64:
+            raise ValueError("Sampler: frames must be an int 2..64, not %r" % (frames,))
+        if (slow_stream is None) != (slow_read is None):
+            raise ValueError("Sampler: slow_stream and slow_read go together")
+        reads = []
+        for i in range(len(sources)):
+            r = _reader(sources[i], i)
+            v = r()
+            if not isinstance(v, int):
+                raise TypeError("Sampler: source %d returned %s, not int: sources read in "
+                                "the timer callback must return ints (poll others with "
+                                "slow_read)" % (i, type(v).__name__))
+            reads.append(r)
+        self._reads = tuple(reads)
+        self._r0 = reads[0]
+        self._r1 = reads[1] if len(reads) > 1 else reads[0]
+        rec = stream.record_size
+        chunk = min(stream.capacity, max(1, stream.max_latency_ms * 1000 // period))
+        size = frames * chunk * rec
+        if size > _MAX_RING:
+            raise ValueError("Sampler: a ring of %d bytes is too large (at most %d); "
+                             "use fewer frames" % (size, _MAX_RING))
+        self.stream = stream
+        self.rate_hz = rate_hz
+        self._period = period
+        self._fmt = stream._fmt
+        self._cfmts = stream._cfmts
+        self._csizes = stream._csizes
+        self._nch = len(reads)
+        self._rec = rec
+        self._c = chunk
+        self._m = frames
+        self._m2 = 2 * frames
+        self._n = frames * chunk
+        self._n2 = 2 * frames * chunk
+        self._ring = bytearray(size)
+        mv = memoryview(self._ring)
+        self._mv = mv
+        self._views = [mv[j * chunk * rec:(j + 1) * chunk * rec] for j in range(frames)]
+        self._chunk_t = [0] * frames
+        self._timer_id = timer_id
+        self._timer = None
+        self._cb = self._tick
+        self._slow = slow_stream
+        self._slow_read = slow_read
+        self._slow_ms = slow_ms
+        self._t_slow = 0
+        self._own = False
+        self._own_slow = False
+        self._reset()
+
+    def _reset(self):
+        self._t = 0
+        self._w = 0  # records written, modulo 2 * ring records
+        self._rc = 0  # chunk being read, modulo 2 * frames
+        self._rpos = 0  # records of that chunk already sent
+        self.overruns = 0
+        self._reported = 0
+        self.samples = 0
+
+    # --- the timer callback: no heap ---------------------------------------------
+    def _tick(self, _timer):
+        t = (self._t + self._period) & _MASK
+        self._t = t
+        w = self._w
+        c = self._c
+        if w % c == 0:
+            k = w // c
+            if (k - self._rc) % self._m2 >= self._m:
+                self.overruns = (self.overruns + 1) & _MASK
+                return
+            self._chunk_t[k % self._m] = t
+        off = (w % self._n) * self._rec
+        n = self._nch
+        if n == 1:
+            struct.pack_into(self._fmt, self._ring, off, self._r0())
+        elif n == 2:
+            struct.pack_into(self._fmt, self._ring, off, self._r0(), self._r1())
+        else:
+            reads = self._reads
+            fmts = self._cfmts
+            sizes = self._csizes
+            ring = self._ring
+            for i in range(n):
+                struct.pack_into(fmts[i], ring, off, reads[i]())
+                off += sizes[i]
+        self._w = (w + 1) % self._n2
+
+    # --- main loop ------------------------------------------------------------------
+    def _drain(self, final):
+        w = self._w
+        c = self._c
+        rec = self._rec
+        stream = self.stream
+        while True:
+            rc = self._rc
+            have = (w - rc * c) % self._n2
+            rpos = self._rpos
+            j = rc % self._m
+            if have >= c:
+                if rpos == 0:
+                    stream.send_records(self._views[j], c, self._chunk_t[j])
+                else:
+                    stream.send_records(self._mv[(j * c + rpos) * rec:(j + 1) * c * rec],
+                                        c - rpos, self._chunk_t[j] + rpos * self._period)
+                self.samples += c - rpos
+                self._rpos = 0
+                self._rc = (rc + 1) % self._m2
+            else:
+                if final and have > rpos:
+                    stream.send_records(self._mv[(j * c + rpos) * rec:(j * c + have) * rec],
+                                        have - rpos, self._chunk_t[j] + rpos * self._period)
+                    self.samples += have - rpos
+                    self._rpos = have
+                break
+        d = self.overruns - self._reported
+        if d:
+            self._reported = self.overruns
+            stream.overruns += d & _MASK
+
+    def poll(self):
+        """Call from the main loop: sends the frames the ring holds, reads the
+        slow sources when due, and lets the streams repeat their descriptor
+        and status frames."""
+        self._drain(False)
+        self.stream.poll()
+        slow = self._slow
+        if slow is not None:
+            if pyb.elapsed_millis(self._t_slow) >= self._slow_ms:
+                self._t_slow = pyb.millis()
+                slow.add_row(self._slow_read())
+            slow.poll()
+
+    def start(self):
+        """Start the stream(s) if they are not streaming, then the timer."""
+        if self._timer is not None:
+            raise ValueError("Sampler: already started")
+        self._own = not self.stream._streaming
+        if self._own:
+            self.stream.start()
+        slow = self._slow
+        self._own_slow = slow is not None and not slow._streaming
+        if self._own_slow:
+            slow.start()
+        self._reset()
+        self._t_slow = (pyb.millis() - self._slow_ms) & _MASK
+        tim = pyb.Timer(self._timer_id)
+        self._t = pyb.micros()
+        tim.init(freq=self.rate_hz, callback=self._cb)
+        self._timer = tim
+
+    def stop(self):
+        """Stop the timer, send every sample taken and a status frame; stop
+        the streams this sampler started."""
+        tim = self._timer
+        if tim is None:
+            return
+        tim.callback(None)
+        tim.deinit()
+        self._timer = None
+        self._drain(True)
+        slow = self._slow
+        if self._own_slow:
+            slow.stop()
+        if self._own:
+            self.stream.stop()
+        else:
+            self.stream.flush()
+            self.stream.send_status()
+
+    def run(self, duration_ms):
+        """Sample for ``duration_ms``, polling in between timer ticks; stop."""
+        self.start()
+        try:
+            t0 = pyb.millis()
+            while pyb.elapsed_millis(t0) < duration_ms:
+                self.poll()
+                pyb.wfi()
+        finally:
+            self.stop()
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,256 @@
+"""pyb_lib.sampler: Timer-driven sampling into a preallocated ring, drained
+into stream frames by the main loop."""
+
+import binascii
+import struct
+import sys
+
+import micropython
+import pyb
+import pyb_sim
+from pyb_lib.stream import Stream
+from support import message, raises
+
+board = pyb_sim.board
+# After stream.py, the largest module to compile: the peak of the compiler
+# stays within the test heap.
+from pyb_lib.sampler import Sampler  # noqa: E402
+
+MICROPYTHON = sys.implementation.name == "micropython"
+FULL = 4095
+
+
+def ramp(t):
+    return (t * 0.37) % 3.3  # 0..3.3 V, one ramp every 8.9 s
+
+
+def tri(t):
+    x = (t * 2.0) % 2.0
+    return 3.0 * (x if x < 1.0 else 2.0 - x)  # 0..3 V triangle, 1 s period
+
+
+def raw_at(fn, t_us):
+    """What the simulated ADC reads at board time ``t_us`` (see Board.adc_raw)."""
+    v = fn(t_us * 1000 / 1000000000)
+    v = 0.0 if v < 0 else (board.vdda if v > board.vdda else v)
+    return int(v * FULL / board.vdda + 0.5)
+
+
+class CheckPort:
+    """A port that parses frames as they arrive (a frame ends with a write
+    of its CRC) and checks the records of 2-channel data frames against
+    the signals, keeping only counters."""
+
+    def __init__(self, f0=None, f1=None, period=1000):
+        self.buf = bytearray(4096)
+        self.mv = memoryview(self.buf)
+        self.n = 0
+        self.f0 = f0
+        self.f1 = f1
+        self.period = period
+        self.types = []
+        self.records = 0
+        self.bad = 0
+        self.seq = {}
+        self.last_t = None
+        self.gaps = 0
+        self.status = None
+
+    def write(self, data):
+        k = len(data)
+        self.mv[self.n:self.n + k] = data
+        self.n += k
+        if self.n >= 20:
+            length = struct.unpack_from("<H", self.buf, 6)[0]
+            if self.n == 20 + length:
+                self.frame(length)
+                self.n = 0
+        return k
+
+    def frame(self, length):
+        b = self.buf
+        assert b[0] == 0xA5 and b[1] == 0xD3
+        typ, sid, flags, _, seq, t = struct.unpack_from("<BBBHII", b, 3)
+        assert binascii.crc32(self.mv[:16 + length]) == struct.unpack_from("<I", b, 16 + length)[0]
+        assert seq == self.seq.get(sid, -1) + 1 and flags == 0
+        self.seq[sid] = seq
+        self.types.append(typ)
+        if typ == 3:
+            self.status = struct.unpack_from("<IIIII", b, 16)
+        if typ != 2 or self.f0 is None:
+            return
+        count = length // 4
+        if self.last_t is not None and t != self.last_t + self.period:
+            self.gaps += 1
+        for k in range(count):
+            tk = t + k * self.period
+            v0, v1 = struct.unpack_from("<HH", b, 16 + 4 * k)
+            if v0 != raw_at(self.f0, tk) or v1 != raw_at(self.f1, tk):
+                self.bad += 1
+        self.last_t = t + (count - 1) * self.period
+        self.records += count
+
+
+def two_channel_stream(port, **kw):
+    return Stream((("x1", "H", "raw"), ("x2", "H", "raw")), port, name="adc",
+                  period_us=1000, **kw)
+
+
+def test_ten_seconds_at_1khz_on_two_adc_pins():
+    from pyb_lib.adc import AnalogIn  # imported late: less heap while stream.py compiles
+
+    board.set_analog("X1", ramp)
+    board.set_analog("X2", tri)
+    port = CheckPort(ramp, tri)
+    s = two_channel_stream(port)
+    smp = Sampler(s, ("X1", AnalogIn("X2")), 1000)
+    smp.run(10000)
+    assert 9999 <= port.records <= 10001 and port.records == smp.samples == s.records
+    assert port.bad == 0 and port.gaps == 0 and smp.overruns == 0
+    assert port.types[0] == 1 and port.types[-1] == 3
+    assert port.types.count(1) >= 2 and port.types.count(3) >= 2  # repeated
+    assert port.status[0] == port.records and port.status[2] == 0  # records, overruns
+    assert board.timers.get(4) is None  # the timer is released by stop()
+
+
+def test_frames_follow_the_latency_limit():
+    port = CheckPort()
+    s = two_channel_stream(port, max_latency_ms=50)
+    smp = Sampler(s, ("X1", "X2"), 1000)
+    smp.start()
+    pyb.delay(120)
+    smp.poll()
+    assert port.types == [1, 2, 2]  # two frames of 50 records: 50 ms each
+    assert port.records == 0 and s.records == 100
+    smp.stop()
+    assert s.records == 120 and port.types[-2:] == [2, 3]
+
+
+def test_overruns_are_counted_exactly_and_reported():
+    port = CheckPort(ramp, tri)
+    board.set_analog("X1", ramp)
+    board.set_analog("X2", tri)
+    s = two_channel_stream(port, max_latency_ms=100)
+    smp = Sampler(s, ("X1", "X2"), 1000, frames=3)  # 3 x 100 records
+    smp.start()
+    pyb.delay(1000)  # nobody polls: 1000 ticks, 300 fit
+    assert smp.overruns == 700
+    smp.poll()
+    assert s.overruns == 700 and port.records == 300
+    pyb.delay(250)
+    smp.stop()
+    assert port.records == 300 + 250 and port.bad == 0
+    assert port.gaps == 1  # the frame after the drop starts 700 periods later
+    assert port.status[2] == 700
+
+
+def test_a_slow_poller_loses_nothing_while_the_ring_has_room():
+    port = CheckPort(ramp, tri)
+    board.set_analog("X1", ramp)
+    board.set_analog("X2", tri)
+    s = two_channel_stream(port, max_latency_ms=100)
+    smp = Sampler(s, ("X1", "X2"), 1000, frames=4)
+    smp.start()
+    for _ in range(20):
+        pyb.delay(300)  # with what is left over, less than the 400 ms the ring holds
+        smp.poll()
+    smp.stop()
+    assert smp.overruns == 0 and port.gaps == 0 and port.bad == 0
+    assert port.records == 6000
+
+
+def test_callables_and_three_channels():
+    from array import array
+
+    port = CheckPort()
+    counter = array("i", [0])
+
+    def count():
+        counter[0] += 1
+        return counter[0]
+
+    s = Stream((("n", "i", ""), ("x1", "H", "raw"), ("k", "B", "")), port,
+               period_us=500, max_latency_ms=10)
+    board.set_analog("X1", 1.0)
+    smp = Sampler(s, (count, pyb.ADC(pyb.Pin("X1")), lambda: 7), 2000)
+    smp.start()
+    pyb.delay(10)
+    smp.stop()
+    assert s.records == 20 and counter[0] == 21  # one call at construction
+    assert port.types == [1, 2, 3]
+
+
+def test_the_callback_runs_with_the_heap_locked():
+    # On MicroPython the simulated board runs the callback under the real
+    # micropython.heap_lock(): any allocation in it raises MemoryError.
+    s = two_channel_stream(CheckPort())
+    board.set_analog("X1", 2.0)
+    smp = Sampler(s, ("X1", "X2"), 1000)
+    smp.start()
+    pyb.delay(50)
+    smp._tick(None)  # also with the heap locked here, outside the sim
+    micropython.heap_lock()
+    try:
+        smp._tick(None)
+    finally:
+        micropython.heap_unlock()
+    smp.stop()
+    assert s.records == 52
+
+
+def test_a_source_that_allocates_fails_in_the_callback():
+    if not MICROPYTHON:
+        return  # CPython has no heap lock: only MicroPython can show it
+    s = Stream((("v", "I", ""),), CheckPort(), period_us=1000)
+    smp = Sampler(s, (lambda: len(bytearray(8)),), 1000)
+    smp.start()
+    raises(MemoryError, pyb.delay, 5)
+    smp.stop()
+
+
+def test_arguments_are_checked():
+    port = CheckPort()
+    s = two_channel_stream(port)
+    e = raises(ValueError, Sampler, s, ("X1", "X2"), 0)
+    assert message(e) == "Sampler: rate_hz must be an int 1..10000, not 0"
+    e = raises(ValueError, Sampler, s, ("X1", "X2"), 3000)
+    assert "does not divide 1000000" in message(e)
+    e = raises(ValueError, Sampler, s, ("X1", "X2"), 500)
+    assert message(e) == "Sampler: stream 'adc' has period_us 1000; 500 Hz needs period_us=2000"
+    e = raises(ValueError, Sampler, s, ("X1",), 1000)
+    assert message(e) == "Sampler: need 2 sources (one per channel of stream 'adc')"
+    e = raises(TypeError, Sampler, s, ("X1", 5), 1000)
+    assert message(e).startswith("Sampler: source 1 (5) is not an ADC pin name")
+    e = raises(TypeError, Sampler, s, ("X1", lambda: 1.5), 1000)
+    assert message(e).startswith("Sampler: source 1 returned float, not int")
+    e = raises(ValueError, Sampler, s, ("X1", "X9"), 1000)
+    assert message(e).startswith("Sampler: source 1: pin 'X9' has no ADC")
+    e = raises(ValueError, Sampler, s, ("X1", "X2"), 1000, frames=1)
+    assert message(e) == "Sampler: frames must be an int 2..64, not 1"
+    big = Stream((("v", "I", ""),), port, period_us=100, max_latency_ms=1000)
+    e = raises(ValueError, Sampler, big, ("X1",), 10000, frames=64)
+    assert "too large" in message(e)
+    smp = Sampler(s, ("X1", "X2"), 1000)
+    smp.start()
+    assert message(raises(ValueError, smp.start)) == "Sampler: already started"
+    smp.stop()
+    smp.stop()  # a second stop does nothing
+
+
+def test_slow_sources_go_to_a_second_stream():
+    port = CheckPort()
+    fast = two_channel_stream(port)
+    slow = Stream((("t", "f", "C"), ("p", "f", "Pa")), port, name="env", stream_id=2,
+                  max_latency_ms=10)
+    calls = []
+
+    def env():
+        calls.append(pyb.millis())
+        return (21.5, 101325.0)
+
+    smp = Sampler(fast, ("X1", "X2"), 1000, slow_stream=slow, slow_read=env, slow_ms=200)
+    smp.run(900)
+    assert len(calls) == 5 and slow.records == 5
+    assert 899 <= fast.records <= 901
+    e = raises(ValueError, Sampler, fast, ("X1", "X2"), 1000, slow_stream=slow)
+    assert message(e) == "Sampler: slow_stream and slow_read go together"
