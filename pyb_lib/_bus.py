@@ -1,16 +1,11 @@
 """What I2CDevice and SPIDevice share: typed register access, bit fields,
-argument checks and bus error messages. A subclass sets ``name``,
-``_reg_max``, ``_regw`` (hex digits of a register), calls ``_buffers()``
-and provides ``_xfer(op, buf, reg)``: op 0 reads into ``buf``, op 1 writes
-``buf``, from register ``reg`` on (``reg`` < 0: no register)."""
+argument checks and bus error messages. A subclass sets ``name`` and
+``_regw`` (hex digits of a register address: 2 or 4), calls
+``RegisterDevice.__init__`` and provides ``_xfer(mode, buf, reg)``: mode 0
+reads into ``buf``, mode 1 writes ``buf``, from register ``reg`` on
+(``reg`` < 0: no register)."""
 
-from micropython import const
 from pyb_lib._check import check, err
-
-# MicroPython's errno values (py/mperrno.h), the same as Linux.
-_EIO = const(5)
-_EBUSY = const(16)
-_ETIMEDOUT = const(110)
 
 
 def bus_number(bus, kind, name=None):
@@ -19,46 +14,49 @@ def bus_number(bus, kind, name=None):
     if type(bus) is not int and type(bus) is not str:
         raise err(TypeError, name, "%s bus must be 1, 2, 'X' or 'Y', not %s",
                   kind, type(bus).__name__)
-    num = 1 if bus == "X" or bus == 1 else 2 if bus == "Y" or bus == 2 else 0
-    if not num and name is not None:
+    n = 1 if bus == "X" or bus == 1 else 2 if bus == "Y" or bus == 2 else 0
+    if not n and name is not None:
         raise err(ValueError, name, "%s bus %r doesn't exist; use 1, 2, 'X' or 'Y'", kind, bus)
-    return num
+    return n
 
 
 class RegisterDevice:
     name = ""
-    _reg_max = 0xFF
     _regw = 2
-    _nack = "error 5"  # what EIO means on this bus
+    _nack = ""  # what EIO means on this bus, if it means more than "error 5"
 
-    def _buffers(self):
-        # [0]: command byte (SPI); [1:2] and [1:3]: one and two data bytes.
+    def __init__(self):
+        # [0]: command byte (SPI); [1], [1:3]: one and two data bytes. _mv[k]
+        # is the view of k data bytes (_mv[0]: the command byte).
         self._buf = bytearray(3)
         mv = memoryview(self._buf)
-        self._d1 = mv[1:2]
-        self._d2 = mv[1:3]
-        return mv
+        self._mv = (mv[0:1], mv[1:2], mv[1:3])
 
     def __repr__(self):
         return "<%s %s>" % (type(self).__name__, self.name)
 
-    def _fail(self, e, op, buf, reg):
+    def _fail(self, e, mode, buf, reg):
         """OSError ``e`` raised again with the same errno and a message
-        naming the device, what was done (op 0 read, 1 write, 2 exchange,
+        naming the device, what was done (``mode`` 0 read, 1 write, 2 exchange,
         3 scan) and the register or the byte count."""
-        code = e.args[0] if e.args else 0
-        text = ("timed out" if code == _ETIMEDOUT else "bus busy" if code == _EBUSY
-                else self._nack if code == _EIO else "error %d" % code)
+        n = e.args[0] if e.args else 0
+        if n == 5 and self._nack:  # EIO
+            text = self._nack
+        else:  # ETIMEDOUT, EBUSY
+            text = "timed out" if n == 110 else "bus busy" if n == 16 else "error %d" % n
         if reg >= 0:
-            what = "register 0x%0*X" % (self._regw, reg)
+            data = "register 0x%0*X" % (self._regw, reg)
         else:
-            what = "the bus" if buf is None else "%d bytes" % len(buf)
-        verb = ("reading", "writing", "exchanging", "scanning")[op]
-        raise OSError(code, "%s: %s %s %s" % (self.name, text, verb, what))
+            data = "the bus" if buf is None else "%d bytes" % len(buf)
+        raise OSError(n, "%s: %s %s %s" % (
+            self.name, text, ("reading", "writing", "exchanging", "scanning")[mode], data))
 
-    def _value(self, value, lo, hi, reg):
-        if type(value) is not int or not lo <= value <= hi:
-            check(self.name, "value", value, lo, hi, " for register 0x%0*X" % (self._regw, reg))
+    def _reg(self, reg):
+        check(self.name, "register", reg, 0, (1 << (self._regw << 2)) - 1)
+
+    def _value(self, value, low, high, reg):
+        if type(value) is not int or not low <= value <= high:
+            check(self.name, "value", value, low, high, " for register 0x%0*X" % (self._regw, reg))
 
     def _bits(self, shift, width):
         if type(shift) is not int or type(width) is not int or shift < 0 \
@@ -67,24 +65,26 @@ class RegisterDevice:
                       shift, width)
         return (1 << width) - 1
 
-    def _writable(self, buf):
-        if isinstance(buf, str) or isinstance(buf, bytes) or isinstance(buf, int):
+    def _data(self, buf, write):
+        """Check a buffer to ``write`` from (bytes-like) or to read into
+        (writable, not empty)."""
+        t = isinstance(buf, str) or isinstance(buf, int)
+        if write:
+            if not t and not (isinstance(buf, bytes) or isinstance(buf, bytearray)
+                              or isinstance(buf, memoryview)):
+                try:
+                    memoryview(buf)
+                except TypeError:
+                    t = True
+            if t:
+                raise err(TypeError, self.name, "data must be bytes-like, not %s",
+                          type(buf).__name__)
+            return
+        if t or isinstance(buf, bytes):
             raise err(TypeError, self.name, "need a writable buffer (bytearray, memoryview,"
                       " array), not %s", type(buf).__name__)
         if not len(buf):
             raise err(ValueError, self.name, "empty buffer")
-
-    def _readable(self, data):
-        if isinstance(data, bytes) or isinstance(data, bytearray) \
-                or isinstance(data, memoryview):
-            return
-        if not isinstance(data, str) and not isinstance(data, int):
-            try:
-                memoryview(data)
-                return
-            except TypeError:
-                pass
-        raise err(TypeError, self.name, "data must be bytes-like, not %s", type(data).__name__)
 
     # --- registers ---------------------------------------------------------
     def read_register(self, reg, n):
@@ -95,11 +95,11 @@ class RegisterDevice:
 
     def read_register_into(self, reg, buf):
         """Read ``len(buf)`` bytes from ``reg`` on into ``buf``; allocates nothing."""
-        check(self.name, "register", reg, 0, self._reg_max)
-        self._writable(buf)
+        self._reg(reg)
+        self._data(buf, False)
         self._xfer(0, buf, reg)
 
-    def _xfer(self, op, buf, reg):
+    def _xfer(self, mode, buf, reg):
         raise NotImplementedError
 
     def write_register(self, reg, data):
@@ -107,23 +107,23 @@ class RegisterDevice:
         if isinstance(data, int):
             self.write_u8(reg, data)
             return
-        check(self.name, "register", reg, 0, self._reg_max)
-        self._readable(data)
+        self._reg(reg)
+        self._data(data, True)
         self._xfer(1, data, reg)
 
     def read_u8(self, reg):
-        self.read_register_into(reg, self._d1)
+        self.read_register_into(reg, self._mv[1])
         return self._buf[1]
 
     def write_u8(self, reg, value):
-        check(self.name, "register", reg, 0, self._reg_max)
+        self._reg(reg)
         self._value(value, 0, 0xFF, reg)
         self._buf[1] = value
-        self._xfer(1, self._d1, reg)
+        self._xfer(1, self._mv[1], reg)
 
     def read_u16(self, reg, little=False):
         """Two bytes from ``reg`` as an unsigned int, big endian unless ``little``."""
-        self.read_register_into(reg, self._d2)
+        self.read_register_into(reg, self._mv[2])
         b = self._buf
         if little:
             return b[1] | (b[2] << 8)
@@ -135,12 +135,12 @@ class RegisterDevice:
 
     def write_u16(self, reg, value, little=False):
         """Two bytes (-0x8000..0xFFFF), big endian unless ``little``."""
-        check(self.name, "register", reg, 0, self._reg_max)
-        b = self._buf
+        self._reg(reg)
         self._value(value, -0x8000, 0xFFFF, reg)
+        b = self._buf
         b[1] = (value >> (0 if little else 8)) & 0xFF
         b[2] = (value >> (8 if little else 0)) & 0xFF
-        self._xfer(1, self._d2, reg)
+        self._xfer(1, self._mv[2], reg)
 
     def read_bits(self, reg, shift, width):
         """Bits ``shift`` .. ``shift + width - 1`` of the 8-bit register ``reg``."""
@@ -151,5 +151,5 @@ class RegisterDevice:
         """Read-modify-write of a bit field; the other bits keep their value."""
         mask = self._bits(shift, width)
         self._value(value, 0, mask, reg)
-        old = self.read_u8(reg)
-        self.write_u8(reg, (old & ~(mask << shift)) | (value << shift))
+        v = self.read_u8(reg)
+        self.write_u8(reg, (v & ~(mask << shift)) | (value << shift))

@@ -12,29 +12,29 @@ def err(exc, name, text, *args):
     return exc("%s: %s" % (name, text) if name else text)
 
 
-def check(name, what, value, lo, hi=None, note="", real=False):
+def check(name, key, value, low, high=None, text="", real=False):
     """``value`` if it is an int (not a bool; with ``real`` also a float)
-    in ``lo..hi`` (``hi`` None: no upper bound); TypeError or ValueError
-    naming ``what`` otherwise. ``note`` ends the range message, e.g.
-    " (linebuf)"."""
+    in ``low..high`` (``high`` None: no upper bound); TypeError or
+    ValueError naming the argument ``key`` otherwise. ``text`` ends the
+    range message, e.g. " (linebuf)"."""
     t = type(value)
     if t is not int and (not real or t is not float):
-        raise err(TypeError, name, "%s must be %s, not %s", what,
-                  "a number" if real else "an int", t.__name__)
-    if hi is None:
-        if value < lo:
-            raise err(ValueError, name, "%s must be >= %s, not %s", what, lo, value)
-    elif not lo <= value <= hi:
-        raise err(ValueError, name, "%s %s out of range %s..%s%s", what, value, lo, hi, note)
+        raise err(TypeError, name, "%s must be an int%s, not %s", key,
+                  " or a float" if real else "", t.__name__)
+    if high is None:
+        if value < low:
+            raise err(ValueError, name, "%s must be >= %s, not %s", key, low, value)
+    elif not low <= value <= high:
+        raise err(ValueError, name, "%s %s out of range %s..%s%s", key, value, low, high, text)
     return value
 
 
-def one_of(name, what, value, choices):
-    """``value`` if it is one of the tuple ``choices`` (ints or None; a bool
-    or a float is not an int here); ValueError, or TypeError for a value of
+def one_of(name, key, value, args):
+    """``value`` if it is one of the tuple ``args`` (ints or None; a bool or
+    a float is not an int here); ValueError, or TypeError for a value of
     another type, otherwise."""
-    for c in choices:
-        if value is c or (type(value) is type(c) and value == c):
+    for a in args:
+        if value is a or (type(value) is type(a) and value == a):
             return value
     raise err(ValueError if value is None or type(value) is int else TypeError, name,
-              "%s must be one of %s, not %r", what, choices, value)
+              "%s must be one of %s, not %r", key, args, value)

@@ -10,21 +10,18 @@ Analog pins: X1-X8, X11, X12, X19-X22, Y11, Y12.
 """
 
 import pyb
-from micropython import const
 from pyb_lib._check import check
 
-_FULL = const(4095)
-
-_adcall = None  # one pyb.ADCAll for the internal channels, made on first use
 _timers: dict = {}  # timer id -> pyb.Timer, reused so that capture allocates nothing
-_multi: list = [None, None]  # the last (inputs, ADC tuple) of read_timed_multi
+# [0]: one pyb.ADCAll for the internal channels, made on first use;
+# [1], [2]: the last inputs tuple of read_timed_multi and its pyb.ADC tuple.
+_multi: list = [None, None, None]
 
 
 def _internal():
-    global _adcall
-    if _adcall is None:  # channels 16 (temperature), 17 (VREFINT), 18 (VBAT)
-        _adcall = pyb.ADCAll(12, 0x70000)
-    return _adcall
+    if _multi[0] is None:  # channels 16 (temperature), 17 (VREFINT), 18 (VBAT)
+        _multi[0] = pyb.ADCAll(12, 0x70000)
+    return _multi[0]
 
 
 def supply_volts():
@@ -48,39 +45,39 @@ def _capture(bufs, count, timer_id, freq_hz):
     n = -1
     for i in range(count or 1):
         b = bufs[i] if count else bufs
-        ok = not (isinstance(b, bytes) or isinstance(b, bytearray) or isinstance(b, str))
+        x = not (isinstance(b, bytes) or isinstance(b, bytearray) or isinstance(b, str))
         try:
             size = len(b)
         except TypeError:
-            ok = False
-        if ok:
+            x = False
+        if x:
             if n >= 0 and size != n:
                 raise ValueError("buffers must be of equal length (%d and %d)" % (n, size))
             if not size:
                 raise ValueError("buffers must not be empty")
             n = size
             # An array('H') keeps 0xFFFF and wraps 0x10000 to 0 (CPython: OverflowError).
-            old = b[0]
+            v = b[0]
             try:
                 b[0] = 0xFFFF
-                ok = b[0] == 0xFFFF
-                if ok:
+                x = b[0] == 0xFFFF
+                if x:
                     try:
                         b[0] = 0x10000
-                        ok = b[0] == 0
+                        x = b[0] == 0
                     except OverflowError:
                         pass
             except (OverflowError, ValueError, TypeError):
-                ok = False
-            b[0] = old
-        if not ok:
+                x = False
+            b[0] = v
+        if not x:
             raise TypeError("buffers must be array('H'), not %s" % type(b).__name__)
     check("", "freq_hz", freq_hz, 1, 1000000)
-    tim = _timers.get(timer_id)
-    if tim is None:
-        tim = _timers[timer_id] = pyb.Timer(timer_id)
-    tim.init(freq=freq_hz)
-    return tim
+    timer = _timers.get(timer_id)
+    if timer is None:
+        timer = _timers[timer_id] = pyb.Timer(timer_id)
+    timer.init(freq=freq_hz)
+    return timer
 
 
 class AnalogIn:
@@ -88,7 +85,7 @@ class AnalogIn:
 
     def __init__(self, pin):
         try:
-            self._adc = pyb.ADC(pin)
+            self._hw = pyb.ADC(pin)
         except ValueError as e:
             raise ValueError("pin %s has no ADC (%s); analog pins: "
                              "X1-X8, X11, X12, X19-X22, Y11, Y12" % (pin, e))
@@ -106,36 +103,36 @@ class AnalogIn:
 
     def read(self):
         """One conversion, 0..4095. Allocates nothing."""
-        return self._adc.read()
+        return self._hw.read()
 
     def read_mean(self, n=16):
         """The mean of ``n`` conversions (rounded, 0..4095). Allocates nothing."""
         if type(n) is not int or not 1 <= n <= 65536:
             check(self, "n", n, 1, 65536)
-        adc = self._adc
-        total = 0
+        adc = self._hw  # (a bound method would allocate)
+        v = 0
         for _ in range(n):
-            total += adc.read()
-        return (total + n // 2) // n
+            v += adc.read()
+        return (v + n // 2) // n
 
     def volts(self, n=1):
         """The input in volts: the mean of ``n`` conversions scaled by the
         calibrated VDDA (see calibrate())."""
-        return self.to_volts(self._adc.read() if n == 1 else self.read_mean(n))
+        return self.to_volts(self._hw.read() if n == 1 else self.read_mean(n))
 
     def to_volts(self, raw):
         """Convert a raw count (from read_timed, say) to volts."""
-        return raw * self.vdda / _FULL
+        return raw * self.vdda / 4095
 
     def read_timed(self, buf, freq_hz, timer_id=6):
         """Fill the array('H') ``buf`` with conversions at ``freq_hz``, paced
         by pyb.Timer(timer_id); blocks len(buf) / freq_hz seconds. Allocates
         nothing once the timer has been made (first call)."""
-        tim = _capture(buf, 0, timer_id, freq_hz)
+        timer = _capture(buf, 0, timer_id, freq_hz)
         try:
-            self._adc.read_timed(buf, tim)
+            self._hw.read_timed(buf, timer)
         finally:
-            tim.deinit()
+            timer.deinit()
 
 
 def read_timed_multi(inputs, bufs, freq_hz, timer_id=6):
@@ -146,17 +143,16 @@ def read_timed_multi(inputs, bufs, freq_hz, timer_id=6):
     ``inputs`` tuple."""
     if not isinstance(inputs, tuple) or not inputs:
         raise TypeError("inputs must be a non-empty tuple of AnalogIn")
-    if _multi[0] is not inputs:
-        adcs = []
+    if _multi[1] is not inputs:
+        v = []
         for a in inputs:
             if not isinstance(a, AnalogIn):
                 raise TypeError("inputs must be AnalogIn, not %s" % type(a).__name__)
-            adcs.append(a._adc)
-        _multi[0] = inputs
-        _multi[1] = tuple(adcs)
-    tim = _capture(bufs, len(inputs), timer_id, freq_hz)
+            v.append(a._hw)
+        _multi[1] = inputs
+        _multi[2] = tuple(v)
+    timer = _capture(bufs, len(inputs), timer_id, freq_hz)
     try:
-        ok = pyb.ADC.read_timed_multi(_multi[1], bufs, tim)
+        return pyb.ADC.read_timed_multi(_multi[2], bufs, timer)
     finally:
-        tim.deinit()
-    return ok
+        timer.deinit()

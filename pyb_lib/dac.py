@@ -13,11 +13,7 @@ construction), paced by a timer, so the CPU is free while they play.
 from array import array
 
 import pyb
-from micropython import const
 from pyb_lib._check import check, err, one_of
-
-_MAX_RATE = const(1000000)  # samples/s the DAC and its DMA sustain
-_PI = 3.141592653589793
 
 
 class AnalogOut:
@@ -44,12 +40,10 @@ class AnalogOut:
         self.bits = bits
         self.full = 255 if bits == 8 else 4095
         self.vref = check(name, "vref", vref, 0, None, "", True)
-        self._timer_id = timer_id
-        self._tim = None
-        self._n = 0
+        self._timer = timer_id  # the id; the pyb.Timer once a waveform has played
+        self._n = 0  # samples of the waveform playing; 0: none plays
         self._wave = bytearray(max_samples) if bits == 8 else array("H", [0] * max_samples)
-        self._view = memoryview(self._wave)
-        self._dac = pyb.DAC(channel, bits=bits)
+        self._hw = pyb.DAC(channel, bits=bits)
 
     def __repr__(self):
         return "<AnalogOut %s, %d bits>" % (self.name, self.bits)
@@ -57,11 +51,10 @@ class AnalogOut:
     # --- steady output --------------------------------------------------
     def write(self, raw):
         """Output ``raw`` (0..255 at 8 bits, 0..4095 at 12); stops a waveform."""
-        self._dac.write(check(self.name, "raw value", raw, 0, self.full))
-        tim = self._tim
-        if self._n and tim:  # a waveform plays: stop its timer
-            tim.deinit()
-        self._n = 0
+        self._hw.write(check(self.name, "raw value", raw, 0, self.full))
+        if self._n:  # a waveform plays: stop its timer
+            self._timer.deinit()
+            self._n = 0
 
     def write_volts(self, volts):
         """Output ``volts`` (0..vref); ValueError outside, no clamping."""
@@ -75,91 +68,88 @@ class AnalogOut:
     # --- waveforms ------------------------------------------------------
     def sine(self, freq_hz, samples=64, amplitude_v=1.65, offset_v=1.65):
         """Play a sine of ``freq_hz`` around ``offset_v``, peak ``amplitude_v``."""
-        return self._shape(0, freq_hz, samples, amplitude_v, offset_v, 0)
+        return self._play(0, freq_hz, samples, amplitude_v, offset_v, 0)
 
     def triangle(self, freq_hz, samples=64, amplitude_v=1.65, offset_v=1.65):
         """Play a triangle from the low level (first sample) to the high
         level (sample samples/2) and back."""
-        return self._shape(1, freq_hz, samples, amplitude_v, offset_v, 0)
+        return self._play(1, freq_hz, samples, amplitude_v, offset_v, 0)
 
     def square(self, freq_hz, samples=64, amplitude_v=1.65, offset_v=1.65, duty=0.5):
         """Play a square wave: high for the first ``duty`` of each period."""
-        return self._shape(2, freq_hz, samples, amplitude_v, offset_v, duty)
-
-    def _shape(self, kind, freq_hz, n, amplitude_v, offset_v, duty):
-        """Fill the first ``n`` samples with a sine (kind 0), a triangle (1)
-        or a square wave (2), then play them."""
-        name = self.name
-        check(name, "samples", n, 2, len(self._wave), " (max_samples)")
-        check(name, "amplitude_v", amplitude_v, 0, None, "", True)
-        check(name, "offset_v", offset_v, 0, None, "", True)
-        check(name, "duty", duty, 0, 1, "", True)
-        low, high = offset_v - amplitude_v, offset_v + amplitude_v
-        if low < 0 or high > self.vref + 1e-9:
-            raise err(ValueError, name, "offset_v %s +- amplitude_v %s leaves 0..%s V",
-                      offset_v, amplitude_v, self.vref)
-        cut = int(duty * n + 0.5)
-        wave = self._wave
-        for i in range(n):
-            if kind == 0:
-                # sin(x) to 1e-9: fold x (0..2 pi) to -pi/2..pi/2, Taylor series
-                x = 2 * _PI * i / n
-                if x > _PI:
-                    x -= 2 * _PI
-                if x > _PI / 2:
-                    x = _PI - x
-                elif x < -_PI / 2:
-                    x = -_PI - x
-                term = v = x
-                for k in range(1, 12):
-                    term = -term * x * x / ((2 * k) * (2 * k + 1))
-                    v += term
-                v = offset_v + amplitude_v * v
-            elif kind == 1:
-                v = low + (high - low) * (2 * i if 2 * i < n else 2 * (n - i)) / n
-            else:
-                v = high if i < cut else low
-            wave[i] = self.raw(v)
-        return self._play(n, freq_hz)
+        return self._play(2, freq_hz, samples, amplitude_v, offset_v, duty)
 
     def play(self, samples, freq_hz):
         """Play the raw values ``samples`` (a sequence of ints) in a loop, the
         whole sequence ``freq_hz`` times a second."""
-        name = self.name
         try:
             n = len(samples)
         except TypeError:
-            raise err(TypeError, name, "samples must be a sequence of ints")
-        check(name, "samples", n, 2, len(self._wave), " (max_samples)")
+            raise err(TypeError, self.name, "samples must be a sequence of ints")
+        check(self.name, "samples", n, 2, len(self._wave), " (max_samples)")
         for v in samples:
             if type(v) is not int or not 0 <= v <= self.full:
-                raise err(ValueError, name, "sample %r out of range 0..%d", v, self.full)
-        wave = self._wave
-        for i in range(n):
-            wave[i] = samples[i]
-        return self._play(n, freq_hz)
+                raise err(ValueError, self.name, "sample %r out of range 0..%d", v, self.full)
+        return self._play(3, freq_hz, n, samples, 0, 0)
 
-    def _play(self, n, freq_hz):
-        check(self.name, "freq_hz", freq_hz, 0, None, "", True)
-        rate = int(freq_hz * n + 0.5)
-        if freq_hz <= 0 or not 1 <= rate <= _MAX_RATE:
-            raise err(ValueError, self.name, "%s Hz x %d samples = %d samples/s,"
-                      " out of range 1..%d", freq_hz, n, rate, _MAX_RATE)
-        tim = self._tim
-        if tim is None:
-            tim = self._tim = pyb.Timer(self._timer_id)
+    def _play(self, kind, freq_hz, n, amplitude_v, offset_v, duty):
+        """Fill the first ``n`` samples with a sine (kind 0), a triangle (1),
+        a square wave (2) or the values ``amplitude_v`` (3), then play them
+        in a loop, ``freq_hz`` times a second; return the sample rate."""
+        name = self.name
+        buf = self._wave
+        if kind < 3:
+            check(name, "samples", n, 2, len(buf), " (max_samples)")
+            check(name, "amplitude_v", amplitude_v, 0, None, "", True)
+            check(name, "offset_v", offset_v, 0, None, "", True)
+            check(name, "duty", duty, 0, 1, "", True)
+            low, high = offset_v - amplitude_v, offset_v + amplitude_v
+            if low < 0 or high > self.vref + 1e-9:
+                raise err(ValueError, name, "offset_v %s +- amplitude_v %s leaves 0..%s V",
+                          offset_v, amplitude_v, self.vref)
+        check(name, "freq_hz", freq_hz, 0, None, "", True)
+        r = int(freq_hz * n + 0.5)
+        if freq_hz <= 0 or not 1 <= r <= 1000000:  # what the DAC and its DMA sustain
+            raise err(ValueError, name, "%s Hz x %d samples = %d samples/s,"
+                      " out of range 1..1000000", freq_hz, n, r)
+        for i in range(n):
+            if kind == 3:
+                buf[i] = amplitude_v[i]
+                continue
+            if kind == 0:
+                # sin(2 pi i / n) to 1e-9: fold to -pi/2..pi/2, then a Taylor series
+                x = i / n
+                if x > 0.5:
+                    x -= 1
+                if x > 0.25:
+                    x = 0.5 - x
+                elif x < -0.25:
+                    x = -0.5 - x
+                x *= 6.283185307179586
+                t = v = x
+                for k in range(1, 12):
+                    t = -t * x * x / ((2 * k) * (2 * k + 1))
+                    v += t
+                v = offset_v + amplitude_v * v
+            elif kind == 1:
+                v = low + (high - low) * (2 * i if 2 * i < n else 2 * (n - i)) / n
+            else:
+                v = high if i < int(duty * n + 0.5) else low
+            buf[i] = self.raw(v)
+        timer = self._timer
+        if type(timer) is int:
+            timer = self._timer = pyb.Timer(timer)
         elif self._n:
-            tim.deinit()
-        tim.init(freq=rate)
+            timer.deinit()
+        timer.init(freq=r)
         self._n = n
-        self._dac.write_timed(self._view if n == len(self._wave) else self._view[:n],
-                              tim, mode=pyb.DAC.CIRCULAR)
-        return rate
+        self._hw.write_timed(buf if n == len(buf) else memoryview(buf)[:n], timer,
+                             mode=pyb.DAC.CIRCULAR)
+        return r
 
     def sample_rate(self):
         """Samples/s of the waveform playing (the timer's real rate), or 0."""
-        tim = self._tim
-        return tim.freq() if self._n and tim else 0
+        return self._timer.freq() if self._n else 0
 
     def stop(self):
         """Stop a waveform; the output goes to 0 V."""
@@ -167,4 +157,4 @@ class AnalogOut:
 
     def deinit(self):
         self.write(0)
-        self._dac.deinit()
+        self._hw.deinit()

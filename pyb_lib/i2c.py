@@ -14,13 +14,8 @@ nothing.
 """
 
 import pyb
-from micropython import const
 from pyb_lib._bus import RegisterDevice, bus_number
 from pyb_lib._check import check, err, one_of
-
-# MicroPython's errno values (py/mperrno.h), the same as Linux.
-_EIO = const(5)
-_ETIMEDOUT = const(110)
 
 
 def scan(bus, *, baudrate=400000):
@@ -35,9 +30,9 @@ class I2CDevice(RegisterDevice):
 
     def __init__(self, bus, address, *, baudrate=400000, addr_size=8, retries=2,
                  timeout=5000, i2c=None):
-        num = bus_number(bus, "I2C")
-        check("I2C(%s)" % (num or bus), "device address", address, 0)
-        self.name = name = "I2C(%s) device 0x%02X" % (num or bus, address)
+        n = bus_number(bus, "I2C")
+        check("I2C(%s)" % (n or bus), "device address", address, 0)
+        self.name = name = "I2C(%s) device 0x%02X" % (n or bus, address)
         bus_number(bus, "I2C", name)
         if not 0x08 <= address <= 0x77:
             raise err(ValueError, name, "address outside 0x08..0x77")
@@ -45,16 +40,15 @@ class I2CDevice(RegisterDevice):
         check(name, "retries", retries, 0)
         if i2c is None:
             check(name, "baudrate", baudrate, 1, 400000)
-            i2c = pyb.I2C(num, pyb.I2C.CONTROLLER, baudrate=baudrate)
-        self.bus = num
+            i2c = pyb.I2C(n, pyb.I2C.CONTROLLER, baudrate=baudrate)
+        RegisterDevice.__init__(self)
+        self.bus = n
         self.address = address
         self.addr_size = addr_size
         self.retries = retries
         self.timeout = timeout
         self.i2c = i2c
-        self._reg_max = 0xFF if addr_size == 8 else 0xFFFF
         self._regw = addr_size // 4
-        self._buffers()
 
     def scan(self):
         """Addresses of all devices that answer on this device's bus."""
@@ -70,19 +64,19 @@ class I2CDevice(RegisterDevice):
         except OSError:
             return False
 
-    def _xfer(self, op, buf, reg):
-        """One transfer (op 0 read, 1 write; reg < 0: no register address)
-        with the bounded retry; errors raised again with a name."""
-        tries = self.retries
+    def _xfer(self, mode, buf, reg):
+        """One transfer (``mode`` 0 read, 1 write; ``reg`` < 0: no register
+        address) with the bounded retry; errors raised again with a name."""
+        n = self.retries
         i2c = self.i2c
         while True:
             try:
                 if reg < 0:
-                    if op:
+                    if mode:
                         i2c.send(buf, self.address, timeout=self.timeout)
                     else:
                         i2c.recv(buf, self.address, timeout=self.timeout)
-                elif op:
+                elif mode:
                     i2c.mem_write(buf, self.address, reg, timeout=self.timeout,
                                   addr_size=self.addr_size)
                 else:
@@ -90,17 +84,17 @@ class I2CDevice(RegisterDevice):
                                  addr_size=self.addr_size)
                 return
             except OSError as e:
-                code = e.args[0] if e.args else 0
-                if not tries or (code != _EIO and code != _ETIMEDOUT):
-                    self._fail(e, op, buf, reg)
-            tries -= 1
+                # retry EIO (no ACK) and ETIMEDOUT
+                if not n or not e.args or (e.args[0] != 5 and e.args[0] != 110):
+                    self._fail(e, mode, buf, reg)
+            n -= 1
 
     def write(self, buf):
         """Send ``buf`` to the device (no register address)."""
-        self._readable(buf)
+        self._data(buf, True)
         self._xfer(1, buf, -1)
 
     def readinto(self, buf):
         """Receive ``len(buf)`` bytes into ``buf`` (no register address); no allocation."""
-        self._writable(buf)
+        self._data(buf, False)
         self._xfer(0, buf, -1)

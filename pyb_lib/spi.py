@@ -28,9 +28,9 @@ class SPIDevice(RegisterDevice):
 
     def __init__(self, bus, cs, *, baudrate=1000000, polarity=0, phase=0, firstbit=MSB,
                  read_flag=0x80, write_flag=0x00, spi=None):
-        cs_name = cs if isinstance(cs, str) else cs.names()[-1]
-        num = bus_number(bus, "SPI", "SPI(%r) CS %s" % (bus, cs_name))
-        self.name = name = "SPI(%d) CS %s" % (num, cs_name)
+        pin = cs if isinstance(cs, str) else cs.names()[-1]
+        n = bus_number(bus, "SPI", "SPI(%r) CS %s" % (bus, pin))
+        self.name = name = "SPI(%d) CS %s" % (n, pin)
         one_of(name, "polarity", polarity, (0, 1))
         one_of(name, "phase", phase, (0, 1))
         one_of(name, "firstbit", firstbit, (MSB, LSB))
@@ -38,7 +38,7 @@ class SPIDevice(RegisterDevice):
         check(name, "write_flag", write_flag, 0, 0xFF)
         if spi is None:
             check(name, "baudrate", baudrate, 1)
-            spi = pyb.SPI(num, pyb.SPI.CONTROLLER, baudrate=baudrate, polarity=polarity,
+            spi = pyb.SPI(n, pyb.SPI.CONTROLLER, baudrate=baudrate, polarity=polarity,
                           phase=phase, firstbit=firstbit)
         try:
             if isinstance(cs, str):
@@ -46,14 +46,14 @@ class SPIDevice(RegisterDevice):
             else:
                 cs.init(pyb.Pin.OUT_PP, value=1)
         except ValueError as e:
-            raise err(ValueError, name, "%s", e.args[0] if e.args else "bad CS pin")
-        self.bus = num
+            raise err(ValueError, name, "%s", e)
+        RegisterDevice.__init__(self)
+        self.bus = n
         self.spi = spi
         self.cs = cs
         self.read_flag = read_flag
         self.write_flag = write_flag
         self._active = False
-        self._cmd = self._buffers()[0:1]
 
     # --- transactions ------------------------------------------------------
     def __enter__(self):
@@ -68,8 +68,8 @@ class SPIDevice(RegisterDevice):
         self._active = False
         return False
 
-    def _xfer(self, op, buf, reg, arg=0):
-        """One transfer, op 0: fill ``buf`` sending the byte ``arg``; 1: send
+    def _xfer(self, mode, buf, reg, arg=0):
+        """One transfer, ``mode`` 0: fill ``buf`` sending the byte ``arg``; 1: send
         ``buf``; 2: send ``buf`` receiving into ``arg``. With ``reg`` >= 0
         a transaction of its own that first sends the register byte
         (``read_flag`` / ``write_flag`` applied). An OSError is raised
@@ -79,40 +79,40 @@ class SPIDevice(RegisterDevice):
             if reg < 0:
                 if not self._active:
                     raise err(RuntimeError, self.name, "%s outside a transaction; use 'with dev:'",
-                              ("readinto", "write", "write_readinto")[op])
-                if op == 1:
+                              ("readinto", "write", "write_readinto")[mode])
+                if mode == 1:
                     spi.send(buf)
-                elif op:
+                elif mode:
                     spi.send_recv(buf, arg)
                 else:
                     spi.readinto(buf, arg)
                 return
-            self._buf[0] = ((reg & ~self.read_flag & 0xFF) | self.write_flag if op
+            self._buf[0] = ((reg & ~self.read_flag & 0xFF) | self.write_flag if mode
                             else reg | self.read_flag)
             with self:
-                spi.send(self._cmd)
-                if op:
+                spi.send(self._mv[0])
+                if mode:
                     spi.send(buf)
                 else:
                     spi.readinto(buf, 0)
         except OSError as e:
-            self._fail(e, op, buf, reg)
+            self._fail(e, mode, buf, reg)
 
     # --- raw transfers (inside ``with dev:``) ------------------------------
     def write(self, buf):
         """Send ``buf``; what comes back is dropped."""
-        self._readable(buf)
+        self._data(buf, True)
         self._xfer(1, buf, -1)
 
     def readinto(self, buf, write=0x00):
         """Fill ``buf`` while sending the byte ``write``; allocates nothing."""
-        self._writable(buf)
+        self._data(buf, False)
         self._xfer(0, buf, -1, check(self.name, "write byte", write, 0, 0xFF))
 
     def write_readinto(self, out, into):
         """Send ``out`` while receiving into ``into`` (same length; may be the same buffer)."""
-        self._readable(out)
-        self._writable(into)
+        self._data(out, True)
+        self._data(into, False)
         if len(out) != len(into):
             raise err(ValueError, self.name, "write_readinto needs buffers of the same length,"
                       " got %d and %d", len(out), len(into))

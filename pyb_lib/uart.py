@@ -11,11 +11,7 @@ call: nothing is returned half-done and nothing is lost.
 """
 
 import pyb
-from micropython import const
 from pyb_lib._check import check, one_of
-
-_ETIMEDOUT = const(110)  # MicroPython's errno value (py/mperrno.h)
-_NL = const(10)
 
 
 class UARTPort:
@@ -30,18 +26,18 @@ class UARTPort:
 
     def __init__(self, bus, baudrate=115200, *, bits=8, parity=None, stop=1, flow=0,
                  timeout=0, timeout_char=0, rxbuf=256, linebuf=256):
-        num = bus
+        n = bus
         if isinstance(bus, str):
             names = ("XB", "YB", "XA", "YA")
-            num = (1, 3, 4, 6)[names.index(bus)] if bus in names else 0
-        if type(num) is not int or num not in (1, 2, 3, 4, 6):
-            raise (ValueError if type(num) is int else TypeError)(
+            n = (1, 3, 4, 6)[names.index(bus)] if bus in names else 0
+        if type(n) is not int or n not in (1, 2, 3, 4, 6):
+            raise (ValueError if type(n) is int else TypeError)(
                 "UART(%r) doesn't exist; valid buses: 1, 2, 3, 4, 6, 'XA', 'XB', 'YA', 'YB'"
                 % (bus,))
-        self.bus = num
-        self.name = name = "UART(%d)" % num
+        self.bus = n
+        self.name = name = "UART(%d)" % n
         # 16x oversampling from APB2 (84 MHz) for UART1/6, APB1 (42 MHz) otherwise.
-        k = 2 if num == 1 or num == 6 else 1
+        k = 2 if n == 1 or n == 6 else 1
         check(name, "baudrate", baudrate, 650 * k, 2625000 * k)
         if parity is None:
             one_of(name, "bits without parity", bits, (8, 9))
@@ -49,14 +45,14 @@ class UARTPort:
             one_of(name, "parity (0 even, 1 odd)", parity, (0, 1))
             one_of(name, "bits with parity", bits, (7, 8))
         one_of(name, "stop", stop, (1, 2))
-        rts, cts = pyb.UART.RTS, pyb.UART.CTS
-        one_of(name, "flow (UART.RTS, UART.CTS)", flow, (0, rts, cts, rts | cts))
+        one_of(name, "flow (UART.RTS, UART.CTS)", flow,
+               (0, pyb.UART.RTS, pyb.UART.CTS, pyb.UART.RTS | pyb.UART.CTS))
         check(name, "timeout", timeout, 0)
         check(name, "timeout_char", timeout_char, 0)
         check(name, "rxbuf", rxbuf, 0)
         check(name, "linebuf", linebuf, 1)
         self.timeout = timeout
-        self._uart = pyb.UART(num, baudrate, bits, parity, stop, timeout=timeout,
+        self._hw = pyb.UART(n, baudrate, bits, parity, stop, timeout=timeout,
                               flow=flow, timeout_char=timeout_char, read_buf_len=rxbuf)
         self._buf = bytearray(linebuf)
         self._mv = memoryview(self._buf)
@@ -71,8 +67,8 @@ class UARTPort:
     # --- buffer ---------------------------------------------------------
     def _pull(self):
         """Move what the firmware has received into the buffer; no waiting."""
-        avail = self._uart.any()
-        if not avail:
+        n = self._hw.any()
+        if not n:
             return 0
         buf, s, end = self._buf, self._start, self._end
         if end == len(buf) and s:  # move the buffered bytes to the front
@@ -81,12 +77,12 @@ class UARTPort:
                 buf[i] = buf[s + i]
             self._scanned -= s
             self._start = 0
-        avail = min(avail, len(buf) - end)
-        if not avail:
+        n = min(n, len(buf) - end)
+        if not n:
             return 0
-        got = self._uart.readinto(self._mv[end:end + avail], avail) or 0
-        self._end = end + got
-        return got
+        n = self._hw.readinto(self._mv[end:end + n], n) or 0
+        self._end = end + n
+        return n
 
     def _drop(self, n, take=False):
         """Remove ``n`` buffered bytes; return them as bytes if ``take``."""
@@ -99,21 +95,11 @@ class UARTPort:
             self._scanned = s
         return data
 
-    def _find(self, delim):
-        """Index (from _start) of the first ``delim`` byte buffered, or -1."""
-        buf = self._buf
-        for i in range(self._scanned, self._end):
-            if buf[i] == delim:
-                self._scanned = self._start
-                return i - self._start
-        self._scanned = self._end
-        return -1
-
-    def _wait(self, t0, timeout_ms):
-        """Pull new bytes; False once ``timeout_ms`` has passed since ``t0``."""
+    def _wait(self, t, timeout_ms):
+        """Pull new bytes; False once ``timeout_ms`` has passed since ``t``."""
         if self._pull():
             return True
-        if pyb.elapsed_millis(t0) >= timeout_ms:
+        if pyb.elapsed_millis(t) >= timeout_ms:
             return self._pull() > 0
         pyb.wfi()  # the next interrupt: a received byte or the 1 ms tick
         return True
@@ -126,14 +112,14 @@ class UARTPort:
     # --- reading --------------------------------------------------------
     def any(self):
         """Bytes waiting: in this port's buffer plus in the firmware's."""
-        return self._end - self._start + self._uart.any()
+        return self._end - self._start + self._hw.any()
 
     def clear(self):
         """Discard every byte received so far."""
         self._skip = False
         while True:
             self._start = self._end = self._scanned = 0
-            if not self._uart.any():
+            if not self._hw.any():
                 return
             self._pull()
 
@@ -148,37 +134,43 @@ class UARTPort:
                 raise TypeError("%s: delimiter must be an int or 1 byte" % self.name)
             delim = delim[0]
         timeout_ms = self._timeout(timeout_ms)
-        t0 = pyb.millis()
+        t = pyb.millis()
+        buf = self._buf
         while True:
+            i = self._scanned  # _buf[_start:_scanned] holds no delimiter
+            while i < self._end and buf[i] != delim:
+                i += 1
+            if i < self._end:  # found: take (or, skipping, drop) up to it
+                self._scanned = self._start
+                i += 1 - self._start
+                if not self._skip:
+                    return self._drop(i, True)
+                self._drop(i)
+                self._skip = False
+                continue
+            self._scanned = i
             if self._skip:
-                i = self._find(delim)
-                self._drop(self._end - self._start if i < 0 else i + 1)
-                self._skip = i < 0
-            if not self._skip:
-                i = self._find(delim)
-                if i >= 0:
-                    return self._drop(i + 1, True)
-                size = len(self._buf)
-                if self._end - self._start == size:
-                    self._drop(size)
-                    self._skip = True
-                    raise ValueError("%s: line longer than the %d-byte buffer (linebuf)"
-                                     % (self.name, size))
-            if not self._wait(t0, timeout_ms):
+                self._drop(i - self._start)
+            elif i - self._start == len(buf):
+                self._drop(i - self._start)
+                self._skip = True
+                raise ValueError("%s: line longer than the %d-byte buffer (linebuf)"
+                                 % (self.name, len(buf)))
+            if not self._wait(t, timeout_ms):
                 return None
 
     def readline(self, timeout_ms=None):
         """A whole line (bytes ending in b"\\n") or None; see read_until."""
-        return self.read_until(_NL, timeout_ms)
+        return self.read_until(10, timeout_ms)
 
     def read_packet(self, size, timeout_ms=None):
         """Exactly ``size`` bytes, or None if they have not all arrived within
         ``timeout_ms``; what has arrived stays buffered for the next call."""
         check(self.name, "size", size, 1, len(self._buf), " (linebuf)")
         timeout_ms = self._timeout(timeout_ms)
-        t0 = pyb.millis()
+        t = pyb.millis()
         while self._end - self._start < size:
-            if not self._wait(t0, timeout_ms):
+            if not self._wait(t, timeout_ms):
                 return None
         return self._drop(size, True)
 
@@ -187,7 +179,7 @@ class UARTPort:
         counts wanted and got; the bytes got stay buffered."""
         data = self.read_packet(n, timeout_ms)
         if data is None:
-            raise OSError(_ETIMEDOUT, "%s: wanted %d bytes, got %d in %d ms" % (
+            raise OSError(110, "%s: wanted %d bytes, got %d in %d ms" % (
                 self.name, n, self._end - self._start, self._timeout(timeout_ms)))
         return data
 
@@ -211,7 +203,7 @@ class UARTPort:
             return have
         if not nbytes:
             return 0
-        return self._uart.readinto(buf, nbytes) or 0
+        return self._hw.readinto(buf, nbytes) or 0
 
     # --- writing --------------------------------------------------------
     def write_all(self, buf):
@@ -219,17 +211,17 @@ class UARTPort:
         OSError(ETIMEDOUT) naming the port if the line stays blocked (CTS)."""
         if isinstance(buf, str):
             buf = buf.encode()
-        total = len(buf)
-        done = self._uart.write(buf) or 0
-        if done < total:
-            mv = memoryview(buf)
-            while done < total:
-                n = self._uart.write(mv[done:]) or 0
-                if not n:
-                    raise OSError(_ETIMEDOUT, "%s: wrote %d of %d bytes, then timed out"
-                                  % (self.name, done, total))
+        size = len(buf)
+        done = self._hw.write(buf) or 0
+        if done < size:
+            b = memoryview(buf)
+            while done < size:
+                n = self._hw.write(b[done:]) or 0
+                if not n:  # ETIMEDOUT
+                    raise OSError(110, "%s: wrote %d of %d bytes, then timed out"
+                                  % (self.name, done, size))
                 done += n
-        return total
+        return size
 
     def deinit(self):
-        self._uart.deinit()
+        self._hw.deinit()

@@ -181,7 +181,7 @@ class _StalledUART:
 
 def test_write_all_raises_when_the_line_stays_blocked():
     port = UARTPort(1, flow=pyb.UART.CTS)
-    port._uart = _StalledUART()
+    port._hw = _StalledUART()
     e = raises(OSError, port.write_all, b"0123456789")
     assert e.args[0] == errno.ETIMEDOUT
     assert message(e) == "UART(1): wrote 3 of 10 bytes, then timed out"
