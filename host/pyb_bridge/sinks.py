@@ -75,6 +75,9 @@ class Sink:
         self._flush()
         self._last_flush = time.monotonic()
 
+    def record_counters(self, counters):
+        """Keep the link's counters beside the data (SQLite only)."""
+
     def close(self):
         if not self._closed:
             self._closed = True
@@ -90,7 +93,12 @@ class Sink:
 
 class SqliteSink(Sink):
     """A table per stream (named after it), WAL journal, one transaction per
-    flush: a killed logger leaves every row up to the last flush."""
+    flush: a killed logger leaves every row up to the last flush.
+
+    Two more tables describe the data: ``_channels`` (table, column, stream,
+    struct type, unit, period in µs) from each descriptor, and ``_counters``
+    (name, value) with the link's counters (frames, frames lost, CRC errors,
+    ...) as of the end of the run."""
 
     def __init__(self, path, flush_interval=1.0):
         super().__init__(path, flush_interval)
@@ -99,6 +107,11 @@ class SqliteSink(Sink):
         self.db.execute("PRAGMA synchronous=NORMAL")
         self._tables = {}  # schema -> insert statement
         self._in_tx = False
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_channels" ("table" TEXT, "column" TEXT, '
+                        '"stream" TEXT, "type" TEXT, "unit" TEXT, "period_us" INTEGER, '
+                        'PRIMARY KEY ("table", "column"))')
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_counters" '
+                        '("name" TEXT PRIMARY KEY, "value" INTEGER)')
 
     def table_for(self, schema):
         sql = self._tables.get(schema)
@@ -119,6 +132,10 @@ class SqliteSink(Sink):
         defs = ", ".join('"%s" %s' % (c, t) for c, t in zip(
             want, ["INTEGER", "INTEGER", "REAL"] + types, strict=True))
         self.db.execute('CREATE TABLE IF NOT EXISTS "%s" (%s)' % (name, defs))
+        self.db.executemany(
+            'INSERT OR REPLACE INTO "_channels" VALUES (?, ?, ?, ?, ?, ?)',
+            [(name, col, schema.name, c.type, c.unit, schema.period_us)
+             for col, c in zip(cols, schema.channels, strict=True)])
         sql = 'INSERT INTO "%s" VALUES (%s)' % (name, ", ".join("?" * len(want)))
         self._tables[schema] = sql
         return sql
@@ -140,6 +157,11 @@ class SqliteSink(Sink):
         if self._in_tx:
             self.db.execute("COMMIT")
             self._in_tx = False
+
+    def record_counters(self, counters):
+        self.flush()
+        self.db.executemany('INSERT OR REPLACE INTO "_counters" VALUES (?, ?)',
+                            sorted(counters.items()))
 
     def _close(self):
         self.db.close()

@@ -1,0 +1,119 @@
+"""Plot a SQLite log written by ``pyb-bridge log``: one panel per unit,
+board time on the x axis, lost frames shown as gaps in the lines.
+
+    pyb-bridge plot demo.sqlite -o demo.png [--channels x1,temp] [--since 5]
+"""
+
+import argparse
+import sqlite3
+import sys
+from collections import OrderedDict
+
+
+class PlotError(Exception):
+    """The file cannot be plotted (not a log, no such channel, no rows)."""
+
+
+def load_channels(db):
+    """[(table, column, stream, unit, period_us)] in the order they were logged."""
+    try:
+        rows = db.execute('SELECT "table", "column", "stream", "unit", "period_us" '
+                          'FROM "_channels" ORDER BY rowid').fetchall()
+    except sqlite3.DatabaseError as e:
+        raise PlotError("not a pyb-bridge SQLite log (%s)" % e) from None
+    return rows
+
+
+def series(db, table, column, since_s=None):
+    """(times in s from the table's first row, values) with None at gaps.
+
+    A gap is a step in board time of more than twice the usual step (the
+    median), which is what frames lost on the wire leave behind."""
+    rows = db.execute('SELECT "board_time_us", "%s" FROM "%s" ORDER BY rowid'
+                      % (column, table)).fetchall()
+    if not rows:
+        return [], []
+    t0 = rows[0][0]
+    steps = sorted(b[0] - a[0] for a, b in zip(rows, rows[1:], strict=False))
+    usual = steps[len(steps) // 2] if steps else 0
+    xs, ys = [], []
+    prev = None
+    for t, v in rows:
+        if since_s is not None and (t - t0) / 1e6 < since_s:
+            prev = t
+            continue
+        if prev is not None and usual > 0 and t - prev > 2 * usual:
+            xs.append((prev - t0) / 1e6 + usual / 1e6)
+            ys.append(None)  # matplotlib leaves a gap at None/NaN
+        xs.append((t - t0) / 1e6)
+        ys.append(v)
+        prev = t
+    return xs, ys
+
+
+def plot(path, out, channels=None, since_s=None, title=None):
+    """Write a PNG of the log at ``path`` to ``out``; return the channels drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    try:
+        chans = load_channels(db)
+        if channels:
+            known = {c[1] for c in chans}
+            missing = [c for c in channels if c not in known]
+            if missing:
+                raise PlotError("no channel %s in %s (it has: %s)" % (
+                    ", ".join(missing), path, ", ".join(sorted(known)) or "none"))
+            chans = [c for c in chans if c[1] in channels]
+        panels = OrderedDict()
+        for table, column, stream, unit, _period in chans:
+            xs, ys = series(db, table, column, since_s)
+            if xs:
+                panels.setdefault(unit or "(no unit)", []).append(
+                    ("%s.%s" % (stream, column), xs, [float("nan") if y is None else y
+                                                      for y in ys]))
+    finally:
+        db.close()
+    if not panels:
+        raise PlotError("%s has no rows to plot" % path)
+    fig, axes = plt.subplots(len(panels), 1, sharex=True, squeeze=False,
+                             figsize=(10, 2.6 * len(panels) + 0.6))
+    drawn = []
+    for ax, (unit, lines) in zip(axes[:, 0], panels.items(), strict=True):
+        for label, xs, ys in lines:
+            ax.plot(xs, ys, label=label, linewidth=0.8)
+            drawn.append(label)
+        ax.set_ylabel(unit)
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper right", fontsize="small")
+    axes[-1, 0].set_xlabel("board time (s)")
+    fig.suptitle(title or path)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return drawn
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="pyb-bridge plot", description=__doc__.splitlines()[0])
+    ap.add_argument("file", help="SQLite log written by pyb-bridge log")
+    ap.add_argument("-o", "--out", default=None, help="PNG to write (default: FILE.png)")
+    ap.add_argument("--channels", help="comma-separated channel names (default: all)")
+    ap.add_argument("--since", type=float, help="leave out the first SINCE seconds")
+    args = ap.parse_args(argv)
+    out = args.out or args.file.rsplit(".", 1)[0] + ".png"
+    try:
+        drawn = plot(args.file, out, args.channels.split(",") if args.channels else None,
+                     args.since)
+    except (PlotError, sqlite3.Error) as e:
+        print("pyb-bridge plot: %s" % e, file=sys.stderr)
+        return 2
+    print("pyb-bridge plot: %s -> %s (%s)" % (args.file, out, ", ".join(drawn)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
