@@ -51,10 +51,9 @@ class RegisterDevice:
         raise OSError(n, "%s: %s %s %s" % (
             self.name, text, ("reading", "writing", "exchanging", "scanning")[mode], data))
 
-    def _reg(self, reg):
+    def _reg(self, reg, value=0, low=0, high=0):
+        """Check the register number and the ``value`` (``low..high``) for it."""
         check(self.name, "register", reg, 0, (1 << (self._regw << 2)) - 1)
-
-    def _value(self, value, low, high, reg):
         if type(value) is not int or not low <= value <= high:
             check(self.name, "value", value, low, high, " for register 0x%0*X" % (self._regw, reg))
 
@@ -86,6 +85,9 @@ class RegisterDevice:
         if not len(buf):
             raise err(ValueError, self.name, "empty buffer")
 
+    def _xfer(self, mode, buf, reg):
+        raise NotImplementedError
+
     # --- registers ---------------------------------------------------------
     def read_register(self, reg, n):
         """``n`` bytes from ``reg`` on, as new bytes."""
@@ -98,9 +100,6 @@ class RegisterDevice:
         self._reg(reg)
         self._data(buf, False)
         self._xfer(0, buf, reg)
-
-    def _xfer(self, mode, buf, reg):
-        raise NotImplementedError
 
     def write_register(self, reg, data):
         """Write ``data`` (bytes-like, or an int 0..255 for one byte) from ``reg`` on."""
@@ -116,8 +115,7 @@ class RegisterDevice:
         return self._buf[1]
 
     def write_u8(self, reg, value):
-        self._reg(reg)
-        self._value(value, 0, 0xFF, reg)
+        self._reg(reg, value, 0, 0xFF)
         self._buf[1] = value
         self._xfer(1, self._mv[1], reg)
 
@@ -135,8 +133,7 @@ class RegisterDevice:
 
     def write_u16(self, reg, value, little=False):
         """Two bytes (-0x8000..0xFFFF), big endian unless ``little``."""
-        self._reg(reg)
-        self._value(value, -0x8000, 0xFFFF, reg)
+        self._reg(reg, value, -0x8000, 0xFFFF)
         b = self._buf
         b[1] = (value >> (0 if little else 8)) & 0xFF
         b[2] = (value >> (8 if little else 0)) & 0xFF
@@ -150,6 +147,6 @@ class RegisterDevice:
     def write_bits(self, reg, shift, width, value):
         """Read-modify-write of a bit field; the other bits keep their value."""
         mask = self._bits(shift, width)
-        self._value(value, 0, mask, reg)
+        self._reg(reg, value, 0, mask)
         v = self.read_u8(reg)
         self.write_u8(reg, (v & ~(mask << shift)) | (value << shift))
