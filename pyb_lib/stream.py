@@ -39,7 +39,6 @@ _HDR = "<BBBBBBHII"
 _STATUS = "<IIIII"
 _TYPES = "bBhHiIf"
 _SIZES = (1, 1, 2, 2, 4, 4, 4)
-_MAX_ARGS = const(8)
 
 
 def _utf8(text, what):
@@ -112,6 +111,7 @@ class Stream:
             raise ValueError("Stream %r: frame_bytes %d holds no %d-byte record"
                              % (name, frame_bytes, rec))
         self.capacity = cap
+        self._vfmt = "<" + fmt[2:] if period_us == 0 else fmt
         self._buf = bytearray(OVERHEAD + cap * rec)
         mv = memoryview(self._buf)
         self._mv = mv
@@ -176,62 +176,40 @@ class Stream:
     # --- records --------------------------------------------------------------
     def add(self, v0, v1=0, v2=0, v3=0, v4=0, v5=0, v6=0, v7=0):
         """Append one record (up to 8 channels as arguments; no heap)."""
+        count = self._count
         now = self._clock()
-        if self._count == 0:
+        if count == 0:
             self._t0 = now
-        off = self._off
-        fmt = self._fmt
         buf = self._buf
+        off = self._off
+        if not self._period:
+            struct.pack_into("<I", buf, off, now)
+            off += 4
+        fmt = self._vfmt
         n = self._nch
-        if self._period == 0:
-            if n == 1:
-                struct.pack_into(fmt, buf, off, now, v0)
-            elif n == 2:
-                struct.pack_into(fmt, buf, off, now, v0, v1)
-            elif n == 3:
-                struct.pack_into(fmt, buf, off, now, v0, v1, v2)
-            elif n == 4:
-                struct.pack_into(fmt, buf, off, now, v0, v1, v2, v3)
-            else:
-                self._pack_more(off, now, v0, v1, v2, v3, v4, v5, v6, v7)
-        elif n == 1:
-            struct.pack_into(fmt, buf, off, v0)
+        if n == 4:
+            struct.pack_into(fmt, buf, off, v0, v1, v2, v3)
         elif n == 2:
             struct.pack_into(fmt, buf, off, v0, v1)
+        elif n == 1:
+            struct.pack_into(fmt, buf, off, v0)
         elif n == 3:
             struct.pack_into(fmt, buf, off, v0, v1, v2)
-        elif n == 4:
-            struct.pack_into(fmt, buf, off, v0, v1, v2, v3)
-        else:
-            self._pack_more(off, now, v0, v1, v2, v3, v4, v5, v6, v7)
-        self._off = off + self.record_size
-        self._count += 1
-        if self._count >= self.capacity or (now - self._t0) & _MASK >= self._latency:
-            self.flush()
-
-    def _pack_more(self, off, now, v0, v1, v2, v3, v4, v5, v6, v7):
-        fmt = self._fmt
-        buf = self._buf
-        n = self._nch
-        if n > _MAX_ARGS:
-            raise ValueError("Stream %r: %d channels: use add_row()" % (self.name, n))
-        if self._period == 0:
-            if n == 5:
-                struct.pack_into(fmt, buf, off, now, v0, v1, v2, v3, v4)
-            elif n == 6:
-                struct.pack_into(fmt, buf, off, now, v0, v1, v2, v3, v4, v5)
-            elif n == 7:
-                struct.pack_into(fmt, buf, off, now, v0, v1, v2, v3, v4, v5, v6)
-            else:
-                struct.pack_into(fmt, buf, off, now, v0, v1, v2, v3, v4, v5, v6, v7)
         elif n == 5:
             struct.pack_into(fmt, buf, off, v0, v1, v2, v3, v4)
         elif n == 6:
             struct.pack_into(fmt, buf, off, v0, v1, v2, v3, v4, v5)
         elif n == 7:
             struct.pack_into(fmt, buf, off, v0, v1, v2, v3, v4, v5, v6)
-        else:
+        elif n == 8:
             struct.pack_into(fmt, buf, off, v0, v1, v2, v3, v4, v5, v6, v7)
+        else:
+            raise ValueError("Stream %r: %d channels: use add_row()" % (self.name, self._nch))
+        self._off = self._off + self.record_size
+        count += 1
+        self._count = count
+        if count >= self.capacity or (now - self._t0) & _MASK >= self._latency:
+            self.flush()
 
     def add_row(self, values):
         """Append one record from a sequence of channel values (any count)."""
