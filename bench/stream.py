@@ -157,7 +157,62 @@ for k in range(N):
     nbytes += len(line) + 2  # print() on the board's REPL ends lines with CR LF
 res["csv_us"] = time.ticks_diff(time.ticks_us(), t0)
 res["csv_bytes"] = nbytes
+# The sampler: the timer callback (four sources into the ring) and the main
+# loop's drain, against print()-ing a CSV line of the same four sources.
+sys.path.insert(0, %(stub)r)  # a stand-in pyb whose Timer does nothing: ticks by hand
+from pyb_lib.sampler import Sampler
+def s0():
+    return 2048
+def s1():
+    return 1000
+def s2():
+    return 3000
+def s3():
+    return 4095
+s = Stream((("a0", "H", "raw"), ("a1", "H", "raw"), ("a2", "H", "raw"),
+            ("a3", "H", "raw")), out, name="adc", period_us=1000)
+smp = Sampler(s, (s0, s1, s2, s3), 1000)
+smp.start()
+tick = smp._cb
+poll = smp.poll
+t0 = time.ticks_us()
+for k in range(N // 50):
+    for j in range(50):  # 50 timer ticks, then the main loop runs
+        tick(None)
+    poll()
+smp.stop()
+res["sampler_us"] = time.ticks_diff(time.ticks_us(), t0)
+assert s.records == N // 50 * 50 and smp.overruns == 0
+t0 = time.ticks_us()
+for k in range(N):
+    print("%%d,%%d,%%d,%%d,%%d" %% (time.ticks_us(), s0(), s1(), s2(), s3()))
+res["csv_sources_us"] = time.ticks_diff(time.ticks_us(), t0)
 sys.stderr.write("RESULT " + repr(res).replace("'", '"') + "\\n")
+"""
+
+PYB_STUB = """from time import ticks_us as micros, ticks_ms as millis, ticks_diff
+
+
+def elapsed_millis(start):
+    return ticks_diff(millis(), start)
+
+
+def wfi():
+    pass
+
+
+class Timer:
+    def __init__(self, id):
+        pass
+
+    def init(self, **kw):
+        pass
+
+    def callback(self, fun):
+        pass
+
+    def deinit(self):
+        pass
 """
 
 
@@ -167,14 +222,22 @@ def board_side(n):
     if not exe:
         sys.exit("bench/stream.py: the micropython interpreter is missing")
     best_res = None
-    for _ in range(3):
-        with open(os.devnull, "wb") as null:
-            p = subprocess.run([exe, "-X", "heapsize=100K", "-c", BOARD % {"root": ROOT, "n": n}],
-                               stdout=null, stderr=subprocess.PIPE, text=True, check=True)
-        m = re.search(r"^RESULT (.*)$", p.stderr, re.M)
-        res = json.loads(m.group(1))
-        if best_res is None or res["fixed_rate_us"] < best_res["fixed_rate_us"]:
-            best_res = res
+    with tempfile.TemporaryDirectory() as stub:
+        with open(os.path.join(stub, "pyb.py"), "w") as f:
+            f.write(PYB_STUB)
+        for _ in range(3):
+            with open(os.devnull, "wb") as null:
+                p = subprocess.run([exe, "-X", "heapsize=100K", "-c",
+                                    BOARD % {"root": ROOT, "n": n, "stub": stub}],
+                                   stdout=null, stderr=subprocess.PIPE, text=True, check=True)
+            m = re.search(r"^RESULT (.*)$", p.stderr, re.M)
+            res = json.loads(m.group(1))
+            if best_res is None:
+                best_res = res
+            else:  # the best of each figure
+                for k, v in res.items():
+                    if k.endswith("_us"):
+                        best_res[k] = min(best_res[k], v)
     return best_res
 
 
@@ -227,12 +290,15 @@ def main():
     board_ratio = b["csv_us"] / b["block_us"]
     add_ratio = b["csv_us"] / b["fixed_rate_us"]
     wire_ratio = b["csv_bytes"] / b["block_bytes"]
+    sampler_ratio = b["csv_sources_us"] / b["sampler_us"]
     figures = {
         "host_decode_MBps": {"value": round(dec_mbps, 1), "unit": "MB/s"},
         "host_decode_vs_csv_ratio": {"value": round(ratio, 1), "unit": "x"},
         "host_sqlite_MBps": {"value": round(sql_mbps, 1), "unit": "MB/s"},
         "board_time_per_sample_vs_csv_ratio": {"value": round(board_ratio, 1), "unit": "x"},
         "wire_bytes_per_sample_vs_csv_ratio": {"value": round(wire_ratio, 2), "unit": "x"},
+        "board_sampler_time_per_sample_vs_csv_ratio": {"value": round(sampler_ratio, 1),
+                                                       "unit": "x"},
     }
     merge_results(figures)
     table = [
@@ -255,6 +321,9 @@ def main():
                                                  board_ratio),
         "| board: time per reading, one `add()` per reading vs print() CSV | %.2f us: "
         "%.1fx cheaper | |" % (b["fixed_rate_us"] / nb, add_ratio),
+        "| board: time per reading, `Sampler` (timer callback + drain) vs print() CSV of "
+        "the same four sources | %.2f us vs %.2f us: %.1fx cheaper | |" % (
+            b["sampler_us"] / nb, b["csv_sources_us"] / nb, sampler_ratio),
         "| board: wire bytes per reading, stream vs CSV | %.2f vs %.1f: %.2fx fewer | "
         ">= 2.5x |" % (b["block_bytes"] / nb, b["csv_bytes"] / nb, wire_ratio),
         "| board, records with their own time stamp | %.1f us, %.1f bytes per reading | |"
@@ -263,9 +332,20 @@ def main():
         "The board figure in results.json is the block path: timed ADC capture",
         "(`read_timed_multi`) fills one array per channel and `send_block` sends them as",
         "one frame without touching each sample in Python (250 readings per block here).",
-        "A program that calls `add()` once per reading pays a method call and a",
-        "`struct.pack_into` per reading: cheaper than print(), but not 5x. The",
-        "fixed-rate stream (a sample period in the descriptor) is the sampler's case; a",
+        "A program that calls `add()` once per reading pays a method call, a clock read",
+        "and a `struct.pack_into` per reading: cheaper than print(), but not 5x.",
+        "",
+        "The `Sampler` row (`pyb_lib.sampler`) times what the board does per reading",
+        "when a Timer paces the sampling: the callback reads four sources (here Python",
+        "functions returning an int; on the board `ADC.read`, whose conversion time is",
+        "the same for both paths and is not counted) and packs one record into the",
+        "preallocated ring; every 50 ticks the main loop's `poll()` sends whole ring",
+        "slices as frames (`Stream.send_records`, no copy). The CSV side calls the same",
+        "four sources and print()s a line with a time stamp. The ticks are called by hand",
+        "(a stand-in `pyb` whose Timer does nothing), so timer interrupt entry, equal",
+        "for both, is not counted either.",
+        "",
+        "The fixed-rate stream (a sample period in the descriptor) is the sampler's case; a",
         "CSV line carries its own time stamp. print() goes to /dev/null here; on the",
         "board it goes through the USB_VCP stdout, so the CSV side is if anything cheaper",
         "here than on the board.",

@@ -84,8 +84,11 @@ class Sampler:
                                 "slow_read)" % (i, type(v).__name__))
             reads.append(r)
         self._reads = tuple(reads)
-        self._r0 = reads[0]
-        self._r1 = reads[1] if len(reads) > 1 else reads[0]
+        more = reads + [reads[0]] * 3
+        self._r0 = more[0]
+        self._r1 = more[1]
+        self._r2 = more[2]
+        self._r3 = more[3]
         rec = stream.record_size
         chunk = min(stream.capacity, max(1, stream.max_latency_ms * 1000 // period))
         size = frames * chunk * rec
@@ -103,8 +106,6 @@ class Sampler:
         self._c = chunk
         self._m = frames
         self._m2 = 2 * frames
-        self._n = frames * chunk
-        self._n2 = 2 * frames * chunk
         self._ring = bytearray(size)
         mv = memoryview(self._ring)
         self._mv = mv
@@ -122,32 +123,32 @@ class Sampler:
         self._reset()
 
     def _reset(self):
-        self._t = 0
-        self._w = 0  # records written, modulo 2 * ring records
-        self._rc = 0  # chunk being read, modulo 2 * frames
-        self._rpos = 0  # records of that chunk already sent
+        self._k = self._m2 - 1  # chunk being written, modulo 2 * frames
+        self._off = 0  # ring offset of the next record
+        self._end = 0  # where the chunk being written ends
+        self._tnext = 0  # time of the tick that starts the next chunk
+        self._rc = 0  # chunk to send next, modulo 2 * frames
         self.overruns = 0
         self._reported = 0
         self.samples = 0
 
     # --- the timer callback: no heap ---------------------------------------------
     def _tick(self, _timer):
-        t = (self._t + self._period) & _MASK
-        self._t = t
-        w = self._w
-        c = self._c
-        if w % c == 0:
-            k = w // c
-            if (k - self._rc) % self._m2 >= self._m:
-                self.overruns = (self.overruns + 1) & _MASK
+        off = self._off
+        if off == self._end:
+            if not self._next_chunk():
                 return
-            self._chunk_t[k % self._m] = t
-        off = (w % self._n) * self._rec
+            off = self._off
         n = self._nch
-        if n == 1:
-            struct.pack_into(self._fmt, self._ring, off, self._r0())
-        elif n == 2:
+        if n == 2:
             struct.pack_into(self._fmt, self._ring, off, self._r0(), self._r1())
+        elif n == 4:
+            struct.pack_into(self._fmt, self._ring, off, self._r0(), self._r1(),
+                             self._r2(), self._r3())
+        elif n == 1:
+            struct.pack_into(self._fmt, self._ring, off, self._r0())
+        elif n == 3:
+            struct.pack_into(self._fmt, self._ring, off, self._r0(), self._r1(), self._r2())
         else:
             reads = self._reads
             fmts = self._cfmts
@@ -156,35 +157,49 @@ class Sampler:
             for i in range(n):
                 struct.pack_into(fmts[i], ring, off, reads[i]())
                 off += sizes[i]
-        self._w = (w + 1) % self._n2
+        self._off = off + self._rec
+
+    def _next_chunk(self):
+        # Once per chunk: start the next one if the main loop has sent it,
+        # else drop this sample and count it.
+        t = self._tnext
+        k = (self._k + 1) % self._m2
+        if (k - self._rc) % self._m2 >= self._m:
+            self.overruns = (self.overruns + 1) & _MASK
+            self._tnext = (t + self._period) & _MASK
+            return False
+        j = k % self._m
+        self._chunk_t[j] = t
+        self._tnext = (t + self._c * self._period) & _MASK
+        off = j * self._c * self._rec
+        self._off = off
+        self._end = off + self._c * self._rec
+        self._k = k
+        return True
 
     # --- main loop ------------------------------------------------------------------
     def _drain(self, final):
-        w = self._w
+        k = self._k
         c = self._c
-        rec = self._rec
+        m = self._m
         stream = self.stream
         while True:
             rc = self._rc
-            have = (w - rc * c) % self._n2
-            rpos = self._rpos
-            j = rc % self._m
-            if have >= c:
-                if rpos == 0:
-                    stream.send_records(self._views[j], c, self._chunk_t[j])
-                else:
-                    stream.send_records(self._mv[(j * c + rpos) * rec:(j + 1) * c * rec],
-                                        c - rpos, self._chunk_t[j] + rpos * self._period)
-                self.samples += c - rpos
-                self._rpos = 0
-                self._rc = (rc + 1) % self._m2
-            else:
-                if final and have > rpos:
-                    stream.send_records(self._mv[(j * c + rpos) * rec:(j * c + have) * rec],
-                                        have - rpos, self._chunk_t[j] + rpos * self._period)
-                    self.samples += have - rpos
-                    self._rpos = have
-                break
+            ahead = (k - rc) % self._m2
+            if ahead >= m or (ahead == 0 and self._off != self._end):
+                break  # not started, or being written
+            j = rc % m
+            stream.send_records(self._views[j], c, self._chunk_t[j])
+            self.samples += c
+            self._rc = (rc + 1) % self._m2
+        if final and k == self._rc:  # the timer is stopped: the partial chunk
+            j = k % m
+            start = j * c * self._rec
+            have = (self._off - start) // self._rec
+            if have:
+                stream.send_records(self._mv[start:self._off], have, self._chunk_t[j])
+                self.samples += have
+            self._rc = (k + 1) % self._m2
         d = self.overruns - self._reported
         if d:
             self._reported = self.overruns
@@ -217,7 +232,7 @@ class Sampler:
         self._reset()
         self._t_slow = (pyb.millis() - self._slow_ms) & _MASK
         tim = pyb.Timer(self._timer_id)
-        self._t = pyb.micros()
+        self._tnext = (pyb.micros() + self._period) & _MASK
         tim.init(freq=self.rate_hz, callback=self._cb)
         self._timer = tim
 
