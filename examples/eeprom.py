@@ -3,9 +3,16 @@
 Wiring: A0..A2 and WP to GND, SDA X10, SCL X9 (4.7 k pull-ups to 3V3), VCC 3V3.
 """
 
+import pyb
 from pyb_lib.devices.at24c import AT24C
 
 COUNTER_ADDR = 0x0000
+
+if hasattr(pyb, "board") and 0x50 not in pyb.board.i2c_devices[1]:
+    # The simulated pyb (or the virtual board) without an EEPROM: wire one.
+    from pyb_sim.models.at24c import AT24CModel
+
+    pyb.board.attach_i2c(1, AT24CModel(0x50, size=32768, page_size=64))
 
 
 def main():

@@ -1,16 +1,31 @@
 """SPI loopback: wire X7 (MISO) to X8 (MOSI) and read back what is sent.
 
-SPI(1) ('X') is SCK X6, MISO X7, MOSI X8; X5 serves as a chip select that
-nothing is connected to. With the jumper in place every byte comes back as
-sent; without it MISO floats and the check fails. Copy pyb_lib/ to
-/flash/lib/ and this file to the board, then ``import spi_loopback``.
+SPI(1) ('X') is SCK X6, MISO X7, MOSI X8; Y4 serves as a chip select that
+nothing is connected to (X5 selects the W25Q flash of spi_flash.py). With
+the jumper in place every byte comes back as sent; without it MISO floats
+and the check fails. Copy pyb_lib/ to /flash/lib/ and this file to the
+board, then ``import spi_loopback``.
 """
 
+import pyb
 from pyb_lib.spi import SPIDevice
+
+CS = "Y4"
+
+if hasattr(pyb, "board"):  # the simulated pyb: the X7-X8 jumper
+
+    class Jumper:
+        def spi_select(self, selected):
+            pass
+
+        def spi_transfer(self, out, mode):
+            return bytes(out)  # MISO reads what MOSI sends
+
+    pyb.board.attach_spi(1, CS, Jumper())
 
 
 def check(baudrate):
-    dev = SPIDevice(1, "X5", baudrate=baudrate)
+    dev = SPIDevice(1, CS, baudrate=baudrate)
     out = bytearray(range(0, 256, 17))  # 0x00 0x11 ... 0xFF
     back = bytearray(len(out))
     with dev:

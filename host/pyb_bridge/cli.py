@@ -3,6 +3,8 @@
     pyb-bridge ports
     pyb-bridge log --port auto --out readings.db [--format sqlite|csv|jsonl]
                    [--duration S] [--script FILE]
+    pyb-bridge deploy [--port auto] [--mpy] [--dest /flash/lib/pyb_lib]
+    pyb-bridge vboard [--link /tmp/pyboard] [--flash DIR] [--wiring FILE] [--fast] ...
 """
 
 import argparse
@@ -10,6 +12,7 @@ import signal
 import sys
 import time
 
+from pyb_bridge import deploy
 from pyb_bridge.link import Board, ports
 from pyb_bridge.sinks import FORMATS, open_sink
 
@@ -83,6 +86,11 @@ def cmd_log(args):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["vboard"]:  # its own options: see docs/vboard.md
+        from pyb_sim import vboard
+
+        return vboard.main(argv[1:], prog="pyb-bridge vboard")
     ap = argparse.ArgumentParser(prog="pyb-bridge", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("ports", help="list serial ports, marking PyBoards")
@@ -97,8 +105,14 @@ def main(argv=None):
     lg.add_argument("--baudrate", type=int, default=115200)
     lg.add_argument("--flush-interval", type=float, default=1.0, help="seconds between commits")
     lg.add_argument("--quiet", action="store_true", help="no live status line")
+    dp = sub.add_parser("deploy", help="copy pyb_lib to /flash/lib/pyb_lib on the board")
+    deploy.add_arguments(dp)
+    sub.add_parser("vboard", help="start a virtual PyBoard on a pseudo-terminal "
+                                  "(pyb-bridge vboard --help)")
     args = ap.parse_args(argv)
     try:
+        if args.cmd == "deploy":
+            return deploy.run(args)
         return cmd_ports(args) if args.cmd == "ports" else cmd_log(args)
     except OSError as e:
         print("pyb-bridge: %s" % e, file=sys.stderr)

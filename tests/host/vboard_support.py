@@ -1,0 +1,47 @@
+"""Start and stop a virtual PyBoard (``pyb-bridge vboard``) for host tests."""
+
+import os
+import select
+import signal
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+MPREMOTE = os.path.join(BIN, "mpremote")
+
+needs_vboard = pytest.mark.skipif(
+    not os.path.exists(os.path.join(BIN, "micropython")) or not os.path.exists(MPREMOTE),
+    reason="needs the micropython and mpremote commands of the dev install")
+
+
+def env():
+    return dict(os.environ, PYTHONPATH=os.path.join(ROOT, "host"))
+
+
+def start_vboard(flash, *args):
+    """``pyb-bridge vboard --flash FLASH ARGS``; return (process, port)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pyb_bridge.cli import main; sys.exit(main())",
+         "vboard", "--flash", str(flash), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
+    ready, _, _ = select.select([proc.stdout], [], [], 30)
+    assert ready, "the virtual board did not start"
+    port = proc.stdout.readline().decode().strip()
+    assert port.startswith("/dev/"), port
+    return proc, port
+
+
+def stop_vboard(proc):
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=10)
+
+
+def mpremote(port, *args, timeout=30):
+    """Run the real mpremote on ``port``; return its output with the board's \\r\\n as \\n."""
+    proc = subprocess.run([MPREMOTE, "connect", port, *args], capture_output=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stderr.decode() + proc.stdout.decode()
+    return proc.stdout.decode().replace("\r\n", "\n")
