@@ -10,7 +10,7 @@ on the board) are skipped. Each file is written as ``<name>.tmp`` and then
 renamed, so a failure never leaves a half-written module; the ``.tmp`` is
 removed. With ``mpy=True`` every module is compiled with mpy-cross and sent
 as ``.mpy``, and a ``.py`` of the same module on the board is removed so the
-``.mpy`` is what imports (and the other way round). See docs/bridge.md.
+``.mpy`` is what imports (and the other way round). See docs/deploy.md.
 """
 
 import contextlib
@@ -93,7 +93,10 @@ def compile_all(files, out_dir, package="pyb_lib"):
 def open_board(port, timeout=ANSWER_TIMEOUT):
     """mpremote's SerialTransport on ``port``, in the raw REPL (``timeout``
     seconds for the board to get there)."""
-    device = find_pyboard() if port == "auto" else port
+    try:
+        device = find_pyboard() if port == "auto" else port
+    except OSError as e:
+        raise DeployError(str(e)) from None
     if "://" not in device and not os.path.exists(device):
         raise DeployError("%s: no such serial port (is the board plugged in? "
                           "pyb-bridge ports lists them)" % device)

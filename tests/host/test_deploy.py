@@ -32,6 +32,11 @@ def board(tmp_path_factory):
     assert stop_vboard(proc) == 0
 
 
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
 def board_files(flash):
     """{relative path: bytes} under the board's /flash/lib/pyb_lib."""
     base = os.path.join(flash, "lib", "pyb_lib")
@@ -93,8 +98,13 @@ def test_mpy_replaces_py_and_imports(board, src):
     assert out.strip() == DEST + "/uart.mpy UARTPort"
     assert deploy(port, source=src, mpy=True).copied == []  # the .mpy are there already
 
-    s = deploy(port, source=src)  # back to sources: the .mpy go
+    bar = Terminal()
+    s = deploy(port, source=src, quiet=False, progress=bar)  # back to sources: the .mpy go
     assert len(s.copied) == n and len(s.removed) == n
+    shown = bar.getvalue()
+    assert shown.startswith("\r[") and shown.endswith("\n")
+    assert "] %d/%d files  %.1f/%.1f KB" % (n, n, s.bytes_total / 1024, s.bytes_total / 1024) \
+        in shown.split("\r")[-1]
     assert board_files(flash) == source_files(src)
     out = mpremote(port, "exec", "import pyb_lib.uart as u; print(u.__file__)")
     assert out.strip() == DEST + "/uart.py"
