@@ -10,7 +10,7 @@ TYPINGS := build/typings
 STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
-.PHONY: all venv check lint typecheck mpy-check mpy test test-py test-mp bench clean
+.PHONY: all demo venv check lint typecheck mpy-check mpy test test-py test-mp bench clean
 
 all: test
 
@@ -54,6 +54,11 @@ test-mp: $(STAMP)
 	$(PY) tests/run_micropython.py --heapsize $(MPHEAP)
 
 test: check test-mp test-py
+
+# The main job: a board streams sensor readings for 10 s into demo.sqlite,
+# then a summary and demo.png. A virtual PyBoard unless PORT names a real one.
+demo: $(STAMP)
+	$(BIN)/pyb-bridge demo $(if $(PORT),--port $(PORT))
 
 # Benchmarks (not tests): figures go to docs/performance.md and bench/results.json.
 bench: $(STAMP)

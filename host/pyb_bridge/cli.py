@@ -74,6 +74,7 @@ def cmd_log(args):
                 pass
             line = status_line(board, sink, start)
             counters = board.counters()
+            sink.record_counters(counters)
     finally:
         sink.close()
         signal.signal(signal.SIGTERM, old)
@@ -91,6 +92,10 @@ def main(argv=None):
         from pyb_sim import vboard
 
         return vboard.main(argv[1:], prog="pyb-bridge vboard")
+    if argv[:1] in (["plot"], ["demo"]):  # their own options: --help
+        from importlib import import_module
+
+        return import_module("pyb_bridge." + argv[0]).main(argv[1:])
     ap = argparse.ArgumentParser(prog="pyb-bridge", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("ports", help="list serial ports, marking PyBoards")
@@ -109,6 +114,9 @@ def main(argv=None):
     deploy.add_arguments(dp)
     sub.add_parser("vboard", help="start a virtual PyBoard on a pseudo-terminal "
                                   "(pyb-bridge vboard --help)")
+    sub.add_parser("plot", help="plot a SQLite log to a PNG (pyb-bridge plot --help)")
+    sub.add_parser("demo", help="stream, log, summarise and plot on a virtual or real board "
+                                "(pyb-bridge demo --help)")
     args = ap.parse_args(argv)
     try:
         if args.cmd == "deploy":

@@ -24,8 +24,17 @@ def load_channels(db):
     return rows
 
 
-def series(db, table, column, since_s=None):
-    """(times in s from the table's first row, values) with None at gaps.
+def start_time(db, tables):
+    """The earliest board time (µs) of the given tables: the plot's zero."""
+    firsts = [db.execute('SELECT MIN("board_time_us") FROM "%s"' % t).fetchone()[0]
+              for t in set(tables)]
+    firsts = [f for f in firsts if f is not None]
+    return min(firsts) if firsts else 0
+
+
+def series(db, table, column, since_s=None, t0=None):
+    """(times in s from ``t0``, default the table's first row, values) with
+    None at gaps.
 
     A gap is a step in board time of more than twice the usual step (the
     median), which is what frames lost on the wire leave behind."""
@@ -33,7 +42,8 @@ def series(db, table, column, since_s=None):
                       % (column, table)).fetchall()
     if not rows:
         return [], []
-    t0 = rows[0][0]
+    if t0 is None:
+        t0 = rows[0][0]
     steps = sorted(b[0] - a[0] for a, b in zip(rows, rows[1:], strict=False))
     usual = steps[len(steps) // 2] if steps else 0
     xs, ys = [], []
@@ -69,8 +79,9 @@ def plot(path, out, channels=None, since_s=None, title=None):
                     ", ".join(missing), path, ", ".join(sorted(known)) or "none"))
             chans = [c for c in chans if c[1] in channels]
         panels = OrderedDict()
+        t0 = start_time(db, [c[0] for c in chans])
         for table, column, stream, unit, _period in chans:
-            xs, ys = series(db, table, column, since_s)
+            xs, ys = series(db, table, column, since_s, t0)
             if xs:
                 panels.setdefault(unit or "(no unit)", []).append(
                     ("%s.%s" % (stream, column), xs, [float("nan") if y is None else y

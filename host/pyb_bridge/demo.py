@@ -1,0 +1,129 @@
+"""The whole job in one command (``make demo``): a board streams sensor
+readings, the PC logs them to SQLite, summarises and plots them.
+
+    pyb-bridge demo                       # on a virtual PyBoard
+    pyb-bridge demo --port /dev/ttyACM0   # on a real one
+
+Steps, each the command a user would type:
+1. ``pyb-bridge vboard`` (unless ``--port`` names a board),
+2. ``pyb-bridge deploy --mpy --port PORT``,
+3. ``pyb-bridge log --port PORT --out demo.sqlite --duration 10
+   --script examples/stream_sensors.py``,
+4. a summary read back from demo.sqlite,
+5. ``pyb-bridge plot demo.sqlite -o demo.png``.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def bridge_command():
+    exe = os.path.join(os.path.dirname(sys.executable), "pyb-bridge")
+    if os.path.exists(exe):
+        return [exe]
+    found = shutil.which("pyb-bridge")
+    return [found] if found else [sys.executable, "-m", "pyb_bridge.cli"]
+
+
+def step(title, argv):
+    print("\n== %s\n$ %s" % (title, " ".join(os.path.basename(a) if i == 0 else a
+                                            for i, a in enumerate(argv))), flush=True)
+    subprocess.run(argv, check=True)
+
+
+def start_vboard(args):
+    """Start a virtual board; return (process, port)."""
+    cmd = [sys.executable, "-m", "pyb_sim.vboard"]
+    if args.link:
+        cmd += ["--link", args.link]
+    print("== a virtual PyBoard\n$ pyb-bridge vboard%s" % (
+        " --link " + args.link if args.link else ""), flush=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline().strip()
+    if not line:
+        proc.wait(timeout=10)
+        raise SystemExit("pyb-bridge demo: the virtual board did not start (exit %s)"
+                         % proc.returncode)
+    print("virtual PyBoard on %s" % line, flush=True)
+    return proc, args.link or line
+
+
+def summary(path):
+    """Lines describing what the log holds: rows and rate per channel, losses."""
+    db = sqlite3.connect(path)
+    try:
+        lines = []
+        chans = db.execute('SELECT "table", "column", "unit" FROM "_channels" '
+                           "ORDER BY rowid").fetchall()
+        for table, column, unit in chans:
+            n, t0, t1 = db.execute('SELECT COUNT("%s"), MIN(board_time_us), MAX(board_time_us) '
+                                   'FROM "%s"' % (column, table)).fetchone()
+            span = (t1 - t0) / 1e6 if n and n > 1 else 0.0
+            rate = (n - 1) / span if span > 0 else 0.0
+            lines.append("  %-22s %7d rows  %9.1f Hz  over %.2f s (%s)"
+                         % ("%s.%s" % (table, column), n, rate, span, unit or "-"))
+        counters = dict(db.execute('SELECT name, value FROM "_counters"').fetchall())
+    finally:
+        db.close()
+    lines.append("  frames %d, frames lost %d, CRC errors %d, resyncs %d" % (
+        counters.get("frames", 0), counters.get("frames_lost", 0),
+        counters.get("crc_errors", 0), counters.get("resyncs", 0)))
+    return lines, counters
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="pyb-bridge demo", description=__doc__.splitlines()[0])
+    ap.add_argument("--port", help="a real board's serial port (default: a virtual board)")
+    ap.add_argument("--link", help="with a virtual board: also a symlink to its port")
+    ap.add_argument("--seconds", type=float, default=10.0, help="how long to log (s)")
+    ap.add_argument("--out", default="demo.sqlite", help="SQLite log to write")
+    ap.add_argument("--png", default="demo.png", help="plot to write")
+    ap.add_argument("--script", default=os.path.join(ROOT, "examples", "stream_sensors.py"),
+                    help="the board script that streams")
+    args = ap.parse_args(argv)
+
+    bridge = bridge_command()
+    vboard = None
+    for path in (args.out, args.out + "-wal", args.out + "-shm"):
+        if os.path.exists(path):
+            os.remove(path)
+    try:
+        if args.port:
+            port = args.port
+        else:
+            vboard, port = start_vboard(args)
+        # Compiled with mpy-cross, as on a board short of RAM: compiling the
+        # stream and sampler modules from source needs more than a 100 KB heap.
+        step("copy pyb_lib to the board", bridge + ["deploy", "--mpy", "--port", port])
+        step("log %g s of readings" % args.seconds,
+             bridge + ["log", "--port", port, "--out", args.out, "--duration",
+                       "%g" % args.seconds, "--script", args.script])
+        lines, counters = summary(args.out)
+        print("\n== summary of %s" % args.out)
+        print("\n".join(lines))
+        step("plot", bridge + ["plot", args.out, "-o", args.png])
+    except subprocess.CalledProcessError as e:
+        print("pyb-bridge demo: step failed (exit %d): %s" % (e.returncode, " ".join(e.cmd)),
+              file=sys.stderr)
+        return 1
+    finally:
+        if vboard is not None:
+            vboard.send_signal(signal.SIGTERM)
+            try:
+                vboard.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                vboard.kill()
+    ok = counters.get("frames_lost", 0) == 0 and counters.get("crc_errors", 0) == 0
+    print("\ndemo %s: %s and %s" % ("done" if ok else "done WITH LOSSES", args.out, args.png))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
