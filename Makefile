@@ -10,7 +10,7 @@ TYPINGS := build/typings
 STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
-.PHONY: all demo venv check lint typecheck mpy-check mpy test test-py test-mp bench clean
+.PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-py test-mp bench clean
 
 all: test
 
@@ -21,6 +21,17 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $@
 
 venv: $(STAMP)
+
+# System programs some tests drive for real: an MQTT broker and a headless
+# browser (Debian packages; installed only when missing).
+SYSDEPS := mosquitto chromium chromium-driver
+sysdeps:
+	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 $(TYPINGS)/.installed: $(STAMP)
 	rm -rf $(TYPINGS)
