@@ -8,7 +8,9 @@
 See docs/bridge.md; the frame format is in docs/protocol.md.
 """
 
-__version__ = "0.1.0"
+# One version for the host tools and the board library they deploy and
+# decode: pyb_lib/__init__.py holds it (setup.cfg and package.json follow).
+from pyb_lib import __version__ as __version__
 
 
 def connect(port="auto", **kwargs):

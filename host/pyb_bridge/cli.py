@@ -86,6 +86,13 @@ def cmd_log(args):
     return 0
 
 
+def version_line():
+    from pyb_bridge import __version__
+    from pyb_bridge.decoder import VERSION
+
+    return "pyb-bridge %s (pyb_lib %s, stream protocol %d)" % (__version__, __version__, VERSION)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["vboard"]:  # its own options: see docs/vboard.md
@@ -97,6 +104,7 @@ def main(argv=None):
 
         return import_module("pyb_bridge." + argv[0]).main(argv[1:])
     ap = argparse.ArgumentParser(prog="pyb-bridge", description=__doc__.splitlines()[0])
+    ap.add_argument("--version", action="version", version=version_line())
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("ports", help="list serial ports, marking PyBoards")
     lg = sub.add_parser("log", help="log the board's stream to a file")

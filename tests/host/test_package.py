@@ -3,10 +3,12 @@ module, in the version of the code; and the real ``mpremote mip install``
 puts pyb_lib on the virtual PyBoard from a local HTTP server serving the
 checkout, where the examples import it."""
 
+import configparser
 import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -14,7 +16,9 @@ import threading
 import pytest
 from vboard_support import MPREMOTE, ROOT, mpremote, needs_vboard, start_vboard, stop_vboard
 
+import pyb_bridge
 import pyb_lib
+from pyb_bridge.cli import main
 from pyb_bridge.deploy import local_files
 
 PACKAGE_JSON = os.path.join(ROOT, "package.json")
@@ -56,6 +60,26 @@ def test_package_json_is_what_mip_reads():
 
 def test_package_json_version_is_pyb_lib_version():
     assert package()["version"] == pyb_lib.__version__
+
+
+def test_one_version():
+    """pyb_lib/__init__.py holds the version; everything else reads it."""
+    cfg = configparser.ConfigParser()
+    cfg.read(os.path.join(ROOT, "setup.cfg"))
+    assert cfg["metadata"]["version"] == "attr: pyb_lib.__version__"
+    assert pyb_bridge.__version__ is pyb_lib.__version__
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pyb_lib.__version__)
+    with open(os.path.join(ROOT, "CHANGELOG.md")) as f:
+        heading = next(line for line in f if line.startswith("## "))
+    assert heading.split()[1] == pyb_lib.__version__, "CHANGELOG.md: %s" % heading
+
+
+def test_cli_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out == "pyb-bridge %s (pyb_lib %s, stream protocol 1)\n" % (
+        pyb_lib.__version__, pyb_lib.__version__)
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
