@@ -1,0 +1,125 @@
+"""The wheel carries pyb_lib: built from the sources, installed into a new
+virtual environment, its ``pyb-bridge deploy`` copies the board library onto
+the virtual PyBoard from a folder with no checkout, and an example runs.
+
+The new environment gets the wheel only (``pip install --no-deps``); its
+dependencies (pyserial, mpremote, ...) come from the project's own
+environment through a ``.pth`` file, which puts that site-packages folder
+*after* the new one on ``sys.path`` and does not run the ``.pth`` files in
+it, so the checkout's editable install stays out. Installing the
+dependencies from the package index would make the test slow and depend on
+the network; what is tested here is what the wheel itself holds.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+
+import pytest
+from vboard_support import ROOT, mpremote, needs_vboard, start_vboard, stop_vboard
+
+import pyb_lib
+from pyb_bridge.deploy import local_files
+
+pytestmark = needs_vboard
+SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "host", "pyb_lib")
+
+
+def run(cmd, **kwargs):
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kwargs)
+    assert proc.returncode == 0, "%s\n%s%s" % (" ".join(map(str, cmd)), proc.stdout, proc.stderr)
+    return proc.stdout
+
+
+def clean_env():
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    """The wheel, built without network from a copy of the sources (the
+    build writes its build/ and egg-info folders there, not in the checkout)."""
+    import setuptools
+
+    major = int(setuptools.__version__.split(".")[0])
+    assert major >= 70, ("setuptools %s cannot build the wheel without the network; "
+                         "install the dev extra (make venv)" % setuptools.__version__)
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"
+    src.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for name in SOURCES:
+        path = os.path.join(ROOT, name)
+        if os.path.isdir(path):
+            shutil.copytree(path, src / name, ignore=ignore)
+        else:
+            shutil.copy(path, src / name)
+    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-build-isolation", "--no-deps",
+         "--no-index", "-w", str(tmp / "dist"), str(src)], env=clean_env())
+    (whl,) = (tmp / "dist").iterdir()
+    return whl
+
+
+def test_wheel_holds_pyb_lib(wheel):
+    assert wheel.name == "pyb_lib-%s-py3-none-any.whl" % pyb_lib.__version__
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+    want = {"pyb_lib/" + rel for rel, _ in local_files(os.path.join(ROOT, "pyb_lib"))}
+    assert want <= names, sorted(want - names)
+    assert {"pyb_bridge/deploy.py", "pyb_sim/pyb.py", "pyb_sim/vboard_wiring.json"} <= names
+
+
+@pytest.fixture(scope="module")
+def venv(wheel, tmp_path_factory):
+    """A new environment with the wheel installed; returns its bin folder."""
+    root = tmp_path_factory.mktemp("venv")
+    run([sys.executable, "-m", "venv", "--without-pip", str(root)])
+    py = root / "bin" / "python"
+    run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
+         "--no-index", str(wheel)], env=clean_env())
+    site = run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+               env=clean_env()).strip()
+    with open(os.path.join(site, "project_deps.pth"), "w") as f:
+        f.write(sysconfig.get_paths()["purelib"] + "\n")  # after the wheel's own folder
+    return root / "bin"
+
+
+def test_installed_modules_come_from_the_wheel(venv, tmp_path):
+    code = ("import pyb_bridge, pyb_lib, pyb_sim, pyb_bridge.deploy as d\n"
+            "print(pyb_bridge.__file__); print(pyb_lib.__file__); print(pyb_sim.__file__)\n"
+            "print(d.source_dir()); print(pyb_bridge.__version__)")
+    out = run([str(venv / "python"), "-c", code], cwd=tmp_path, env=clean_env()).split()
+    prefix = str(venv.parent) + os.sep
+    assert all(p.startswith(prefix) for p in out[:4]), out
+    assert out[4] == pyb_lib.__version__
+    out = run([str(venv / "pyb-bridge"), "--version"], cwd=tmp_path, env=clean_env())
+    assert out.startswith("pyb-bridge %s " % pyb_lib.__version__)
+
+
+def test_deploy_from_the_wheel_then_run_an_example(venv, tmp_path):
+    flash = tmp_path / "flash"
+    empty = tmp_path / "elsewhere"  # no checkout here
+    empty.mkdir()
+    proc, port = start_vboard(flash, "--fast")
+    try:
+        out = run([str(venv / "pyb-bridge"), "deploy", "--port", port, "--quiet"],
+                  cwd=empty, env=clean_env())
+        n = len(local_files(os.path.join(ROOT, "pyb_lib")))
+        assert out.startswith("pyb-bridge deploy: %s -> /flash/lib/pyb_lib: %d copied " % (
+            port, n)), out
+        for rel, path in local_files(os.path.join(ROOT, "pyb_lib")):
+            with open(path, "rb") as a, open(flash / "lib" / "pyb_lib" / rel, "rb") as b:
+                assert a.read() == b.read(), rel
+        lines = mpremote(port, "run", os.path.join(ROOT, "examples", "i2c_scan.py")).splitlines()
+        assert lines == ["I2C(1): 1 device(s) 0x76", "I2C(2): 0 device(s) ",
+                         "I2C(1) device 0x76: register 0xD0 = 0x60"]
+        out = mpremote(port, "exec", "import pyb_lib; print(pyb_lib.__version__)")
+        assert out.strip() == pyb_lib.__version__
+    finally:
+        assert stop_vboard(proc) == 0
