@@ -1,0 +1,300 @@
+"""``pyb-bridge serve``: a read-only REST API and a live dashboard over a
+SQLite log (docs/api.md).
+
+    from pyb_bridge.server import create_app, serve
+    serve("demo.sqlite", host="127.0.0.1", port=8000)
+
+Flask for the application, waitress (a pure-Python production WSGI server)
+to serve it. The database is opened read-only for every request, so the
+logger can keep writing (WAL journal) while readers read.
+"""
+
+import json
+import math
+import os
+import sqlite3
+import threading
+import time
+
+from flask import Flask, Response, g, jsonify, request, send_from_directory
+
+from pyb_bridge.server import store
+from pyb_bridge.server.openapi import spec
+
+STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+MAX_LIMIT = 10000
+MAX_INT = 2 ** 62
+THREADS = 16  # waitress worker threads
+SSE_CLIENTS = 8  # event streams at once: the other threads stay free for requests
+SSE_POLL_S = 0.15  # how often an event stream looks for new rows
+SSE_KEEPALIVE_S = 5.0
+SSE_MAX_AGE_S = 600.0  # then the browser reconnects (Last-Event-ID): threads recycle
+
+
+class ApiError(Exception):
+    def __init__(self, status, message, parameter=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.parameter = parameter
+
+
+def _int_arg(name, default=None, lo=-MAX_INT, hi=MAX_INT):
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise ApiError(400, "%s must be an integer, not %r" % (name, raw), name) from None
+    if not lo <= v <= hi:
+        raise ApiError(400, "%s must be in %d..%d, not %d" % (name, lo, hi, v), name)
+    return v
+
+
+def _channels_arg(info):
+    known = [c["name"] for c in info["channels"]]
+    raw = request.args.get("channels")
+    if raw is None or raw == "":
+        return known
+    want = raw.split(",")
+    bad = [c for c in want if c not in known]
+    if bad:
+        raise ApiError(400, "channels: no %s in stream %s (it has: %s)" % (
+            ", ".join(repr(c) for c in bad), info["name"], ", ".join(known)), "channels")
+    return list(dict.fromkeys(want))
+
+
+def _board_arg(info):
+    b = request.args.get("board")
+    if b is None:
+        return None
+    if not info["board"]:
+        raise ApiError(400, "stream %s has no board column (a log of one board)"
+                       % info["name"], "board")
+    return b
+
+
+def _finite(v):
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+class EventStream:
+    """The body of an event-stream response: new rows of one table as
+    Server-Sent Events, found by polling ``MAX(rowid)`` on the server.
+
+    At most ``limit`` of these run at once (each holds a worker thread);
+    ``close()`` (called by the WSGI server when the client goes away or the
+    stream ends) gives the slot back."""
+
+    def __init__(self, path, info, channels, after, board, slots, max_age):
+        self.path, self.info, self.channels = path, info, channels
+        self.after, self.board, self.slots = after, board, slots
+        self.deadline = time.monotonic() + max_age
+        self._gen = self._events()
+        self._closed = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._gen)
+
+    def close(self):
+        if not self._closed:
+            self._closed = True
+            self._gen.close()
+            self.slots.release()
+
+    def _events(self):
+        db = store.connect(self.path)
+        try:
+            yield b"retry: 1000\n\n"
+            last_send = last_stats = 0.0
+            while time.monotonic() < self.deadline:
+                now = time.monotonic()
+                if store.last_row(db, self.info["name"]) > self.after:
+                    names, rows, last = store.readings(
+                        db, self.info, self.channels, after=self.after, limit=MAX_LIMIT,
+                        board=self.board)
+                    if last is not None:
+                        self.after = last
+                        yield _event("rows", {"columns": names, "rows": rows}, last)
+                        last_send = now
+                    else:  # rows of other boards only
+                        self.after = store.last_row(db, self.info["name"])
+                if now - last_stats >= 1.0:
+                    last_stats = now
+                    yield _event("stats", store.stats(db, self.info, self.board))
+                    last_send = now
+                elif now - last_send >= SSE_KEEPALIVE_S:
+                    last_send = now
+                    yield b": keepalive\n\n"  # also finds clients that left
+                time.sleep(SSE_POLL_S)
+        except sqlite3.Error as e:
+            yield _event("error", {"error": str(e)})
+        finally:
+            db.close()
+
+
+def _event(kind, data, ident=None):
+    head = "event: %s\n" % kind + ("id: %d\n" % ident if ident is not None else "")
+    return (head + "data: %s\n\n" % json.dumps(data, separators=(",", ":"))).encode()
+
+
+def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S):
+    """The Flask application serving the log at ``db_path`` (read-only)."""
+    app = Flask(__name__, static_folder=None)
+    app.config["DB_PATH"] = os.path.abspath(db_path)
+    app.json.sort_keys = False
+    slots = threading.BoundedSemaphore(sse_clients)
+
+    def db():
+        if "db" not in g:
+            try:
+                g.db = store.connect(app.config["DB_PATH"])
+            except sqlite3.Error as e:
+                raise ApiError(503, "cannot open %s: %s" % (db_path, e)) from None
+        return g.db
+
+    @app.teardown_appcontext
+    def close_db(exc):
+        d = g.pop("db", None)
+        if d is not None:
+            d.close()
+
+    @app.errorhandler(ApiError)
+    def api_error(e):
+        body = {"error": e.message}
+        if e.parameter:
+            body["parameter"] = e.parameter
+        resp = jsonify(body)
+        resp.status_code = e.status
+        if e.status == 503:
+            resp.headers["Retry-After"] = "2"
+        return resp
+
+    @app.errorhandler(store.NotFound)
+    def not_found(e):
+        return jsonify(error="no stream %r" % e.args[0]), 404
+
+    @app.errorhandler(404)
+    def no_route(e):
+        return jsonify(error="no such path: %s" % request.path), 404
+
+    @app.errorhandler(405)
+    def bad_method(e):
+        return jsonify(error="method %s not allowed here" % request.method), 405
+
+    @app.errorhandler(sqlite3.Error)
+    def db_error(e):
+        return jsonify(error="database: %s" % e), 503
+
+    @app.after_request
+    def no_sniff(resp):
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp
+
+    @app.get("/")
+    def index():
+        return send_from_directory(STATIC, "index.html", max_age=0)
+
+    @app.get("/static/<path:name>")
+    def static_file(name):
+        return send_from_directory(STATIC, name, max_age=0)
+
+    @app.get("/api/openapi.json")
+    def openapi():
+        return jsonify(spec())
+
+    @app.get("/api/streams")
+    def list_streams():
+        infos = store.streams(db())
+        return jsonify(streams=[store.public(i) for i in infos.values()])
+
+    @app.get("/api/boards")
+    def list_boards():
+        found = store.boards(db(), store.streams(db()))
+        return jsonify(boards=[{"board": b, "streams": t} for b, t in found.items()])
+
+    @app.get("/api/streams/<name>")
+    def one_stream(name):
+        return jsonify(store.public(store.stream(db(), name)))
+
+    @app.get("/api/streams/<name>/readings")
+    def readings(name):
+        info = store.stream(db(), name)
+        channels = _channels_arg(info)
+        since = _int_arg("since")
+        until = _int_arg("until")
+        limit = _int_arg("limit", 1000, 1, MAX_LIMIT)
+        board = _board_arg(info)
+        bucket = _int_arg("bucket", None, 1, MAX_INT)
+        after = _int_arg("after", 0, 0, MAX_INT)
+        if bucket is not None:
+            if request.args.get("after"):
+                raise ApiError(400, "after pages raw rows; with bucket, page with since",
+                               "after")
+            rows = store.buckets(db(), info, channels, bucket, since, until, limit, board)
+            out = {"stream": name, "bucket_us": bucket, "channels": channels,
+                   "t": [r[0] for r in rows], "n": [r[1] for r in rows],
+                   "min": {c: [_finite(r[2 + 2 * i]) for r in rows]
+                           for i, c in enumerate(channels)},
+                   "max": {c: [_finite(r[3 + 2 * i]) for r in rows]
+                           for i, c in enumerate(channels)},
+                   "next_since": rows[-1][0] + bucket if len(rows) == limit else None}
+            return jsonify(out)
+        names, rows, last = store.readings(db(), info, channels, since, until, after, limit,
+                                           board)
+        return jsonify(stream=name, columns=names,
+                       rows=[[_finite(v) for v in r] for r in rows],
+                       next=last if len(rows) == limit else None)
+
+    @app.get("/api/streams/<name>/stats")
+    def stats(name):
+        info = store.stream(db(), name)
+        return jsonify(store.stats(db(), info, _board_arg(info)))
+
+    @app.get("/api/streams/<name>/events")
+    def events(name):
+        info = store.stream(db(), name)
+        channels = _channels_arg(info)
+        board = _board_arg(info)
+        after = _int_arg("after", None, 0, MAX_INT)
+        last_id = request.headers.get("Last-Event-ID", "")
+        if last_id.isdigit():  # a browser reconnecting goes on where it was
+            after = int(last_id)
+        if after is None:
+            after = store.last_row(db(), name)
+        if not slots.acquire(blocking=False):
+            raise ApiError(503, "too many event streams (%d); try again later" % sse_clients)
+        body = EventStream(app.config["DB_PATH"], info, channels, after, board, slots,
+                           sse_max_age)
+        return Response(body, mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    return app
+
+
+def make_server(db_path, host="127.0.0.1", port=8000, threads=THREADS, sse_clients=None):
+    """A waitress server for ``db_path``, listening; ``.url`` is its address,
+    ``.run()`` serves until interrupted. Half the worker threads at most go
+    to event streams, so plain requests always find one."""
+    from waitress import create_server
+
+    if sse_clients is None:
+        sse_clients = max(1, threads // 2)
+    app = create_app(db_path, sse_clients=sse_clients)
+    server = create_server(app, host=host, port=port, threads=threads,
+                           ident="pyb-bridge", channel_timeout=60)
+    h, p = server.effective_host, server.effective_port
+    server.url = "http://%s:%s/" % ("[%s]" % h if ":" in h else h, p)
+    return server
+
+
+def serve_in_thread(db_path, host="127.0.0.1", port=8000, **kw):
+    """Start serving in a daemon thread (``pyb-bridge log --serve``); return
+    the server."""
+    server = make_server(db_path, host, port, **kw)
+    threading.Thread(target=server.run, name="pyb-bridge-serve", daemon=True).start()
+    return server

@@ -1,0 +1,170 @@
+"""Read-only queries on a SQLite log written by ``pyb-bridge log``.
+
+Layout (see ``pyb_bridge.sinks``): a table per stream with ``seq``,
+``board_time_us``, ``host_time``, an optional ``board`` column (logs of
+several boards) and a column per channel; ``_channels`` describes the
+channel columns and ``_counters`` holds the link's counters.
+
+No SQL is built from user input except identifiers that were first looked
+up in ``_channels`` (and in the table's own columns) and are then quoted.
+Values always go as parameters.
+"""
+
+import pathlib
+import sqlite3
+
+BASE = ("seq", "board_time_us", "host_time")
+
+
+class NotFound(Exception):
+    """An unknown stream."""
+
+
+def connect(path):
+    """A read-only connection (the logger may be writing: WAL lets both)."""
+    uri = pathlib.Path(path).absolute().as_uri() + "?mode=ro"
+    db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    db.execute("PRAGMA query_only=1")
+    return db
+
+
+def quote(name):
+    return '"%s"' % name.replace('"', '""')
+
+
+def _has_table(db, name):
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                      (name,)).fetchone() is not None
+
+
+def table_columns(db, table):
+    return [r[1] for r in db.execute("PRAGMA table_info(%s)" % quote(table))]
+
+
+def streams(db):
+    """{table: info} for every stream table described in ``_channels``, in
+    the order they were first logged. info: name (the table), stream (the
+    board's stream name), period_us, channels [{name, type, unit}], board
+    (whether rows carry a ``board`` column)."""
+    if not _has_table(db, "_channels"):
+        return {}
+    out = {}
+    rows = db.execute('SELECT "table", "column", "stream", "type", "unit", "period_us" '
+                      'FROM "_channels" ORDER BY rowid').fetchall()
+    for table, column, stream, typ, unit, period in rows:
+        info = out.get(table)
+        if info is None:
+            cols = table_columns(db, table)
+            if not cols:
+                continue  # described but not created (yet)
+            info = out[table] = {"name": table, "stream": stream, "period_us": period or 0,
+                                 "channels": [], "board": "board" in cols, "_cols": set(cols)}
+        if column in info["_cols"]:
+            info["channels"].append({"name": column, "type": typ, "unit": unit or ""})
+    return out
+
+
+def public(info):
+    return {k: v for k, v in info.items() if not k.startswith("_")}
+
+
+def stream(db, name):
+    info = streams(db).get(name)
+    if info is None:
+        raise NotFound(name)
+    return info
+
+
+def boards(db, infos):
+    """{board: [tables]} over the streams that carry a ``board`` column."""
+    out = {}
+    for table, info in infos.items():
+        if info["board"]:
+            for (b,) in db.execute("SELECT DISTINCT board FROM %s WHERE board IS NOT NULL"
+                                   % quote(table)):
+                out.setdefault(b, []).append(table)
+    return out
+
+
+def counters(db, board=None):
+    """The link's counters: summed over the boards, or of one board."""
+    if board is not None:
+        if not _has_table(db, "_board_counters"):
+            return {}
+        return dict(db.execute('SELECT "name", "value" FROM "_board_counters" WHERE '
+                               '"board" = ?', (board,)).fetchall())
+    if not _has_table(db, "_counters"):
+        return {}
+    return dict(db.execute('SELECT "name", "value" FROM "_counters"').fetchall())
+
+
+def _where(since, until, board, after=None):
+    conds, params = [], []
+    if after is not None:
+        conds.append("rowid > ?")
+        params.append(after)
+    if since is not None:
+        conds.append("board_time_us >= ?")
+        params.append(since)
+    if until is not None:
+        conds.append("board_time_us < ?")
+        params.append(until)
+    if board is not None:
+        conds.append("board = ?")
+        params.append(board)
+    return (" WHERE " + " AND ".join(conds)) if conds else "", params
+
+
+def readings(db, info, channels, since=None, until=None, after=0, limit=1000, board=None):
+    """(columns, rows, last row id) of up to ``limit`` rows after row id
+    ``after``, in the order they were logged."""
+    cols = ["rowid", "board_time_us", "host_time"] + (["board"] if info["board"] else [])
+    cols += channels
+    where, params = _where(since, until, board, after)
+    sql = "SELECT %s FROM %s%s ORDER BY rowid LIMIT ?" % (
+        ", ".join(quote(c) if c != "rowid" else c for c in cols), quote(info["name"]), where)
+    rows = db.execute(sql, params + [limit]).fetchall()
+    names = ["row"] + cols[1:]
+    return names, rows, (rows[-1][0] if rows else None)
+
+
+def buckets(db, info, channels, bucket, since=None, until=None, limit=1000, board=None):
+    """Min/max of each channel per ``bucket`` µs of board time, aggregated
+    by SQLite (GROUP BY on the bucket number): columns t (bucket start),
+    n (rows), then min and max of every channel."""
+    aggs = []
+    for c in channels:
+        aggs += ["MIN(%s)" % quote(c), "MAX(%s)" % quote(c)]
+    where, params = _where(since, until, board)
+    sql = ("SELECT board_time_us / ? AS k, COUNT(*)%s FROM %s%s GROUP BY k ORDER BY k LIMIT ?"
+           % ("".join(", " + a for a in aggs), quote(info["name"]), where))
+    rows = db.execute(sql, [bucket] + params + [limit]).fetchall()
+    return [(r[0] * bucket,) + tuple(r[1:]) for r in rows]
+
+
+def stats(db, info, board=None):
+    t = quote(info["name"])
+    first = db.execute("SELECT rowid, board_time_us, host_time FROM %s ORDER BY rowid LIMIT 1"
+                       % t).fetchone()
+    last = db.execute("SELECT rowid, board_time_us, host_time FROM %s ORDER BY rowid DESC "
+                      "LIMIT 1" % t).fetchone()
+    c = counters(db, board)
+    out = {"stream": info["name"], "rows": 0, "last_row": 0, "first_board_time_us": None,
+           "last_board_time_us": None, "last_host_time": None, "rate_hz": 0.0,
+           "nominal_rate_hz": (1e6 / info["period_us"]) if info["period_us"] else None,
+           "frames": c.get("frames", 0), "frames_lost": c.get("frames_lost", 0),
+           "crc_errors": c.get("crc_errors", 0), "counters": c}
+    if first is None:
+        return out
+    # The sink only appends: row ids run 1..n without holes.
+    n = last[0] - first[0] + 1
+    span = (last[1] - first[1]) / 1e6
+    out.update(rows=n, last_row=last[0], first_board_time_us=first[1],
+               last_board_time_us=last[1], last_host_time=last[2],
+               rate_hz=round((n - 1) / span, 3) if span > 0 else 0.0)
+    return out
+
+
+def last_row(db, table):
+    r = db.execute("SELECT MAX(rowid) FROM %s" % quote(table)).fetchone()
+    return r[0] or 0
