@@ -8,6 +8,7 @@ open it again with a growing delay (``backoff`` up to ``max_backoff``
 seconds), then carries on; the decoder just sees a gap.
 """
 
+import os
 import time
 from collections import namedtuple
 
@@ -18,23 +19,43 @@ from pyb_bridge.decoder import FrameDecoder, Streams
 
 PYBOARD_VID = 0xF055  # MicroPython's USB vendor id (pyboard: PID 0x9800-0x9802)
 
-PortInfo = namedtuple("PortInfo", "device description vid pid pyboard")
+PortInfo = namedtuple("PortInfo", "device description vid pid pyboard serial_number",
+                      defaults=(None,))
 
 
 def ports():
     """Serial ports on this machine; ``pyboard`` is True for MicroPython boards."""
     out = []
     for p in sorted(list_ports.comports(), key=lambda p: p.device):
-        out.append(PortInfo(p.device, p.description or "", p.vid, p.pid, p.vid == PYBOARD_VID))
+        out.append(PortInfo(p.device, p.description or "", p.vid, p.pid, p.vid == PYBOARD_VID,
+                            p.serial_number or None))
     return out
 
 
+def find_pyboards():
+    """The device of every PyBoard (USB VID 0xF055), sorted; OSError if none."""
+    found = [p.device for p in ports() if p.pyboard]
+    if not found:
+        raise OSError("no PyBoard found (no serial port with USB VID 0x%04X); "
+                      "name the port with --port" % PYBOARD_VID)
+    return found
+
+
 def find_pyboard():
+    return find_pyboards()[0]
+
+
+def board_id(port):
+    """What rows from ``port`` are tagged with: the USB serial number of the
+    device behind it (also through a symlink) when it has one, else the
+    port name as given."""
+    if "://" in port:
+        return port
+    real = os.path.realpath(port)
     for p in ports():
-        if p.pyboard:
-            return p.device
-    raise OSError("no PyBoard found (no serial port with USB VID 0x%04X); "
-                  "name the port with --port" % PYBOARD_VID)
+        if p.serial_number and (p.device == port or os.path.realpath(p.device) == real):
+            return p.serial_number
+    return port
 
 
 def open_port(port, baudrate=115200, timeout=0.05):

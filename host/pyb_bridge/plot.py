@@ -1,5 +1,7 @@
 """Plot a SQLite log written by ``pyb-bridge log``: one panel per unit,
-board time on the x axis, lost frames shown as gaps in the lines.
+board time on the x axis, lost frames shown as gaps in the lines. A log of
+several boards gets a line per board and channel, each board's time from
+its own first reading (board clocks are unrelated).
 
     pyb-bridge plot demo.sqlite -o demo.png [--channels x1,temp] [--since 5]
 """
@@ -24,22 +26,39 @@ def load_channels(db):
     return rows
 
 
-def start_time(db, tables):
-    """The earliest board time (µs) of the given tables: the plot's zero."""
-    firsts = [db.execute('SELECT MIN("board_time_us") FROM "%s"' % t).fetchone()[0]
-              for t in set(tables)]
+def _where(board):
+    return (' WHERE "board" IS ?', (board,)) if board is not _ALL else ("", ())
+
+
+_ALL = object()
+
+
+def boards(db, table):
+    """The boards in ``table`` (a log without a board column: one, None)."""
+    cols = [r[1] for r in db.execute('PRAGMA table_info("%s")' % table)]
+    if "board" not in cols:
+        return [_ALL]
+    return [r[0] for r in db.execute('SELECT DISTINCT "board" FROM "%s"' % table)] or [_ALL]
+
+
+def start_time(db, tables, board=_ALL):
+    """The earliest board time (µs) of the given tables (of one board): the plot's zero."""
+    where, params = _where(board)
+    firsts = [db.execute('SELECT MIN("board_time_us") FROM "%s"%s' % (t, where),
+                         params).fetchone()[0] for t in set(tables)]
     firsts = [f for f in firsts if f is not None]
     return min(firsts) if firsts else 0
 
 
-def series(db, table, column, since_s=None, t0=None):
+def series(db, table, column, since_s=None, t0=None, board=_ALL):
     """(times in s from ``t0``, default the table's first row, values) with
-    None at gaps.
+    None at gaps; only the rows of ``board`` when given.
 
     A gap is a step in board time of more than twice the usual step (the
     median), which is what frames lost on the wire leave behind."""
-    rows = db.execute('SELECT "board_time_us", "%s" FROM "%s" ORDER BY rowid'
-                      % (column, table)).fetchall()
+    where, params = _where(board)
+    rows = db.execute('SELECT "board_time_us", "%s" FROM "%s"%s ORDER BY rowid'
+                      % (column, table, where), params).fetchall()
     if not rows:
         return [], []
     if t0 is None:
@@ -79,13 +98,21 @@ def plot(path, out, channels=None, since_s=None, title=None):
                     ", ".join(missing), path, ", ".join(sorted(known)) or "none"))
             chans = [c for c in chans if c[1] in channels]
         panels = OrderedDict()
-        t0 = start_time(db, [c[0] for c in chans])
+        tables = [c[0] for c in chans]
+        per_table = {t: boards(db, t) for t in set(tables)}
+        several = len({b for bs in per_table.values() for b in bs}) > 1
+        t0s = {}
         for table, column, stream, unit, _period in chans:
-            xs, ys = series(db, table, column, since_s, t0)
-            if xs:
-                panels.setdefault(unit or "(no unit)", []).append(
-                    ("%s.%s" % (stream, column), xs, [float("nan") if y is None else y
-                                                      for y in ys]))
+            for board in per_table[table]:
+                if board not in t0s:
+                    t0s[board] = start_time(db, tables, board)
+                xs, ys = series(db, table, column, since_s, t0s[board], board)
+                if xs:
+                    label = "%s.%s" % (stream, column)
+                    if several:
+                        label += " @%s" % board
+                    panels.setdefault(unit or "(no unit)", []).append(
+                        (label, xs, [float("nan") if y is None else y for y in ys]))
     finally:
         db.close()
     if not panels:
@@ -100,7 +127,8 @@ def plot(path, out, channels=None, since_s=None, title=None):
         ax.set_ylabel(unit)
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper right", fontsize="small")
-    axes[-1, 0].set_xlabel("board time (s)")
+    axes[-1, 0].set_xlabel("board time (s)" + (", each board from its first reading"
+                                               if several else ""))
     fig.suptitle(title or path)
     fig.tight_layout()
     fig.savefig(out, dpi=100)

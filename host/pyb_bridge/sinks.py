@@ -1,9 +1,10 @@
 """Where decoded readings go: SQLite (default), CSV or JSONL.
 
 A sink takes ``Batch`` objects (see ``pyb_bridge.decoder``) with the host
-time they arrived at, and writes one row per record: sequence number of the
-frame, board time (µs, unwrapped), host time (Unix seconds) and one column
-per channel. ``flush()`` makes everything written so far durable; it runs
+time they arrived at and the board they came from, and writes one row per
+record: the board (its USB serial number or port name), sequence number of
+the frame, board time (µs, unwrapped), host time (Unix seconds) and one
+column per channel. ``flush()`` makes everything written so far durable; it runs
 every ``flush_interval`` seconds from ``write`` and from ``close()``.
 """
 
@@ -16,7 +17,7 @@ import time
 from itertools import repeat
 
 FORMATS = ("sqlite", "csv", "jsonl")
-BASE_COLUMNS = ("seq", "board_time_us", "host_time")
+BASE_COLUMNS = ("board", "seq", "board_time_us", "host_time")
 _SQL_TYPES = {"f": "REAL"}
 
 
@@ -52,21 +53,21 @@ class Sink:
         self._last_flush = time.monotonic()
         self._closed = False
 
-    def describe(self, schema):
+    def describe(self, schema, board=None):
         """Prepare the table/file of a stream whose descriptor just arrived
         (so that streams get their files in the order they started)."""
 
-    def write(self, batch, host_time):
-        self._write(batch, host_time)
+    def write(self, batch, host_time, board=None):
+        self._write(batch, host_time, board)
         self.rows += len(batch.times)
         if time.monotonic() - self._last_flush >= self.flush_interval:
             self.flush()
 
-    def write_all(self, batches, host_time, schemas=()):
+    def write_all(self, batches, host_time, schemas=(), board=None):
         for schema in schemas:
-            self.describe(schema)
+            self.describe(schema, board)
         for b in batches:
-            self._write(b, host_time)
+            self._write(b, host_time, board)
             self.rows += len(b.times)
         if time.monotonic() - self._last_flush >= self.flush_interval:
             self.flush()
@@ -75,8 +76,9 @@ class Sink:
         self._flush()
         self._last_flush = time.monotonic()
 
-    def record_counters(self, counters):
-        """Keep the link's counters beside the data (SQLite only)."""
+    def record_counters(self, counters, per_board=None):
+        """Keep the link's counters beside the data (SQLite only):
+        ``counters`` summed over the boards, ``per_board`` {board: counters}."""
 
     def close(self):
         if not self._closed:
@@ -98,7 +100,8 @@ class SqliteSink(Sink):
     Two more tables describe the data: ``_channels`` (table, column, stream,
     struct type, unit, period in µs) from each descriptor, and ``_counters``
     (name, value) with the link's counters (frames, frames lost, CRC errors,
-    ...) as of the end of the run."""
+    ...) as of the end of the run, summed over the boards, and
+    ``_board_counters`` (board, name, value) with each board's own."""
 
     def __init__(self, path, flush_interval=1.0):
         super().__init__(path, flush_interval)
@@ -112,6 +115,8 @@ class SqliteSink(Sink):
                         'PRIMARY KEY ("table", "column"))')
         self.db.execute('CREATE TABLE IF NOT EXISTS "_counters" '
                         '("name" TEXT PRIMARY KEY, "value" INTEGER)')
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_board_counters" ("board" TEXT, '
+                        '"name" TEXT, "value" INTEGER, PRIMARY KEY ("board", "name"))')
 
     def table_for(self, schema):
         sql = self._tables.get(schema)
@@ -130,7 +135,7 @@ class SqliteSink(Sink):
             k += 1
             name = "%s_%d" % (base, k)  # the stream changed its channels
         defs = ", ".join('"%s" %s' % (c, t) for c, t in zip(
-            want, ["INTEGER", "INTEGER", "REAL"] + types, strict=True))
+            want, ["TEXT", "INTEGER", "INTEGER", "REAL"] + types, strict=True))
         self.db.execute('CREATE TABLE IF NOT EXISTS "%s" (%s)' % (name, defs))
         self.db.executemany(
             'INSERT OR REPLACE INTO "_channels" VALUES (?, ?, ?, ?, ?, ?)',
@@ -140,28 +145,32 @@ class SqliteSink(Sink):
         self._tables[schema] = sql
         return sql
 
-    describe = table_for
+    def describe(self, schema, board=None):
+        self.table_for(schema)
 
     def table_name(self, schema):
         return self.table_for(schema).split('"')[1]
 
-    def _write(self, batch, host_time):
+    def _write(self, batch, host_time, board=None):
         sql = self.table_for(batch.schema)
         if not self._in_tx:
             self.db.execute("BEGIN")
             self._in_tx = True
-        self.db.executemany(sql, zip(repeat(batch.seq), batch.times, repeat(host_time),
-                                     *batch.columns, strict=False))
+        self.db.executemany(sql, zip(repeat(board), repeat(batch.seq), batch.times,
+                                     repeat(host_time), *batch.columns, strict=False))
 
     def _flush(self):
         if self._in_tx:
             self.db.execute("COMMIT")
             self._in_tx = False
 
-    def record_counters(self, counters):
+    def record_counters(self, counters, per_board=None):
         self.flush()
         self.db.executemany('INSERT OR REPLACE INTO "_counters" VALUES (?, ?)',
                             sorted(counters.items()))
+        self.db.executemany('INSERT OR REPLACE INTO "_board_counters" VALUES (?, ?, ?)',
+                            [(b, k, v) for b, c in sorted((per_board or {}).items())
+                             for k, v in sorted(c.items())])
 
     def _close(self):
         self.db.close()
@@ -194,7 +203,8 @@ class _FileSink(Sink):
             entry = self._files[schema] = (f, self._start(f, schema))
         return entry
 
-    describe = _file
+    def describe(self, schema, board=None):
+        self._file(schema)
 
     def _flush(self):
         for f, _ in self._files.values():
@@ -208,7 +218,7 @@ class _FileSink(Sink):
 
 class CsvSink(_FileSink):
     """One CSV file per stream (the first one at ``path``, others next to
-    it), header row ``seq,board_time_us,host_time,<channels>``."""
+    it), header row ``board,seq,board_time_us,host_time,<channels>``."""
 
     def _start(self, f, schema):
         w = csv.writer(f)
@@ -216,23 +226,23 @@ class CsvSink(_FileSink):
             w.writerow(list(BASE_COLUMNS) + column_names(schema))
         return w
 
-    def _write(self, batch, host_time):
+    def _write(self, batch, host_time, board=None):
         _, w = self._file(batch.schema)
-        w.writerows(zip(repeat(batch.seq), batch.times, repeat(host_time), *batch.columns,
-                       strict=False))
+        w.writerows(zip(repeat(board), repeat(batch.seq), batch.times, repeat(host_time),
+                        *batch.columns, strict=False))
 
 
 class JsonlSink(_FileSink):
-    """One JSON object per line: stream, seq, board_time_us, host_time and
-    the channels by name."""
+    """One JSON object per line: stream, board, seq, board_time_us,
+    host_time and the channels by name."""
 
     def _start(self, f, schema):
         return ["stream"] + list(BASE_COLUMNS) + column_names(schema)
 
-    def _write(self, batch, host_time):
+    def _write(self, batch, host_time, board=None):
         f, keys = self._file(batch.schema)
         name = batch.schema.name
         dumps = json.dumps
         f.writelines(dumps(dict(zip(keys, row, strict=True))) + "\n" for row in zip(
-            repeat(name), repeat(batch.seq), batch.times, repeat(host_time), *batch.columns,
-            strict=False))
+            repeat(name), repeat(board), repeat(batch.seq), batch.times, repeat(host_time),
+            *batch.columns, strict=False))

@@ -68,8 +68,8 @@ def test_sqlite_rows_and_integrity(tmp_path):
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     cols = [r[1] for r in db.execute('PRAGMA table_info("adc")')]
-    assert cols == ["seq", "board_time_us", "host_time", "x", "y"]
-    assert [r[1] for r in db.execute('PRAGMA table_info("env")')][3:] == ["temp", "seq_"]
+    assert cols == ["board", "seq", "board_time_us", "host_time", "x", "y"]
+    assert [r[1] for r in db.execute('PRAGMA table_info("env")')][4:] == ["temp", "seq_"]
     rows = db.execute("SELECT x, y, board_time_us FROM adc ORDER BY rowid").fetchall()
     assert [(x, y) for x, y, _ in rows] == [(k, -k) for k in range(na)]
     env = db.execute("SELECT temp, seq_ FROM env ORDER BY rowid").fetchall()
@@ -85,7 +85,7 @@ def test_a_stream_that_changes_its_channels_gets_a_new_table(tmp_path):
         log(bytes(port.data), open_sink(path))
     db = sqlite3.connect(path)
     names = sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'"))
-    assert names == ["_channels", "_counters", "s", "s_2"]
+    assert names == ["_board_counters", "_channels", "_counters", "s", "s_2"]
     chans = db.execute('SELECT "table", "column", "type" FROM _channels ORDER BY 1, 2').fetchall()
     assert chans == [("s", "a", "H"), ("s_2", "a", "H"), ("s_2", "b", "H")]
 
@@ -97,8 +97,8 @@ def test_csv_rows(tmp_path):
     log(data, sink)
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["seq", "board_time_us", "host_time", "x", "y"]
-    assert [(int(r[3]), int(r[4])) for r in rows[1:]] == [(k, -k) for k in range(na)]
+    assert rows[0] == ["board", "seq", "board_time_us", "host_time", "x", "y"]
+    assert [(int(r[4]), int(r[5])) for r in rows[1:]] == [(k, -k) for k in range(na)]
     with open(str(tmp_path / "log.env.csv"), newline="") as f:
         assert len(list(csv.reader(f))) == nb + 1
 
@@ -111,7 +111,7 @@ def test_jsonl_rows(tmp_path):
         rows = [json.loads(line) for line in f]
     assert len(rows) == na and rows[5]["x"] == 5 and rows[5]["y"] == -5
     assert rows[0]["stream"] == "adc" and set(rows[0]) == {
-        "stream", "seq", "board_time_us", "host_time", "x", "y"}
+        "stream", "board", "seq", "board_time_us", "host_time", "x", "y"}
     with open(str(tmp_path / "log.env.jsonl")) as f:
         assert sum(1 for _ in f) == nb
 

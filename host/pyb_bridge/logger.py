@@ -1,0 +1,315 @@
+"""``pyb-bridge log``: one or several boards into one or several sinks.
+
+Each board has its own ``Board`` (serial link, decoder, reconnection with
+its own back-off) read by its own thread; the threads hand decoded batches
+to the main thread through a queue, and only the main thread writes to the
+sinks (SQLite stays single-writer). Every row is tagged with its board: the
+USB serial number of the port when it has one, else the port name.
+
+    pyb-bridge log --port auto --out readings.sqlite
+    pyb-bridge log --port /dev/ttyACM0 --port /dev/ttyACM1 --out both.sqlite \\
+                   --out mqtt://broker:1883/lab --plot
+"""
+
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+
+from pyb_bridge.link import Board, board_id, find_pyboards
+from pyb_bridge.sinks import FORMATS, SqliteSink, open_sink
+
+COUNTER_NAMES = ("frames", "frames_lost", "crc_errors", "resyncs", "reconnects")
+
+
+def expand_ports(ports):
+    """``--port`` values in order, ``auto`` replaced by every PyBoard found
+    (an OSError when there is none), each port once."""
+    out = []
+    for p in ports or ["auto"]:
+        for dev in (find_pyboards() if p == "auto" else [p]):
+            if dev not in out:
+                out.append(dev)
+    return out
+
+
+def board_names(ports):
+    """A distinct tag per port (a board seen through two names gets ``#2``)."""
+    names = []
+    for p in ports:
+        n = board_id(p)
+        k, base = 1, n
+        while n in names:
+            k += 1
+            n = "%s#%d" % (base, k)
+        names.append(n)
+    return names
+
+
+class _Reader(threading.Thread):
+    def __init__(self, board, name, out):
+        super().__init__(name="pyb-bridge reader %s" % name, daemon=True)
+        self.board = board
+        self.tag = name
+        self.out = out
+
+    def run(self):
+        board = self.board
+        try:
+            while not board.stopped:
+                batches, schemas, now = board.poll()
+                if batches or schemas:
+                    self.out.put((self.tag, batches, schemas, now))
+        except Exception as e:  # handed to the main thread, which raises it
+            self.out.put((self.tag, e, None, None))
+
+
+class Logger:
+    """Boards on ``ports`` logged into ``sinks`` (a list).
+
+    ``with Logger(ports, sinks) as lg: while ...: lg.step()``; on leaving,
+    the readers stop, what they had is written and the counters are
+    recorded (``record_counters``) in every sink."""
+
+    def __init__(self, ports, sinks, *, baudrate=115200, script=None, backoff=None):
+        self.ports = list(ports)
+        self.names = board_names(self.ports)
+        self.sinks = list(sinks)
+        self.boards = [Board(p, baudrate=baudrate, script=script) for p in self.ports]
+        if backoff is not None:
+            for b in self.boards:
+                b.link.backoff, b.link.max_backoff = backoff
+        self._queue = queue.Queue()
+        self._readers = []
+        self.rows = 0
+        self.rows_by_board = dict.fromkeys(self.names, 0)
+
+    def __enter__(self):
+        try:
+            for b in self.boards:
+                b.__enter__()  # opens the port (and starts --script) now: errors show here
+        except BaseException:
+            for b in self.boards:
+                b.close()
+            raise
+        for b, name in zip(self.boards, self.names, strict=True):
+            r = _Reader(b, name, self._queue)
+            r.start()
+            self._readers.append(r)
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _write(self, item):
+        name, batches, schemas, now = item
+        if isinstance(batches, Exception):
+            raise batches
+        for s in self.sinks:
+            s.write_all(batches, now, schemas, board=name)
+        n = sum(len(b.times) for b in batches)
+        self.rows += n
+        self.rows_by_board[name] += n
+
+    def step(self, timeout=0.1):
+        """Write what the readers decoded, waiting up to ``timeout`` s for
+        it; flush the sinks on their interval when nothing came."""
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            now = time.time()
+            for s in self.sinks:
+                s.write_all((), now)
+            return 0
+        before = self.rows
+        self._write(item)
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            self._write(item)
+        return self.rows - before
+
+    def counters(self):
+        """(totals over the boards, {board: counters})."""
+        per = {n: b.counters() for n, b in zip(self.names, self.boards, strict=True)}
+        total = {}
+        for c in per.values():
+            for k, v in c.items():
+                total[k] = total.get(k, 0) + v
+        return total, per
+
+    def close(self):
+        for b in self.boards:
+            b.stop()
+        for r in self._readers:
+            r.join(timeout=5)
+        self._readers = []
+        try:
+            while True:
+                self._write(self._queue.get_nowait())
+        except queue.Empty:
+            pass
+        finally:
+            for b in self.boards:
+                b.close()
+        total, per = self.counters()
+        for s in self.sinks:
+            s.record_counters(total, per)
+
+
+def status_line(lg, start):
+    c, _ = lg.counters()
+    dt = max(time.monotonic() - start, 1e-9)
+    line = ("%7.1f s  %9d rows  %8.0f rows/s  %6d frames  lost %d  crc errors %d  "
+            "resyncs %d  reconnects %d" % (dt, lg.rows, lg.rows / dt, c["frames"],
+                                           c["frames_lost"], c["crc_errors"], c["resyncs"],
+                                           c["reconnects"]))
+    if len(lg.boards) > 1:
+        line += "  boards %d" % len(lg.boards)
+    for s in lg.sinks:
+        extra = getattr(s, "status", None)
+        if extra:
+            line += "  " + extra()
+    return line
+
+
+def open_sinks(args):
+    sinks = []
+    try:
+        for out in args.out:
+            if out.startswith(("mqtt://", "mqtts://")):
+                from pyb_bridge.mqtt import sink_from_args
+
+                sinks.append(sink_from_args(out, args))
+            else:
+                sinks.append(open_sink(out, args.format, flush_interval=args.flush_interval))
+    except BaseException:
+        for s in sinks:
+            s.close()
+        raise
+    return sinks
+
+
+class LivePlot:
+    """Redraws ``png`` from the SQLite log every ``interval`` seconds."""
+
+    def __init__(self, sink, png, interval):
+        self.sink = sink
+        self.png = png
+        self.interval = interval
+        self.last = time.monotonic()
+        self.drawn = 0
+        self.error = None
+
+    def draw(self):
+        from pyb_bridge.plot import PlotError, plot
+
+        self.sink.flush()  # the plot reads what is committed
+        self.last = time.monotonic()
+        try:
+            plot(self.sink.path, self.png + ".tmp.png", title=self.sink.path)
+            os.replace(self.png + ".tmp.png", self.png)
+            self.drawn += 1
+            self.error = None
+        except PlotError as e:  # nothing logged yet
+            self.error = str(e)
+
+    def maybe(self):
+        if time.monotonic() - self.last >= self.interval:
+            self.draw()
+
+
+def run(args):
+    """``pyb-bridge log`` (arguments from ``add_arguments``)."""
+    script = None
+    if args.script:
+        with open(args.script) as f:
+            script = f.read()
+    ports = expand_ports(args.port)
+    live_plot = None
+    if args.plot is not None:
+        sq = [o for o in args.out if not o.startswith(("mqtt://", "mqtts://"))
+              and (args.format or "sqlite") == "sqlite"
+              and os.path.splitext(o)[1].lower() not in (".csv", ".jsonl", ".json")]
+        if not sq:
+            print("pyb-bridge log: --plot needs a SQLite --out", file=sys.stderr)
+            return 2
+    stop = []
+
+    def on_signal(signum, frame):
+        stop.append(signum)
+
+    old = signal.signal(signal.SIGTERM, on_signal)
+    sinks = open_sinks(args)
+    if args.plot is not None:
+        db = next(s for s in sinks if isinstance(s, SqliteSink))
+        png = args.plot or os.path.splitext(db.path)[0] + ".png"
+        live_plot = LivePlot(db, png, args.plot_interval)
+    start = time.monotonic()
+    last_status = 0.0
+    live = sys.stderr.isatty() and not args.quiet
+    lg = Logger(ports, sinks, baudrate=args.baudrate, script=script)
+    try:
+        with lg:
+            end = None if args.duration is None else start + args.duration
+            try:
+                while not stop and (end is None or time.monotonic() < end):
+                    lg.step(0.05)
+                    if live_plot:
+                        live_plot.maybe()
+                    t = time.monotonic()
+                    if not args.quiet and t - last_status >= 0.5:
+                        last_status = t
+                        line = status_line(lg, start)
+                        if live:
+                            sys.stderr.write("\r" + line)
+                        else:
+                            print(line, file=sys.stderr)
+            except KeyboardInterrupt:
+                pass
+        line = status_line(lg, start)
+        counters, per_board = lg.counters()
+        if live_plot:
+            live_plot.draw()
+    finally:
+        for s in sinks:
+            s.close()
+        signal.signal(signal.SIGTERM, old)
+    if live:
+        sys.stderr.write("\n")
+    print("pyb-bridge: %s -> %s (%s)" % (", ".join(ports), ", ".join(args.out),
+                                         args.format or "by extension"))
+    print("  " + line.strip())
+    print("  " + ", ".join("%s %d" % kv for kv in sorted(counters.items())))
+    if len(ports) > 1:
+        for name in lg.names:
+            c = per_board[name]
+            print("  %s: %d rows, %s" % (name, lg.rows_by_board[name], ", ".join(
+                "%s %d" % (k, c[k]) for k in COUNTER_NAMES)))
+    if live_plot:
+        print("  plot: %s (%s)" % (live_plot.png, live_plot.error or
+                                   "redrawn %d times" % live_plot.drawn))
+    return 0
+
+
+def add_arguments(lg):
+    lg.add_argument("--port", action="append", default=None,
+                    help="device path, 'auto' (every board with USB VID 0xF055) or a pyserial "
+                         "URL; repeat for several boards (default: auto)")
+    lg.add_argument("--out", action="append", required=True,
+                    help="output file, or mqtt://HOST:PORT/TOPIC-PREFIX; repeat for several")
+    lg.add_argument("--format", choices=FORMATS, default=None,
+                    help="default: from the file extension (.csv, .jsonl), else sqlite")
+    lg.add_argument("--duration", type=float, default=None, help="seconds (default: until Ctrl-C)")
+    lg.add_argument("--script", help="Python file to start on each board through the raw REPL")
+    lg.add_argument("--baudrate", type=int, default=115200)
+    lg.add_argument("--flush-interval", type=float, default=1.0, help="seconds between commits")
+    lg.add_argument("--quiet", action="store_true", help="no live status line")
+    lg.add_argument("--plot", nargs="?", const="", default=None, metavar="PNG",
+                    help="keep a plot of the SQLite --out up to date (default: OUT.png)")
+    lg.add_argument("--plot-interval", type=float, default=5.0,
+                    help="seconds between redraws of --plot (default 5)")
