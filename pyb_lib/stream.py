@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - plain MicroPython/CPython
 
 SYNC0 = const(0xA5)
 SYNC1 = const(0xD3)
-VERSION = const(1)
+VERSION = const(1)  # protocol: frame header and descriptor (docs/protocol.md)
 T_DESCRIPTOR = const(1)
 T_DATA = const(2)
 T_STATUS = const(3)
@@ -83,7 +83,7 @@ class Stream:
         cfmts = []
         csizes = []
         desc = bytearray()
-        desc.extend(struct.pack("<BBI", 1, n, period_us))
+        desc.extend(struct.pack("<BBI", VERSION, n, period_us))
         nm = _utf8(name, "stream name")
         desc.append(len(nm))
         desc.extend(nm)

@@ -12,7 +12,8 @@ from array import array
 from collections import namedtuple
 
 SYNC = b"\xa5\xd3"
-VERSION = 1
+VERSION = 1  # the stream protocol this decoder understands (docs/protocol.md)
+MAX_VERSION = 15  # a header with a higher version byte is not a frame
 T_DESCRIPTOR = 1
 T_DATA = 2
 T_STATUS = 3
@@ -36,6 +37,36 @@ F_COLUMNS = 1
 _new = tuple.__new__  # builds a namedtuple without its Python-level __new__
 
 
+def newer_message(version):
+    """The one line said when the board speaks a protocol newer than ours."""
+    from pyb_bridge import __version__
+
+    return ("pyb-bridge: the board sends stream protocol %d; pyb-bridge %s understands "
+            "protocol %d only: upgrade pyb-bridge to a version that supports protocol %d "
+            "(pip install --upgrade pyb-lib); its frames are skipped"
+            % (version, __version__, VERSION, version))
+
+
+def _say(line):
+    print(line, file=sys.stderr, flush=True)
+
+
+class _Newer:
+    """Says ``newer_message`` once per version."""
+
+    def __init__(self, warn):
+        self.warn = _say if warn is None else warn
+        self.said = set()
+        self.version = None  # the newest unknown version met
+
+    def met(self, version):
+        if self.version is None or version > self.version:
+            self.version = version
+        if version not in self.said:
+            self.said.add(version)
+            self.warn(newer_message(version))
+
+
 class FrameDecoder:
     """Incremental frame decoder: ``feed(data)`` returns the frames completed
     by ``data``, in order, each one CRC-checked; ``feed(b"", final=True)`` at
@@ -46,11 +77,17 @@ class FrameDecoder:
     ``resyncs`` (times the decoder had to skip bytes to find a frame),
     ``skipped_bytes``, ``frames_lost`` (sequence gaps, per stream),
     ``duplicates`` (a frame equal in sequence to the one before it: dropped),
-    ``restarts`` (sequence went back: the board restarted).
+    ``restarts`` (sequence went back: the board restarted), ``newer_frames``
+    (whole, CRC-checked frames of a newer protocol version: skipped, never
+    decoded; the first one of each version is reported through ``warn``, a
+    function of one line, by default printed on stderr; ``newer_version`` is
+    the newest version met).
     """
 
-    def __init__(self, max_payload=MAX_PAYLOAD):
+    def __init__(self, max_payload=MAX_PAYLOAD, warn=None):
         self.max_payload = max_payload
+        self._newer = _Newer(warn)
+        self.newer_frames = 0
         self._buf = bytearray()
         self._last_seq = {}
         self._gap = False
@@ -66,7 +103,11 @@ class FrameDecoder:
     def counters(self):
         return {k: getattr(self, k) for k in (
             "frames", "bytes", "crc_errors", "resyncs", "skipped_bytes",
-            "frames_lost", "duplicates", "restarts")}
+            "frames_lost", "duplicates", "restarts", "newer_frames")}
+
+    @property
+    def newer_version(self):
+        return self._newer.version
 
     def reset_sequence(self):
         """Forget the sequence numbers seen (e.g. after a reconnect)."""
@@ -110,6 +151,20 @@ class FrameDecoder:
                     break
                 ver, typ, sid, flags, length, seq, t = unpack_hdr(buf, j + 2)
                 if ver != VERSION or typ not in TYPES or length > maxp:
+                    if VERSION < ver <= MAX_VERSION and length <= maxp:
+                        # Every version keeps sync, version, length and the CRC
+                        # where version 1 has them: a newer frame is skipped
+                        # whole once its CRC shows it is one, never decoded.
+                        end = j + HEADER_SIZE + length
+                        if end + CRC_SIZE > n and not final:
+                            break
+                        if end + CRC_SIZE <= n and \
+                                crc32(mv[j:end]) == unpack_u32(buf, end)[0]:
+                            i = end + CRC_SIZE
+                            self._gap = False
+                            self.newer_frames += 1
+                            self._newer.met(ver)
+                            continue
                     self._skip(1)
                     i = j + 1
                     continue
@@ -179,7 +234,7 @@ class Schema:
     @classmethod
     def from_payload(cls, stream_id, payload):
         version, n, period = struct.unpack_from("<BBI", payload, 0)
-        if version != 1:
+        if version != VERSION:
             raise ValueError("descriptor version %d not understood" % version)
         pos = 6
         name, pos = _text(payload, pos)
@@ -257,9 +312,17 @@ Status = namedtuple("Status", "stream records frames overruns short_writes pendi
 class Streams:
     """Frames to typed values: learns each stream's schema from its
     descriptor (data frames that arrive before it are held, up to
-    ``hold`` frames) and unwraps board time stamps."""
+    ``hold`` frames) and unwraps board time stamps.
 
-    def __init__(self, hold=1024):
+    A descriptor of a newer version (a board whose frames still carry
+    version 1 in their header) is reported once through ``warn`` (as
+    ``FrameDecoder`` does), and the data of its stream is dropped, counted in
+    ``newer_dropped``, until a descriptor this version understands comes."""
+
+    def __init__(self, hold=1024, warn=None):
+        self._newer = _Newer(warn)
+        self._unknown = set()  # streams whose last descriptor was newer
+        self.newer_dropped = 0
         self.schemas = {}
         self.status = {}
         self.hold = hold
@@ -284,6 +347,9 @@ class Streams:
             if f.type == T_DATA:
                 schema = self.schemas.get(f.stream)
                 if schema is None:
+                    if f.stream in self._unknown:
+                        self.newer_dropped += 1
+                        continue
                     q = self._pending.setdefault(f.stream, [])
                     if len(q) >= self.hold:
                         q.pop(0)
@@ -292,6 +358,13 @@ class Streams:
                     continue
                 batches.append(self._batch(schema, f))
             elif f.type == T_DESCRIPTOR:
+                if f.payload and f.payload[0] > VERSION:
+                    self._newer.met(f.payload[0])
+                    self._unknown.add(f.stream)
+                    self.schemas.pop(f.stream, None)
+                    self.newer_dropped += len(self._pending.pop(f.stream, ()))
+                    continue
+                self._unknown.discard(f.stream)
                 schema = Schema.from_payload(f.stream, f.payload)
                 if self.schemas.get(f.stream) != schema:
                     self.schemas[f.stream] = schema

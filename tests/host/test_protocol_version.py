@@ -1,0 +1,181 @@
+"""Protocol versions: the board library and the bridge announce the same
+stream protocol (frame header and descriptor); a bridge that meets a newer
+one says so in one line, counts the frames and decodes none of them.
+
+The newer frames are made by pyb_lib.stream itself with its VERSION patched
+(on CPython the module reads the name when it builds each frame)."""
+
+import os
+import struct
+
+import pytest
+
+import pyb_lib.stream as board_stream
+from pyb_bridge import __version__
+from pyb_bridge.decoder import VERSION, FrameDecoder, Streams, newer_message
+from pyb_bridge.link import Board
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CHANNELS = (("x1", "H", "raw"), ("temp", "h", "cC"))
+
+
+class Port:
+    def __init__(self):
+        self.out = bytearray()
+
+    def write(self, data):
+        self.out += data
+        return len(data)
+
+
+def frames(records=200, first=0, version=None, monkeypatch=None, **kw):
+    """Bytes of a whole stream (descriptor, data, status) made by the board
+    code, speaking protocol ``version`` (default: its own)."""
+    if version is not None:
+        monkeypatch.setattr(board_stream, "VERSION", version)
+    ticks = iter(range(1000, 10 ** 9, 1000))
+    port = Port()
+    s = board_stream.Stream(CHANNELS, port, name="adc", period_us=1000, frame_bytes=120,
+                            clock=lambda: next(ticks), **kw)
+    with s:
+        for i in range(first, first + records):
+            s.add(i, -i)
+    if version is not None:
+        monkeypatch.setattr(board_stream, "VERSION", VERSION)
+    return bytes(port.out)
+
+
+def decode(data, chunk=7, **kw):
+    """Feed ``data`` in small chunks; (decoder, streams, values, lines said)."""
+    said = []
+    dec = FrameDecoder(warn=said.append)
+    streams = Streams(warn=said.append)
+    values = []
+    for i in range(0, len(data), chunk):
+        batches, _ = streams.feed(dec.feed(data[i:i + chunk]))
+        for b in batches:
+            values.extend(zip(*b.columns, strict=True))
+    batches, _ = streams.feed(dec.feed(b"", final=True))
+    for b in batches:
+        values.extend(zip(*b.columns, strict=True))
+    return dec, streams, values, said
+
+
+def test_board_and_bridge_speak_the_same_protocol():
+    assert VERSION == board_stream.VERSION == 1
+    data = frames(records=1)
+    assert data[2] == VERSION  # frame header
+    assert data[16] == VERSION  # descriptor payload: the first frame
+    with open(os.path.join(ROOT, "docs", "protocol.md")) as f:
+        assert f.readline().strip() == "# Stream protocol (version %d)" % VERSION
+
+
+def test_own_version_decodes():
+    dec, streams, values, said = decode(frames())
+    assert values == [(i, -i) for i in range(200)]
+    assert said == [] and dec.newer_frames == 0 and dec.newer_version is None
+
+
+def test_newer_version_is_said_once_counted_and_not_decoded(monkeypatch):
+    data = frames(version=2, monkeypatch=monkeypatch)
+    n = len(frames())  # the same frames in version 1: as many, as long
+    assert len(data) == n and data != frames()
+    dec, streams, values, said = decode(data)
+    assert values == [] and streams.schemas == {}
+    assert said == [newer_message(2)]
+    assert said[0] == (
+        "pyb-bridge: the board sends stream protocol 2; pyb-bridge %s understands protocol 1 "
+        "only: upgrade pyb-bridge to a version that supports protocol 2 (pip install "
+        "--upgrade pyb-lib); its frames are skipped" % __version__)
+    # every frame recognised whole: none taken for garbage
+    assert dec.newer_frames == len(FrameDecoder().feed(frames())) == 10
+    assert dec.frames == 0 and dec.newer_version == 2
+    assert dec.crc_errors == dec.resyncs == dec.skipped_bytes == 0
+    assert dec.counters()["newer_frames"] == dec.newer_frames
+
+
+def test_each_newer_version_said_once_and_own_frames_around_them(monkeypatch):
+    data = (frames(records=50) + frames(records=30, version=3, monkeypatch=monkeypatch)
+            + frames(records=30, version=2, monkeypatch=monkeypatch)
+            + frames(records=30, version=3, monkeypatch=monkeypatch)
+            + frames(records=50, first=50))
+    dec, streams, values, said = decode(data, chunk=1)
+    assert values == [(i, -i) for i in range(100)]  # only version 1's records
+    assert said == [newer_message(3), newer_message(2)]
+    assert dec.newer_version == 3
+    assert dec.crc_errors == dec.skipped_bytes == 0
+
+
+def test_default_is_one_line_on_stderr(monkeypatch, capsys):
+    data = frames(version=2, monkeypatch=monkeypatch)
+    dec = FrameDecoder()
+    for i in range(0, len(data), 50):
+        assert dec.feed(data[i:i + 50]) == []
+    err = capsys.readouterr().err
+    assert err == newer_message(2) + "\n"
+
+
+def test_corrupted_newer_frame_is_garbage_not_a_newer_frame(monkeypatch):
+    data = bytearray(frames(records=5, version=2, monkeypatch=monkeypatch))
+    data[30] ^= 0x40  # inside the first frame (the descriptor)
+    dec, streams, values, said = decode(bytes(data) + frames(records=20))
+    first = 20 + struct.unpack_from("<H", data, 6)[0]  # its length
+    assert dec.newer_frames == len(FrameDecoder().feed(frames(records=5))) - 1  # the others
+    assert dec.skipped_bytes == first  # the bad one skipped byte by byte, never decoded
+    assert values == [(i, -i) for i in range(20)]
+    assert said == [newer_message(2)]
+
+
+def test_newer_version_byte_with_a_bad_crc_is_not_reported(monkeypatch):
+    data = bytearray(frames(records=1, version=2, monkeypatch=monkeypatch)[:40])
+    data[-1] ^= 1
+    dec, _, values, said = decode(bytes(data))
+    assert said == [] and dec.newer_frames == 0 and values == []
+
+
+def test_descriptor_of_a_newer_version(monkeypatch):
+    """A header of version 1 with a newer descriptor: its stream's data is
+    dropped (counted) until a descriptor this bridge understands comes."""
+    port = Port()
+    s = board_stream.Stream(CHANNELS, port, name="adc", period_us=1000, frame_bytes=120)
+    buf = s._desc[0]  # the descriptor frame's buffer: payload at offset 16
+    buf[16] = 2
+    with s:
+        for i in range(40):
+            s.add(i, i)
+    data = bytes(port.out) + frames(records=10)
+    said = []
+    dec = FrameDecoder(warn=said.append)
+    streams = Streams(warn=said.append)
+    batches, _ = streams.feed(dec.feed(data))
+    assert said == [newer_message(2)]
+    assert dec.frames > 0 and dec.newer_frames == 0  # whole version-1 frames
+    assert streams.newer_dropped == 2  # 25 records a frame: a full one and the rest
+    values = [v for b in batches for v in zip(*b.columns, strict=True)]
+    assert values == [(i, -i) for i in range(10)]  # the version-1 stream after it
+
+
+def test_board_counts_newer_frames(monkeypatch, capsys):
+    """Through the bridge's Board on a pyserial loop port."""
+    data = frames(records=100, version=2, monkeypatch=monkeypatch) + frames(records=10)
+    with Board("loop://", reconnect=False) as board:
+        board.link.serial.write(data)
+        got = []
+        for _ in range(50):
+            batches, _, _ = board.poll()
+            got += [v for b in batches for v in zip(*b.columns, strict=True)]
+            if len(got) == 10:
+                break
+        c = board.counters()
+    assert got == [(i, -i) for i in range(10)]
+    assert c["newer_frames"] > 0 and c["crc_errors"] == 0
+    assert capsys.readouterr().err == newer_message(2) + "\n"
+
+
+@pytest.mark.parametrize("version", [0, 16, 255])
+def test_version_bytes_that_are_no_version(version, monkeypatch):
+    """0 and above MAX_VERSION: not frames at all (skipped as garbage, silently)."""
+    data = frames(records=5, version=version, monkeypatch=monkeypatch)
+    dec, _, values, said = decode(data)
+    assert values == [] and said == [] and dec.newer_frames == 0
+    assert dec.skipped_bytes == len(data)
