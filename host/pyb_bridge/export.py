@@ -1,0 +1,140 @@
+"""Export a SQLite log written by ``pyb-bridge log`` for analysis tools:
+CSV (the csv module) or Parquet (pyarrow), one file per stream table.
+
+    pyb-bridge export demo.sqlite --to parquet            # demo.parquet, demo.<table>.parquet
+    pyb-bridge export demo.sqlite --to csv -o out.csv [--table adc]
+
+The first table goes to OUT (default: FILE with the new extension), the
+others next to it as ``OUT-stem.<table>.<ext>``, as the CSV sink names its
+files. Parquet columns keep their types (board TEXT -> string, INTEGER ->
+int64, REAL -> double); each channel's unit and struct type are kept in the
+field metadata (``unit``, ``type``), the stream and period in the schema's.
+Rows are read and written in chunks, so a log larger than memory exports.
+"""
+
+import argparse
+import csv
+import os
+import sqlite3
+import sys
+
+FORMATS = ("csv", "parquet")
+CHUNK = 65536
+
+
+class ExportError(Exception):
+    """The file cannot be exported (not a log, no such table)."""
+
+
+def tables(db):
+    """The data tables of a log, in the order they were created."""
+    try:
+        db.execute('SELECT 1 FROM "_channels" LIMIT 1')
+    except sqlite3.DatabaseError as e:
+        raise ExportError("not a pyb-bridge SQLite log (%s)" % e) from None
+    return [r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' "
+        "ESCAPE '\\' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
+
+
+def out_paths(out, names, ext):
+    stem = os.path.splitext(out)[0]
+    return {t: out if i == 0 else "%s.%s%s" % (stem, t, ext) for i, t in enumerate(names)}
+
+
+def _rows(db, table):
+    cur = db.execute('SELECT * FROM "%s" ORDER BY rowid' % table)
+    while True:
+        chunk = cur.fetchmany(CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
+def to_csv(db, table, path):
+    cols = [r[1] for r in db.execute('PRAGMA table_info("%s")' % table)]
+    n = 0
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        for chunk in _rows(db, table):
+            w.writerows(chunk)
+            n += len(chunk)
+    return n
+
+
+def to_parquet(db, table, path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    info = db.execute('PRAGMA table_info("%s")' % table).fetchall()
+    meta = {c: (t, u) for c, t, u in db.execute(
+        'SELECT "column", "type", "unit" FROM "_channels" WHERE "table" = ?', (table,))}
+    stream, period = (db.execute('SELECT "stream", "period_us" FROM "_channels" WHERE '
+                                 '"table" = ? LIMIT 1', (table,)).fetchone() or (table, 0))
+    types = {"TEXT": pa.string(), "REAL": pa.float64()}
+    fields = []
+    for _, name, decl, *_ in info:
+        md = None
+        if name in meta:
+            md = {"type": meta[name][0], "unit": meta[name][1] or ""}
+        fields.append(pa.field(name, types.get(decl.upper(), pa.int64()), metadata=md))
+    schema = pa.schema(fields, metadata={"stream": stream, "period_us": str(period),
+                                         "source": "pyb-bridge"})
+    n = 0
+    with pq.ParquetWriter(path, schema) as w:
+        for chunk in _rows(db, table):
+            cols = list(zip(*chunk, strict=True))
+            w.write_table(pa.Table.from_arrays(
+                [pa.array(c, type=f.type) for c, f in zip(cols, fields, strict=True)],
+                schema=schema))
+            n += len(chunk)
+    return n
+
+
+def export(path, fmt, out=None, table=None):
+    """Export the log at ``path``; return [(table, out path, rows)]."""
+    if fmt not in FORMATS:
+        raise ExportError("unknown format %r: one of %s" % (fmt, ", ".join(FORMATS)))
+    if not os.path.exists(path):
+        raise ExportError("no such file: %s" % path)
+    ext = "." + fmt
+    out = out or os.path.splitext(path)[0] + ext
+    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    try:
+        names = tables(db)
+        if table is not None:
+            if table not in names:
+                raise ExportError("no table %s in %s (it has: %s)" % (
+                    table, path, ", ".join(names) or "none"))
+            names = [table]
+        if not names:
+            raise ExportError("%s holds no stream" % path)
+        write = to_csv if fmt == "csv" else to_parquet
+        done = []
+        for t, p in out_paths(out, names, ext).items():
+            done.append((t, p, write(db, t, p)))
+        return done
+    finally:
+        db.close()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="pyb-bridge export", description=__doc__.splitlines()[0])
+    ap.add_argument("file", help="SQLite log written by pyb-bridge log")
+    ap.add_argument("--to", choices=FORMATS, required=True, help="output format")
+    ap.add_argument("-o", "--out", help="output file (default: FILE with the new extension)")
+    ap.add_argument("--table", help="only this stream table (default: all)")
+    args = ap.parse_args(argv)
+    try:
+        done = export(args.file, args.to, args.out, args.table)
+    except (ExportError, sqlite3.Error, OSError) as e:
+        print("pyb-bridge export: %s" % e, file=sys.stderr)
+        return 2
+    for t, p, n in done:
+        print("pyb-bridge export: %s -> %s (%d rows)" % (t, p, n))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
