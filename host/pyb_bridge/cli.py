@@ -5,6 +5,7 @@
                    [--duration S] [--script FILE] [--plot [PNG]]
                    [--port B ...] [--out mqtt://HOST:PORT/PREFIX ...]
     pyb-bridge export readings.db --to csv|parquet [-o OUT]
+    pyb-bridge serve [--db FILE] [--host 127.0.0.1] [--port 8000]
     pyb-bridge deploy [--port auto] [--mpy] [--dest /flash/lib/pyb_lib]
     pyb-bridge vboard [--link /tmp/pyboard] [--flash DIR] [--wiring FILE] [--fast] ...
 """
@@ -40,7 +41,7 @@ def main(argv=None):
         from pyb_sim import vboard
 
         return vboard.main(argv[1:], prog="pyb-bridge vboard")
-    if argv[:1] in (["plot"], ["demo"], ["export"]):  # their own options: --help
+    if argv[:1] in (["plot"], ["demo"], ["export"], ["serve"]):  # their own options: --help
         from importlib import import_module
 
         return import_module("pyb_bridge." + argv[0]).main(argv[1:])
@@ -56,6 +57,8 @@ def main(argv=None):
     sub.add_parser("vboard", help="start a virtual PyBoard on a pseudo-terminal "
                                   "(pyb-bridge vboard --help)")
     sub.add_parser("plot", help="plot a SQLite log to a PNG (pyb-bridge plot --help)")
+    sub.add_parser("serve", help="REST API and live dashboard over a SQLite log, read-only "
+                                 "(pyb-bridge serve --help)")
     sub.add_parser("demo", help="stream, log, summarise and plot on a virtual or real board "
                                 "(pyb-bridge demo --help)")
     sub.add_parser("export", help="a SQLite log to CSV or Parquet (pyb-bridge export --help)")

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 
+from pyb_bridge import serve
 from pyb_bridge.link import Board, board_id, find_pyboards
 from pyb_bridge.sinks import FORMATS, SqliteSink, open_sink
 
@@ -253,7 +254,9 @@ def run(args):
     last_status = 0.0
     live = sys.stderr.isatty() and not args.quiet
     lg = Logger(ports, sinks, baudrate=args.baudrate, script=script)
+    server = None
     try:
+        server = serve.start_for_log(args, sinks)  # --serve
         with lg:
             end = None if args.duration is None else start + args.duration
             try:
@@ -261,6 +264,8 @@ def run(args):
                     lg.step(0.05)
                     if live_plot:
                         live_plot.maybe()
+                    if server:
+                        serve.tick(server, lg)
                     t = time.monotonic()
                     if not args.quiet and t - last_status >= 0.5:
                         last_status = t
@@ -313,3 +318,4 @@ def add_arguments(lg):
                     help="keep a plot of the SQLite --out up to date (default: OUT.png)")
     lg.add_argument("--plot-interval", type=float, default=5.0,
                     help="seconds between redraws of --plot (default 5)")
+    serve.add_log_arguments(lg)
