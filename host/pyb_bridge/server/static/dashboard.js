@@ -260,6 +260,8 @@ async function start() {
   try {
     const [{ streams }, { boards }] = await Promise.all([api("streams"), api("boards")]);
     const sel = $("stream");
+    sel.textContent = "";
+    $("board").textContent = "";
     for (const s of streams) {
       state.streams[s.name] = s;
       const o = document.createElement("option");
@@ -280,7 +282,11 @@ async function start() {
       }
       b.onchange = () => { state.board = b.value || null; select(state.stream); };
     }
-    if (!streams.length) { setState("no streams in this log yet", "error"); return; }
+    if (!streams.length) {  // the logger has not seen a descriptor yet: ask again
+      setState("no streams in this log yet", "error");
+      setTimeout(start, 1000);
+      return;
+    }
     const m = /stream=([^&]+)/.exec(location.hash);
     const first = m && state.streams[decodeURIComponent(m[1])] ? decodeURIComponent(m[1])
       : streams[0].name;
