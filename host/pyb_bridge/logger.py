@@ -298,6 +298,10 @@ def run(args):
     if live_plot:
         print("  plot: %s (%s)" % (live_plot.png, live_plot.error or
                                    "redrawn %d times" % live_plot.drawn))
+    for s in sinks:
+        if hasattr(s, "published"):
+            print("  %s: %d messages acknowledged, %d went through the spool, %d left in %s"
+                  % (s.path, s.published, s.spooled, s.left_in_spool, s.spool_path))
     return 0
 
 
@@ -318,4 +322,7 @@ def add_arguments(lg):
                     help="keep a plot of the SQLite --out up to date (default: OUT.png)")
     lg.add_argument("--plot-interval", type=float, default=5.0,
                     help="seconds between redraws of --plot (default 5)")
+    from pyb_bridge import mqtt
+
+    mqtt.add_arguments(lg)
     serve.add_log_arguments(lg)
