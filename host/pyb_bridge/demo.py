@@ -8,9 +8,11 @@ Steps, each the command a user would type:
 1. ``pyb-bridge vboard`` (unless ``--port`` names a board),
 2. ``pyb-bridge deploy --mpy --port PORT``,
 3. ``pyb-bridge log --port PORT --out demo.sqlite --duration 10
-   --script examples/stream_sensors.py``,
-4. a summary read back from demo.sqlite,
-5. ``pyb-bridge plot demo.sqlite -o demo.png``.
+   --script examples/stream_sensors.py --plot demo.png``: demo.png is redrawn
+   from demo.sqlite by ``pyb_bridge.plot`` every 2 s while logging, and once
+   more at the end (``pyb-bridge plot demo.sqlite -o demo.png`` draws the
+   same afterwards),
+4. a summary read back from demo.sqlite.
 """
 
 import argparse
@@ -104,11 +106,11 @@ def main(argv=None):
         step("copy pyb_lib to the board", bridge + ["deploy", "--mpy", "--port", port])
         step("log %g s of readings" % args.seconds,
              bridge + ["log", "--port", port, "--out", args.out, "--duration",
-                       "%g" % args.seconds, "--script", args.script])
+                       "%g" % args.seconds, "--script", args.script, "--plot", args.png,
+                       "--plot-interval", "2"])
         lines, counters = summary(args.out)
         print("\n== summary of %s" % args.out)
         print("\n".join(lines))
-        step("plot", bridge + ["plot", args.out, "-o", args.png])
     except subprocess.CalledProcessError as e:
         print("pyb-bridge demo: step failed (exit %d): %s" % (e.returncode, " ".join(e.cmd)),
               file=sys.stderr)

@@ -21,6 +21,8 @@ def test_demo_on_a_virtual_board(tmp_path):
     assert "frames lost 0, CRC errors 0" in text
     assert "demo done" in text
     assert png.read_bytes()[:4] == b"\x89PNG"
+    # drawn by the logger (pyb_bridge.plot) while it logged, and at the end
+    assert "plot: %s (redrawn" % png in text
     con = sqlite3.connect(str(db))
     # two ADC channels at 1 kHz and the BME280 at 1 Hz, for about 3 s
     n_adc = con.execute("SELECT COUNT(*) FROM adc").fetchone()[0]
