@@ -14,6 +14,11 @@ from pyb_bridge.deploy import DEST, DeployError, deploy, local_files
 
 pytestmark = needs_vboard
 
+# Seconds for the virtual board to answer: a soft reset starts a fresh
+# interpreter, which takes longer on a loaded 2-core CI machine than the
+# 5 s that suit a real board.
+ANSWER = 20
+
 
 @pytest.fixture
 def src(tmp_path):
@@ -62,7 +67,7 @@ def test_copy_then_skip_then_only_the_changed_file(board, src):
     shutil.rmtree(os.path.join(flash, "lib"), ignore_errors=True)
     want = source_files(src)
     log = io.StringIO()
-    s = deploy(port, source=src, quiet=False, progress=log)
+    s = deploy(port, source=src, timeout=ANSWER, quiet=False, progress=log)
     assert len(s.copied) == len(want) and s.skipped == [] and s.removed == []
     assert s.bytes_copied == s.bytes_total == sum(len(v) for v in want.values())
     assert board_files(flash) == want  # every file whole, no .tmp left
@@ -70,12 +75,12 @@ def test_copy_then_skip_then_only_the_changed_file(board, src):
     assert "copied  %s/uart.py (%d bytes)" % (DEST, len(want["uart.py"])) in lines
     assert len(lines) == len(want)
 
-    s = deploy(port, source=src)
+    s = deploy(port, source=src, timeout=ANSWER)
     assert s.copied == [] and len(s.skipped) == len(want) and s.bytes_copied == 0
 
     with open(os.path.join(src, "devices", "bme280.py"), "ab") as f:
         f.write(b"# changed\n")
-    s = deploy(port, source=src)
+    s = deploy(port, source=src, timeout=ANSWER)
     assert s.copied == [DEST + "/devices/bme280.py"]
     assert len(s.skipped) == len(want) - 1
     assert s.bytes_copied == len(want["devices/bme280.py"]) + 10
@@ -85,8 +90,8 @@ def test_copy_then_skip_then_only_the_changed_file(board, src):
 
 def test_mpy_replaces_py_and_imports(board, src):
     port, flash = board
-    deploy(port, source=src)
-    s = deploy(port, source=src, mpy=True)
+    deploy(port, source=src, timeout=ANSWER)
+    s = deploy(port, source=src, timeout=ANSWER, mpy=True)
     n = len(local_files(src))
     assert len(s.copied) == n and len(s.removed) == n
     files = board_files(flash)
@@ -96,10 +101,12 @@ def test_mpy_replaces_py_and_imports(board, src):
     assert s.bytes_total < sum(len(v) for v in source_files(src).values()) / 2  # smaller
     out = mpremote(port, "exec", "import pyb_lib.uart as u; print(u.__file__, u.UARTPort.__name__)")
     assert out.strip() == DEST + "/uart.mpy UARTPort"
-    assert deploy(port, source=src, mpy=True).copied == []  # the .mpy are there already
+    # the .mpy are there already
+    assert deploy(port, source=src, timeout=ANSWER, mpy=True).copied == []
 
     bar = Terminal()
-    s = deploy(port, source=src, quiet=False, progress=bar)  # back to sources: the .mpy go
+    # back to sources: the .mpy go
+    s = deploy(port, source=src, timeout=ANSWER, quiet=False, progress=bar)
     assert len(s.copied) == n and len(s.removed) == n
     shown = bar.getvalue()
     assert shown.startswith("\r[") and shown.endswith("\n")
@@ -152,7 +159,7 @@ def test_full_flash(tmp_path, src):
         with open(os.path.join(src, "padding.py"), "wb") as f:
             f.write(b"#" * (2 * slack) + b"\n")
         with pytest.raises(DeployError) as e:
-            deploy(port, source=src)
+            deploy(port, source=src, timeout=ANSWER)
         msg = str(e.value)
         assert msg.startswith("%s: the flash is full: %d bytes still to copy, " % (
             port, total + 2 * slack + 1)), msg
@@ -160,7 +167,7 @@ def test_full_flash(tmp_path, src):
         assert board_files(str(flash)) == {}
         os.remove(os.path.join(src, "padding.py"))
 
-        assert len(deploy(port, source=src).copied) == len(want)  # fits
+        assert len(deploy(port, source=src, timeout=ANSWER).copied) == len(want)  # fits
         # same size, new content: the check passes, but the .tmp copy does not fit
         path = os.path.join(src, biggest)
         with open(path, "rb") as f:
@@ -168,7 +175,7 @@ def test_full_flash(tmp_path, src):
         with open(path, "wb") as f:
             f.write(new)
         with pytest.raises(DeployError) as e:
-            deploy(port, source=src)
+            deploy(port, source=src, timeout=ANSWER)
         msg = str(e.value)
         assert msg.startswith("%s: the flash is full writing %s/%s: %d bytes still to copy, "
                               % (port, DEST, biggest, len(new))), msg
