@@ -65,7 +65,7 @@ class MqttSink(Sink):
     def __init__(self, url, *, spool="mqtt-spool.sqlite", qos=1, payload="batch",
                  username=None, password=None, cafile=None, certfile=None, keyfile=None,
                  insecure=False, client_id="", keepalive=30, flush_interval=1.0,
-                 close_timeout=10.0, window=1000, reconnect_delay=(0.1, 5.0)):
+                 close_timeout=10.0, window=1000, reconnect_delay=(0.1, 2.0)):
         import paho.mqtt.client as mqtt
 
         super().__init__(url, flush_interval)
