@@ -8,7 +8,7 @@ import sqlite3
 import time
 
 import pytest
-from mqtt_support import MISSING, Mosquitto, Subscriber, mosquitto_path
+from mqtt_support import MISSING, Mosquitto, Subscriber, free_port, mosquitto_path
 from test_link import FakeBoard, micropython
 from test_sinks import board_data
 
@@ -17,12 +17,17 @@ from pyb_bridge.decoder import FrameDecoder, Streams
 from pyb_bridge.mqtt import MqttSink, parse_url, topic_part
 
 
-@pytest.fixture
-def broker(tmp_path):
+def need_mosquitto():
+    """Skip without a broker, but fail in CI (CI=true), where it must be there."""
     if mosquitto_path() is None:
         if os.environ.get("CI") == "true":
             pytest.fail(MISSING)
         pytest.skip(MISSING)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    need_mosquitto()
     b = Mosquitto(tmp_path / "broker", persistence=True).start()
     yield b
     b.stop()
@@ -168,10 +173,7 @@ def test_spool_is_kept_when_the_broker_never_comes_and_sent_by_the_next_run(brok
 
 
 def test_user_and_password(tmp_path, monkeypatch):
-    if mosquitto_path() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(MISSING)
-        pytest.skip(MISSING)
+    need_mosquitto()
     pw = tmp_path / "passwd"
     import subprocess
 
@@ -240,3 +242,39 @@ def test_cli_logs_a_board_to_sqlite_and_mqtt(broker, tmp_path, capsys):
     want = [list(r) for r in db.execute("SELECT board_time_us, k, x FROM pty ORDER BY rowid")]
     got = received_rows(sub.messages)
     assert got == {(link, "pty"): want}
+
+
+def test_tls_with_a_ca_file(tmp_path):
+    need_mosquitto()
+    import subprocess
+
+    d = str(tmp_path)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    for cmd in (["req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1",
+                 "-subj", "/CN=pyb-bridge test CA"],
+                ["req", *ec, "-keyout", "server.key", "-out", "server.csr",
+                 "-subj", "/CN=127.0.0.1"],
+                ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                 "-CAcreateserial", "-out", "server.crt", "-days", "1", "-extfile", "san.ext"]):
+        with open(os.path.join(d, "san.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\n")
+        subprocess.run(["openssl", *cmd], cwd=d, check=True, capture_output=True)
+    tls_port = free_port()
+    b = Mosquitto(tmp_path / "tls", extra=[
+        "listener %d 127.0.0.1" % tls_port, "cafile %s/ca.crt" % d,
+        "certfile %s/server.crt" % d, "keyfile %s/server.key" % d]).start()
+    try:
+        sub = Subscriber(b, "lab/#")  # on the plain listener
+        steps = batches_of(board_data(300)[0])
+        sink = MqttSink("mqtts://127.0.0.1:%d/lab" % tls_port, spool=str(tmp_path / "s.sqlite"),
+                        cafile=os.path.join(d, "ca.crt"))
+        assert sink.wait_connected(), sink.last_error
+        for batches, schemas in steps:
+            sink.write_all(batches, 1.0, schemas, board="A")
+        sink.close()
+        assert sink.left_in_spool == 0
+        assert sub.wait_for(lambda ms: n_rows(ms) >= 300)
+        sub.close()
+    finally:
+        b.stop()
+    assert received_rows(sub.messages) == expected_rows(steps, "A")
