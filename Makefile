@@ -10,7 +10,7 @@ TYPINGS := build/typings
 STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
-.PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-py test-mp bench bench-mqtt clean
+.PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-py test-mp bench bench-mqtt clean bench-serve
 
 all: test
 
@@ -75,6 +75,10 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/memory.py
 	@if [ -f bench/stream.py ]; then $(PY) bench/stream.py; fi
+
+# The REST API under load while the bridge writes (printed; see docs/api.md).
+bench-serve: $(STAMP)
+	$(PY) bench/serve.py
 
 # MQTT through a real Mosquitto on loopback, spool recovery, several boards (printed; see docs/scaling.md).
 bench-mqtt: $(STAMP)

@@ -3,6 +3,7 @@ readings, the PC logs them to SQLite, summarises and plots them.
 
     pyb-bridge demo                       # on a virtual PyBoard
     pyb-bridge demo --port /dev/ttyACM0   # on a real one
+    pyb-bridge demo --serve [PORT]        # and the live dashboard while it logs
 
 Steps, each the command a user would type:
 1. ``pyb-bridge vboard`` (unless ``--port`` names a board),
@@ -89,6 +90,9 @@ def main(argv=None):
     ap.add_argument("--png", default="demo.png", help="plot to write")
     ap.add_argument("--script", default=os.path.join(ROOT, "examples", "stream_sensors.py"),
                     help="the board script that streams")
+    ap.add_argument("--serve", nargs="?", type=int, const=8000, default=None, metavar="PORT",
+                    help="serve the dashboard on 127.0.0.1:PORT (default 8000) while "
+                         "logging (pyb-bridge log --serve) and print its URL")
     args = ap.parse_args(argv)
 
     bridge = bridge_command()
@@ -104,10 +108,14 @@ def main(argv=None):
         # Compiled with mpy-cross, as on a board short of RAM: compiling the
         # stream and sampler modules from source needs more than a 100 KB heap.
         step("copy pyb_lib to the board", bridge + ["deploy", "--mpy", "--port", port])
+        serve = []
+        if args.serve is not None:
+            serve = ["--serve", "--serve-port", str(args.serve)]
+            print("\n== dashboard while logging: http://127.0.0.1:%d/" % args.serve, flush=True)
         step("log %g s of readings" % args.seconds,
              bridge + ["log", "--port", port, "--out", args.out, "--duration",
                        "%g" % args.seconds, "--script", args.script, "--plot", args.png,
-                       "--plot-interval", "2"])
+                       "--plot-interval", "2"] + serve)
         lines, counters = summary(args.out)
         print("\n== summary of %s" % args.out)
         print("\n".join(lines))

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from test_sinks import board_data, log
 
 from pyb_bridge.decoder import FrameDecoder, Streams
-from pyb_bridge.server import create_app, make_server, store
+from pyb_bridge.server import create_app, make_server, stop_server, store
 from pyb_bridge.sinks import open_sink
 
 NA = 3000  # rows of "adc" (x = k, y = -k, a record every 100 µs); "env" every third
@@ -279,7 +279,9 @@ def test_waitress_serves_it_on_loopback(db_path):
         with urllib.request.urlopen(server.url + "api/streams/adc/stats", timeout=5) as r:
             assert json.load(r)["rows"] == NA
     finally:
-        server.close()
+        stop_server(server)
+    t.join(5)
+    assert not t.is_alive()
 
 
 def test_api_conforms_to_its_openapi_description(db_path):

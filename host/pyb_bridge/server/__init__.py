@@ -298,3 +298,20 @@ def serve_in_thread(db_path, host="127.0.0.1", port=8000, **kw):
     server = make_server(db_path, host, port, **kw)
     threading.Thread(target=server.run, name="pyb-bridge-serve", daemon=True).start()
     return server
+
+
+def stop_server(server, timeout=5.0):
+    """Stop a server that runs in another thread: its sockets are closed by
+    its own loop (so that the loop ends instead of failing on closed
+    sockets), then the worker threads finish."""
+    from waitress import wasyncore
+
+    done = threading.Event()
+
+    def close_all():
+        wasyncore.close_all(server._map)
+        done.set()
+
+    server.trigger.pull_trigger(close_all)
+    done.wait(timeout)
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
