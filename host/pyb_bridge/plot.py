@@ -26,11 +26,11 @@ def load_channels(db):
     return rows
 
 
+_ALL = object()  # every board: no filter
+
+
 def _where(board):
     return (' WHERE "board" IS ?', (board,)) if board is not _ALL else ("", ())
-
-
-_ALL = object()
 
 
 def boards(db, table):

@@ -124,6 +124,10 @@ def test_broker_restart_spools_then_drains_in_order(broker, tmp_path):
         for batches, schemas in steps[:third]:
             sink.write_all(batches, 1.0, schemas, board="A")
         assert sink.drain(5) and sink.spooled == 0
+        # The broker holds nothing for the subscriber when it stops: what is
+        # checked below is the sink's spool, not the broker's persistence.
+        first = sum(len(b.times) for bs, _ in steps[:third] for b in bs)
+        assert sub.wait_for(lambda ms: n_rows(ms) >= first)
         broker.stop()
         t0 = time.monotonic()
         while sink.connected and time.monotonic() - t0 < 5:
@@ -277,4 +281,41 @@ def test_tls_with_a_ca_file(tmp_path):
         sub.close()
     finally:
         b.stop()
+    assert received_rows(sub.messages) == expected_rows(steps, "A")
+
+
+def test_messages_unacknowledged_at_close_go_to_the_spool_in_front(broker, tmp_path):
+    """The broker hangs (SIGSTOP): published messages get no acknowledgement;
+    closing keeps them in the spool, ahead of what was spooled, and the
+    next run sends them first."""
+    import signal
+
+    sub = Subscriber(broker, "lab/#", client_id="w", persistent=True)
+    data, na, nb = board_data(2000)
+    steps = batches_of(data, 1000)
+    spool = str(tmp_path / "spool.sqlite")
+    sink = MqttSink(broker.url + "/lab", spool=spool, close_timeout=0.3)
+    assert sink.wait_connected()
+    half = len(steps) // 2
+    broker.proc.send_signal(signal.SIGSTOP)
+    try:
+        for batches, schemas in steps[:half]:
+            sink.write_all(batches, 1.0, schemas, board="A")
+        held = sink.pending()
+        assert sink.spooled == 0 and held > 0  # handed over, not acknowledged
+        sink.close()
+    finally:
+        broker.proc.send_signal(signal.SIGCONT)
+    assert sink.left_in_spool == held and sink.published == 0
+    again = MqttSink(broker.url + "/lab", spool=spool)
+    try:
+        assert again.wait_connected()
+        for batches, schemas in steps[half:]:
+            again.write_all(batches, 2.0, schemas, board="A")  # behind the spool
+        assert again.drain(5)
+        again.close()
+        assert again.left_in_spool == 0
+        assert sub.wait_for(lambda ms: n_rows(ms) >= na + nb)
+    finally:
+        sub.close()
     assert received_rows(sub.messages) == expected_rows(steps, "A")
