@@ -18,16 +18,31 @@ board = Board()
 
 
 def install():
-    """Make ``pyb`` (and, on CPython, ``micropython``) importable; return pyb."""
+    """Make ``pyb`` and ``machine`` (and, on CPython, ``micropython``)
+    importable; return pyb. On the MicroPython unix port an entry in
+    sys.modules wins over its own built-in ``machine``."""
     from pyb_sim import pyb
 
     pyb._bind(board)
     sys.modules["pyb"] = pyb
+    sys.modules["machine"] = _Machine()
     if sys.implementation.name != "micropython" and "micropython" not in sys.modules:
         from pyb_sim import micropython
 
         sys.modules["micropython"] = micropython
     return pyb
+
+
+class _Machine:
+    """``machine``, loaded on first use (it costs heap the device code would
+    otherwise have): attribute reads load pyb_sim.machine and replace this
+    stand-in in sys.modules."""
+
+    def __getattr__(self, name):
+        from pyb_sim import machine
+
+        sys.modules["machine"] = machine
+        return getattr(machine, name)
 
 
 def reset():

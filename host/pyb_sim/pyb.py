@@ -201,6 +201,54 @@ class Pin:
     def __repr__(self):
         return "Pin(Pin.cpu.%s)" % self._cpu
 
+    def gpio(self):
+        return 0x40020000 + 0x400 * self.port()
+
+    def af_list(self):
+        return []
+
+    def irq(self, handler=None, trigger=0x10310000, hard=False):
+        """Call ``handler(pin)`` on the edges in ``trigger`` (IRQ_RISING,
+        IRQ_FALLING); hard=True runs it as an interrupt (heap locked)."""
+        irq = _PinIrq(self, handler, trigger, hard)
+        board.extints[pins.exti_line(self._cpu)] = irq
+        return irq
+
+    @staticmethod
+    def debug(state=None):
+        return False if state is None else None
+
+    @staticmethod
+    def dict(dict=None):
+        return {} if dict is None else None
+
+    @staticmethod
+    def mapper(fun=None):
+        return None
+
+
+class _PinIrq:
+    def __init__(self, pin, fn, trigger, hard):
+        self._pin = pin
+        self._cb = fn
+        self._trig = trigger
+        self._hard = hard
+
+    def _edge(self, level):
+        if self._cb is None or not board.irq_enabled:
+            return
+        if self._trig & (0x100000 if level else 0x200000):
+            if self._hard:
+                board.run_irq(self._cb, self._pin)
+            else:
+                self._cb(self._pin)
+
+    def trigger(self, trigger=None):
+        if trigger is None:
+            return self._trig
+        self._trig = trigger
+        return None
+
 
 class _PinNames:
     """``Pin.board.X1`` / ``Pin.cpu.A0``: Pin objects made on first use."""
@@ -214,6 +262,8 @@ class _PinNames:
         return Pin(name)
 
 
+for _k, _v in pins.AF_CONSTS.items():
+    setattr(Pin, _k, _v)
 Pin.board = _PinNames(pins.BOARD_PINS)
 Pin.cpu = _PinNames(pins._CPU_PINS)
 
@@ -866,7 +916,7 @@ class SPI:
             raise OSError(errno.EPERM)
         board.advance(len(out) * 8 * NS_PER_S // self._baud)
         result = None
-        for cpu, model in board.spi_devices[self._bus]:
+        for cpu, model in board.spi_devices.get(self._bus, ()):
             if board.pin_levels.get(cpu, 1) == 0:
                 got = model.spi_transfer(
                     out, (self._polarity, self._phase, self._firstbit, self._baud))

@@ -126,7 +126,8 @@ class VBoard:
         env = dict(os.environ, MICROPYPATH=self.build)
         out = subprocess.run([self.micropython, "-X", "heapsize=4M", "-c", code], env=env,
                              capture_output=True, check=True).stdout.decode(errors="replace")
-        held = int(re.search(r"^HELD (\d+)", out, re.M).group(1)) + 2048
+        # + what the agent holds beyond the probe (its files, the REPL state)
+        held = int(re.search(r"^HELD (\d+)", out, re.M).group(1)) + 3072
         version = re.search(r"^VERSION (.*)$", out, re.M).group(1).strip()
         return "MicroPython %s; %s" % (version, MACHINE), held
 

@@ -366,14 +366,48 @@ def _serve(cmd, g):
         _send(68, status + tb.encode())  # D
 
 
+def _fresh_qstr_pool():
+    """Start the device code on a fresh, empty qstr pool.
+
+    On a board the names of pyb and machine are in flash; here the
+    simulation's names sit in the interpreter's qstr pools, and each new pool
+    is twice the last (15 KB for the 7th on the 64-bit unix port). Which
+    program pays for the next pool would depend on how many names the
+    simulation happens to have; intern throw-away names until a new pool is
+    made, so that it is part of the heap the supervisor measures and adds to
+    --heapsize, and the device code finds room for over a thousand names."""
+    import gc
+
+    q = _SizedFile  # any object: getattr interns the name it is given
+    # the names first, in one run of the heap, so that interning them leaves
+    # no holes between the qstr chunks
+    names = ["_q%d" % i for i in range(700)]
+    gc.collect()
+    before = gc.mem_free()
+    for name in names:
+        getattr(q, name, None)
+        free = gc.mem_free()
+        if before - free > 4096:  # a pool, not a name, was allocated
+            break
+        before = free
+    names = None
+    gc.collect()
+
+
 def setup(cfg):
     """Install the simulated pyb with the wiring; return the REPL's globals."""
     pyb = pyb_sim.install()
+    # machine is built in on a board (no heap): load it now, so that its
+    # heap is part of what the supervisor measures and adds to --heapsize
+    from pyb_sim import machine
+
+    sys.modules["machine"] = machine
     pyb.USB_VCP = _make_vcp(pyb.USB_VCP)
     _wrap_micropython()
     if cfg.get("realtime", True):
         _realtime(pyb_sim.board)
     _wire(pyb_sim.board, cfg.get("wiring", {}))
+    _fresh_qstr_pool()
     return {"__name__": "__main__"}
 
 
