@@ -242,7 +242,8 @@ def test_events_push_new_rows_as_they_are_logged(tmp_path):
     assert body["columns"][-1] == "x"
     assert body["rows"][0][0] == before + 1  # only what was logged after connecting
     assert int(ident) == body["rows"][-1][0]
-    assert any(e[0] == "stats" for e in events)
+    stats = [e[1] for e in events if e[0] == "stats"]
+    assert stats and stats[0]["stream"] == "adc" and stats[0]["streams"] == ["adc", "env"]
     resp.close()
 
 

@@ -144,6 +144,10 @@ def test_the_charts_follow_the_board_live(browser, tmp_path):
         assert int(rows.replace(",", "")) > 0 and rate.endswith("Hz (1000)")
         assert (lost, crc, gaps) == ("0", "0", "0")
         assert browser.find_element("id", "state").text == "live"
+        # both streams in the picker, also one that started after the page loaded
+        wait_for(lambda: browser.execute_script(
+            "return [...document.querySelectorAll('#stream option')].map(o => o.value)"
+        ) == ["adc", "bme280"], 5, "both streams in the picker")
         shot = tmp_path / "dashboard.png"
         browser.save_screenshot(str(shot))
         keep(shot)

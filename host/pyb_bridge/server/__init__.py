@@ -125,7 +125,9 @@ class EventStream:
                         self.after = store.last_row(db, self.info["name"])
                 if now - last_stats >= 1.0:
                     last_stats = now
-                    yield _event("stats", store.stats(db, self.info, self.board))
+                    st = store.stats(db, self.info, self.board)
+                    st["streams"] = list(store.streams(db))  # the page's picker
+                    yield _event("stats", st)
                     last_send = now
                 elif now - last_send >= SSE_KEEPALIVE_S:
                     last_send = now

@@ -75,15 +75,25 @@ def stream(db, name):
     return info
 
 
+RECENT = 100000  # rows looked at per stream to find its boards
+
+
 def boards(db, infos):
-    """{board: [tables]} over the streams that carry a ``board`` column."""
+    """{board: [tables]} by board name: the boards the logger counted (``_board_counters``)
+    and those in the last ``RECENT`` rows of each stream that carries a
+    ``board`` column (a bounded look, not a scan of a long log)."""
     out = {}
+    if _has_table(db, "_board_counters"):
+        for (b,) in db.execute('SELECT DISTINCT "board" FROM "_board_counters" '
+                               'WHERE "board" IS NOT NULL ORDER BY rowid'):
+            out[b] = []
     for table, info in infos.items():
         if info["board"]:
-            for (b,) in db.execute("SELECT DISTINCT board FROM %s WHERE board IS NOT NULL"
-                                   % quote(table)):
+            for (b,) in db.execute("SELECT DISTINCT board FROM (SELECT board FROM %s "
+                                   "ORDER BY rowid DESC LIMIT ?) WHERE board IS NOT NULL"
+                                   % quote(table), (RECENT,)):
                 out.setdefault(b, []).append(table)
-    return out
+    return dict(sorted(out.items(), key=lambda kv: str(kv[0])))
 
 
 def counters(db, board=None):

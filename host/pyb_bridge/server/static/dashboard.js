@@ -255,37 +255,51 @@ async function select(name) {
     const d = JSON.parse(e.data);
     addRows(d.columns, d.rows);
   });
-  es.addEventListener("stats", (e) => showStats(JSON.parse(e.data)));
+  es.addEventListener("stats", (e) => {
+    const s = JSON.parse(e.data);
+    showStats(s);
+    // a stream that started after the page loaded: rebuild the pickers
+    if (s.streams && s.streams.some((n) => !(n in state.streams))) loadStreams();
+  });
   es.onopen = () => setState("live", "live");
   es.onerror = () => setState(es.readyState === 2 ? "disconnected" : "reconnecting", "error");
 }
 
+async function loadStreams() {
+  const [{ streams }, { boards }] = await Promise.all([api("streams"), api("boards")]);
+  const sel = $("stream");
+  sel.textContent = "";
+  for (const s of streams) {
+    state.streams[s.name] = s;
+    const o = document.createElement("option");
+    o.value = s.name;
+    o.textContent = s.name + " (" + s.channels.map((c) => c.name).join(", ") + ")";
+    sel.appendChild(o);
+  }
+  if (state.stream) sel.value = state.stream;
+  const b = $("board");
+  b.textContent = "";
+  $("board-label").hidden = !boards.length;
+  if (boards.length) {
+    const all = document.createElement("option");
+    all.value = ""; all.textContent = "all";
+    b.appendChild(all);
+    for (const x of boards) {
+      const o = document.createElement("option");
+      o.value = o.textContent = x.board;
+      b.appendChild(o);
+    }
+    b.value = state.board === null ? "" : state.board;
+  }
+  return streams;
+}
+
 async function start() {
   try {
-    const [{ streams }, { boards }] = await Promise.all([api("streams"), api("boards")]);
+    const streams = await loadStreams();
     const sel = $("stream");
-    sel.textContent = "";
-    $("board").textContent = "";
-    for (const s of streams) {
-      state.streams[s.name] = s;
-      const o = document.createElement("option");
-      o.value = s.name;
-      o.textContent = s.name + " (" + s.channels.map((c) => c.name).join(", ") + ")";
-      sel.appendChild(o);
-    }
-    if (boards.length) {
-      $("board-label").hidden = false;
-      const b = $("board");
-      const all = document.createElement("option");
-      all.value = ""; all.textContent = "all";
-      b.appendChild(all);
-      for (const x of boards) {
-        const o = document.createElement("option");
-        o.value = o.textContent = x.board;
-        b.appendChild(o);
-      }
-      b.onchange = () => { state.board = b.value || null; select(state.stream); };
-    }
+    const b = $("board");
+    b.onchange = () => { state.board = b.value || null; select(state.stream); };
     if (!streams.length) {  // the logger has not seen a descriptor yet: ask again
       setState("no streams in this log yet", "error");
       setTimeout(start, 1000);
