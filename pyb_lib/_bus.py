@@ -40,7 +40,7 @@ class RegisterDevice:
         naming the device, what was done (``mode`` 0 read, 1 write, 2 exchange,
         3 scan) and the register or the byte count."""
         n = e.args[0] if e.args else 0
-        if n == 5 and self._nack:  # EIO
+        if (n == 5 or n == 19) and self._nack:  # EIO (pyb), ENODEV (machine)
             text = self._nack
         else:  # ETIMEDOUT, EBUSY
             text = "timed out" if n == 110 else "bus busy" if n == 16 else "error %d" % n

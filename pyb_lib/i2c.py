@@ -8,9 +8,14 @@
 Every bus error is raised again as ``OSError`` with the same errno and a
 message that names the bus, the device and the register, for example
 ``I2C(1) device 0x76: no ACK reading register 0xD0``. Transient errors (EIO,
-ETIMEDOUT) are retried ``retries`` times first. Reads into a caller's buffer
-(``read_register_into``, ``readinto``) and the one-byte helpers allocate
-nothing.
+ENODEV, ETIMEDOUT) are retried ``retries`` times first. Reads into a caller's
+buffer (``read_register_into``, ``readinto``) and the one-byte helpers
+allocate nothing.
+
+``i2c=`` may also be a ``machine.I2C`` or ``machine.SoftI2C`` (any
+MicroPython board): the device then uses ``readfrom_mem_into``,
+``writeto_mem``, ``readfrom_into`` and ``writeto``; a device that does not
+acknowledge raises errno 19 (ENODEV) there, 5 (EIO) on ``pyb.I2C``.
 """
 
 import pyb
@@ -49,6 +54,8 @@ class I2CDevice(RegisterDevice):
         self.timeout = timeout
         self.i2c = i2c
         self._regw = addr_size // 4
+        # a machine.I2C / SoftI2C bus instead of a pyb.I2C
+        self._m = hasattr(i2c, "readfrom_mem_into")
 
     def scan(self):
         """Addresses of all devices that answer on this device's bus."""
@@ -60,6 +67,9 @@ class I2CDevice(RegisterDevice):
     def probe(self):
         """True if the device acknowledges its address."""
         try:
+            if self._m:  # an empty write, as machine.I2C.scan probes
+                self.i2c.writeto(self.address, b"")
+                return True
             return bool(self.i2c.is_ready(self.address))
         except OSError:
             return False
@@ -69,23 +79,32 @@ class I2CDevice(RegisterDevice):
         address) with the bounded retry; errors raised again with a name."""
         n = self.retries
         i2c = self.i2c
+        a = self.address
         while True:
             try:
-                if reg < 0:
-                    if mode:
-                        i2c.send(buf, self.address, timeout=self.timeout)
+                if self._m:
+                    if reg < 0:
+                        if mode:
+                            i2c.writeto(a, buf)
+                        else:
+                            i2c.readfrom_into(a, buf)
+                    elif mode:
+                        i2c.writeto_mem(a, reg, buf, addrsize=self.addr_size)
                     else:
-                        i2c.recv(buf, self.address, timeout=self.timeout)
+                        i2c.readfrom_mem_into(a, reg, buf, addrsize=self.addr_size)
+                elif reg < 0:
+                    if mode:
+                        i2c.send(buf, a, timeout=self.timeout)
+                    else:
+                        i2c.recv(buf, a, timeout=self.timeout)
                 elif mode:
-                    i2c.mem_write(buf, self.address, reg, timeout=self.timeout,
-                                  addr_size=self.addr_size)
+                    i2c.mem_write(buf, a, reg, timeout=self.timeout, addr_size=self.addr_size)
                 else:
-                    i2c.mem_read(buf, self.address, reg, timeout=self.timeout,
-                                 addr_size=self.addr_size)
+                    i2c.mem_read(buf, a, reg, timeout=self.timeout, addr_size=self.addr_size)
                 return
             except OSError as e:
-                # retry EIO (no ACK) and ETIMEDOUT
-                if not n or not e.args or (e.args[0] != 5 and e.args[0] != 110):
+                # retry EIO / ENODEV (no ACK) and ETIMEDOUT
+                if not n or not e.args or e.args[0] not in (5, 19, 110):
                     self._fail(e, mode, buf, reg)
             n -= 1
 

@@ -10,8 +10,11 @@
     ...     dev.readinto(buf)
 
 CS is driven high (idle) as soon as the device is made. Transfers with a
-caller's buffer allocate nothing. Bus errors are raised again as ``OSError``
-with the same errno and a message naming the bus and the CS pin.
+caller's buffer allocate nothing. ``spi=`` may also be a ``machine.SPI`` or
+``machine.SoftSPI`` and ``cs`` a ``machine.Pin``: transfers use the methods
+both kinds of bus have (``write``, ``readinto``, ``write_readinto``). Bus
+errors are raised again as ``OSError`` with the same errno and a message
+naming the bus and the CS pin.
 """
 
 import pyb
@@ -81,18 +84,18 @@ class SPIDevice(RegisterDevice):
                     raise err(RuntimeError, self.name, "%s outside a transaction; use 'with dev:'",
                               ("readinto", "write", "write_readinto")[mode])
                 if mode == 1:
-                    spi.send(buf)
+                    spi.write(buf)
                 elif mode:
-                    spi.send_recv(buf, arg)
+                    spi.write_readinto(buf, arg)
                 else:
                     spi.readinto(buf, arg)
                 return
             self._buf[0] = ((reg & ~self.read_flag & 0xFF) | self.write_flag if mode
                             else reg | self.read_flag)
             with self:
-                spi.send(self._mv[0])
+                spi.write(self._mv[0])
                 if mode:
-                    spi.send(buf)
+                    spi.write(buf)
                 else:
                     spi.readinto(buf, 0)
         except OSError as e:
