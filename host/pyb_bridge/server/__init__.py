@@ -41,7 +41,7 @@ class ApiError(Exception):
 
 def _int_arg(name, default=None, lo=-MAX_INT, hi=MAX_INT):
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         v = int(raw)
@@ -234,7 +234,7 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S):
         bucket = _int_arg("bucket", None, 1, MAX_INT)
         after = _int_arg("after", 0, 0, MAX_INT)
         if bucket is not None:
-            if request.args.get("after"):
+            if "after" in request.args:
                 raise ApiError(400, "after pages raw rows; with bucket, page with since",
                                "after")
             rows = store.buckets(db(), info, channels, bucket, since, until, limit, board)
