@@ -69,3 +69,10 @@ def test_serve_errors(tmp_path):
                               str(s.getsockname()[1])], capture_output=True, text=True,
                              timeout=30)
     assert out.returncode == 1 and "cannot listen" in out.stderr
+
+
+def test_log_serve_needs_a_sqlite_out(tmp_path):
+    out = subprocess.run([os.path.join(BIN, "pyb-bridge"), "log", "--port", "loop://",
+                          "--out", str(tmp_path / "run.csv"), "--serve", "--duration", "0.2",
+                          "--quiet"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1 and "--serve needs a SQLite --out" in out.stderr
