@@ -10,6 +10,7 @@ docs/vboard.md.
 """
 
 import argparse
+import fcntl
 import json
 import os
 import re
@@ -28,7 +29,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_WIRING = os.path.join(HERE, "vboard_wiring.json")
 MACHINE = "PYBv1.1 with STM32F405RG"
 PASTE_WINDOW = 128  # MICROPY_REPL_STDIN_BUFFER_MAX (256) / 2, as pyexec.c
-OUT_LIMIT = 1 << 20  # bytes queued for the serial port before the board waits
+OUT_LIMIT = 1 << 20  # bytes queued for the serial port before the board waits (unlimited)
+
+# The USB full-speed link of the board (--link-speed usb-fs), after MicroPython's
+# ports/stm32 (commit 1c3c201149f37fe8d81246191b3127bb198d6306):
+# mpconfigboard_common.h: MICROPY_HW_USB_CDC_TX_DATA_SIZE and _RX_DATA_SIZE
+# (1024 each, PYBV11 keeps the defaults); usbd_cdc_interface.c: the TX buffer
+# drained by 64-byte bulk packets (usbd_cdc_tx_ready, CDC_DATA_FS_MAX_PACKET_SIZE),
+# a writer waits while it is full (usbd_cdc_tx, usbd_cdc_tx_always), the host's
+# OUT packets are refused (NAK) while the RX buffer is full. USB 2.0 full speed:
+# 1 ms frames, at most 19 bulk packets of 64 bytes in one (1216 bytes/ms).
+USB_PACKET = 64
+USB_PACKETS_PER_FRAME = 19
+USB_TX_BUF = 1024
+USB_RX_BUF = 1024
+USB_MAX_BACKLOG = 4  # frames of bandwidth the bus may make up after a late wake-up
+PIPE_PAGE = 4096  # the smallest pipe between the interpreter and this supervisor
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py")
 MSG_HDR = 12  # kind + 10 digits + newline
 
@@ -87,8 +104,38 @@ def compile_sim(mpy_cross, dst):
             subprocess.run([mpy_cross, "-s", f, "-o", out, os.path.join(dirpath, f)], check=True)
 
 
+class UsbLink:
+    """The bulk packets the USB bus may carry: USB_PACKETS_PER_FRAME per 1 ms
+    frame, shared by both directions; up to USB_MAX_BACKLOG frames that went
+    by while the supervisor slept are made up."""
+
+    def __init__(self):
+        self.frame = int(time.monotonic() * 1000)
+        self.packets = USB_PACKETS_PER_FRAME
+
+    def allowance(self):
+        """Bytes that may cross now."""
+        now = int(time.monotonic() * 1000)
+        if now != self.frame:
+            self.packets = min(self.packets + (now - self.frame) * USB_PACKETS_PER_FRAME,
+                               USB_MAX_BACKLOG * USB_PACKETS_PER_FRAME)
+            self.frame = now
+        return self.packets * USB_PACKET
+
+    def used(self, nbytes):
+        self.packets -= (nbytes + USB_PACKET - 1) // USB_PACKET
+
+    def wait(self):
+        """Seconds until the next frame."""
+        return max(0.0, (self.frame + 1) / 1000 - time.monotonic())
+
+
 class VBoard:
-    def __init__(self, flash, wiring, heapsize, realtime=True, flash_size=0):
+    def __init__(self, flash, wiring, heapsize, realtime=True, flash_size=0,
+                 link_speed="usb-fs"):
+        self.usb = UsbLink() if link_speed == "usb-fs" else None
+        self.tx_limit = USB_TX_BUF if self.usb else OUT_LIMIT
+        self.rx_limit = USB_RX_BUF if self.usb else OUT_LIMIT
         self.flash = flash
         self.flash_size = flash_size
         self.wiring = wiring
@@ -140,6 +187,14 @@ class VBoard:
         self.out_r, out_w = os.pipe()
         os.set_blocking(self.in_w, False)
         os.set_blocking(self.out_r, False)
+        if self.usb:
+            # the board's writes wait when the link's buffer is full: keep the
+            # pipes in between as small as the kernel allows
+            for fd in (self.in_w, self.out_r):
+                try:
+                    fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_PAGE)
+                except OSError:
+                    pass
         cfg = {"token": list(self.token), "cmd_fd": cmd_r, "flash": self.flash,
                "path": [self.build], "mode": self.mode, "wiring": self.wiring,
                "realtime": self.realtime, "flash_size": self.flash_size}
@@ -425,33 +480,44 @@ class VBoard:
         import selectors
 
         self.spawn()
+        usb = self.usb
         while not self.stop:
             sel = selectors.DefaultSelector()
+            room = usb.allowance() if usb else OUT_LIMIT
             # the host waits (as USB does) while the board leaves its input unread
-            mask = (selectors.EVENT_READ if len(self.inq) < OUT_LIMIT else 0) | (
-                selectors.EVENT_WRITE if self.outq else 0)
+            mask = (selectors.EVENT_READ if len(self.inq) < self.rx_limit and room else 0) | (
+                selectors.EVENT_WRITE if self.outq and room else 0)
             if mask:
                 sel.register(self.master, mask, "master")
-            if len(self.outq) < OUT_LIMIT:
+            if len(self.outq) < self.tx_limit:
                 sel.register(self.out_r, selectors.EVENT_READ, "child")
             if self.inq:
                 sel.register(self.in_w, selectors.EVENT_WRITE, "stdin")
-            events = sel.select(0.2)
+            timeout = 0.2
+            if usb and not room and (self.outq or len(self.inq) < self.rx_limit):
+                timeout = usb.wait() + 0.0002
+            events = sel.select(timeout) if sel.get_map() else time.sleep(timeout) or []
             sel.close()
             child = self.child
             for key, mask in events:
                 if self.child is not child:
                     break  # soft reset: the other events name the old interpreter's pipes
                 if key.data == "master" and mask & selectors.EVENT_READ:
+                    want = 4096
+                    if usb:
+                        want = min(usb.allowance(), max(self.rx_limit - len(self.inq), 0))
                     try:
-                        data = os.read(self.master, 4096)
+                        data = os.read(self.master, want) if want else b""
                     except OSError:
                         data = b""
                     if data:
+                        if usb:
+                            usb.used(len(data))
                         self.from_host(data)
                 elif key.data == "child":
                     try:
-                        data = os.read(self.out_r, 65536)
+                        data = os.read(self.out_r, max(self.tx_limit - len(self.outq), 1)
+                                       if usb else 65536)
                     except BlockingIOError:
                         continue
                     if data:
@@ -468,13 +534,19 @@ class VBoard:
                     except OSError:
                         self.inq = bytearray()
             if self.outq:
-                try:
-                    n = os.write(self.master, self.outq)
-                    del self.outq[:n]
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    time.sleep(0.05)
+                n = len(self.outq)
+                if usb:
+                    n = min(n, usb.allowance())
+                if n:
+                    try:
+                        n = os.write(self.master, self.outq[:n])
+                        del self.outq[:n]
+                        if usb:
+                            usb.used(n)
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        time.sleep(0.05)
 
     def close(self):
         self.kill()
@@ -496,6 +568,11 @@ def main(argv=None, prog="vboard"):
                     help="heap for the device code, like the board's free heap (default 100K)")
     ap.add_argument("--fast", action="store_true",
                     help="let simulated time run as fast as it can instead of with the wall clock")
+    ap.add_argument("--link-speed", choices=("usb-fs", "unlimited"), default="usb-fs",
+                    help="usb-fs (default): the serial link carries what a PyBoard's USB "
+                         "full-speed port does (64-byte packets, 19 per 1 ms frame: about "
+                         "1.2 MB/s, behind the firmware's 1 KB buffers, the board waits while "
+                         "they are full); unlimited: as fast as the pseudo-terminal goes")
     ap.add_argument("--flash-size", type=parse_size, default=0,
                     help="make the flash hold this much (e.g. 64K): writes beyond it fail "
                          "with OSError 28 (ENOSPC), as on a full board (default: no limit)")
@@ -505,7 +582,7 @@ def main(argv=None, prog="vboard"):
     flash = tempfile.mkdtemp(prefix="vboard-flash-") if own_flash else os.path.abspath(args.flash)
     os.makedirs(flash, exist_ok=True)
     board = VBoard(flash, load_wiring(args.wiring), args.heapsize, realtime=not args.fast,
-                   flash_size=args.flash_size)
+                   flash_size=args.flash_size, link_speed=args.link_speed)
 
     def stop(signum, frame):
         board.stop = True

@@ -1,0 +1,114 @@
+"""The virtual board's serial link at --link-speed usb-fs (the default): the
+throughput of a PyBoard's USB full-speed port, measured as MicroPython's own
+tests/serial_test.py measures it (the board writes a buffer with
+USB_VCP.send as fast as it can, the host reads), and back-pressure when the
+host stops reading: the board waits, and every byte arrives, in order."""
+
+import struct
+import time
+
+import serial
+from vboard_support import needs_vboard, start_vboard, stop_vboard
+
+pytestmark = needs_vboard
+
+CHUNK = 4096
+
+SENDER = """
+import pyb, struct, time
+wr = pyb.USB_VCP(0).send
+b = bytearray(%d)
+for i in range(len(b)):
+    b[i] = i & 0xFF
+wr(b'BIN')
+t0 = time.ticks_ms()
+for k in range(%d):
+    struct.pack_into('<I', b, 0, k)
+    wr(b)
+wr(b'END%%08d' %% time.ticks_diff(time.ticks_ms(), t0))
+"""
+
+
+def run_script(ser, src):
+    """Start ``src`` through the raw REPL; return once the board said OK."""
+    got = b""
+    deadline = time.monotonic() + 15
+    while not got.endswith(b"raw REPL; CTRL-B to exit\r\n>"):
+        if not ser.in_waiting:  # (again) once the board is quiet, as mpremote does
+            ser.write(b"\r\x03\x03\x01")
+        got += ser.read(max(1, ser.in_waiting))
+        assert time.monotonic() < deadline, got
+    ser.write(src.encode() + b"\x04")
+    assert ser.read(2) == b"OK"
+
+
+def read_exactly(ser, n, timeout=30):
+    out = bytearray()
+    deadline = time.monotonic() + timeout
+    while len(out) < n:
+        out += ser.read(min(n - len(out), max(1, ser.in_waiting)))
+        assert time.monotonic() < deadline, "only %d of %d bytes" % (len(out), n)
+    return bytes(out)
+
+
+def check_chunks(data, count):
+    """Every chunk whole and in its place: its number, then the byte pattern."""
+    pattern = bytes(i & 0xFF for i in range(CHUNK))
+    for k in range(count):
+        chunk = data[k * CHUNK:(k + 1) * CHUNK]
+        assert struct.unpack_from("<I", chunk)[0] == k, "chunk %d out of order" % k
+        assert chunk[4:] == pattern[4:], "chunk %d damaged" % k
+
+
+def measure(tmp_path, count, *args):
+    """Bytes per second from the board to the host once the stream runs
+    (timed from the 30th chunk to the last, so that what the buffers held
+    when the host began to read does not count), and the data."""
+    proc, port = start_vboard(tmp_path, "--fast", *args)
+    try:
+        with serial.Serial(port, timeout=1) as ser:
+            run_script(ser, SENDER % (CHUNK, count))
+            assert read_exactly(ser, 3) == b"BIN"
+            head = read_exactly(ser, CHUNK * 30)
+            t0 = time.monotonic()
+            rest = read_exactly(ser, CHUNK * (count - 30))
+            rate = len(rest) / (time.monotonic() - t0)
+            assert read_exactly(ser, 11).startswith(b"END")
+    finally:
+        assert stop_vboard(proc) == 0
+    return rate, head + rest
+
+
+def test_usb_full_speed_throughput(tmp_path):
+    count = 330  # 1.35 MB: about a second at 1.216 MB/s
+    rate, data = measure(tmp_path, count)
+    print("\nvirtual board, --link-speed usb-fs: %.3f MB/s (board -> host, USB_VCP.send of "
+          "%d-byte buffers)" % (rate / 1e6, CHUNK))
+    check_chunks(data, count)
+    assert 0.8e6 <= rate <= 1.22e6, rate
+
+
+def test_unlimited_is_as_fast_as_the_pseudo_terminal(tmp_path):
+    count = 330
+    rate, data = measure(tmp_path, count, "--link-speed", "unlimited")
+    print("\nvirtual board, --link-speed unlimited: %.3f MB/s" % (rate / 1e6))
+    check_chunks(data, count)
+    assert rate > 1.22e6, rate
+
+
+def test_the_board_waits_while_the_host_does_not_read(tmp_path):
+    count = 128  # 512 KB, far more than the link's buffers hold
+    proc, port = start_vboard(tmp_path, "--fast")
+    try:
+        with serial.Serial(port, timeout=1) as ser:
+            run_script(ser, SENDER % (CHUNK, count))
+            time.sleep(1.5)  # the host reads nothing for 1.5 s
+            held = ser.in_waiting
+            data = read_exactly(ser, 3 + CHUNK * count + 11)
+    finally:
+        assert stop_vboard(proc) == 0
+    assert held < CHUNK * count // 2  # the board did not get far ahead
+    assert data[:3] == b"BIN" and data[-11:-8] == b"END"
+    check_chunks(data[3:-11], count)
+    # its writes waited for the host: the loop took at least the pause
+    assert int(data[-8:]) >= 1400, data[-11:]
