@@ -112,3 +112,23 @@ def test_the_board_waits_while_the_host_does_not_read(tmp_path):
     check_chunks(data[3:-11], count)
     # its writes waited for the host: the loop took at least the pause
     assert int(data[-8:]) >= 1400, data[-11:]
+
+
+def test_machine_on_the_virtual_board_through_mpremote(tmp_path):
+    """The default wiring (BME280 at 0x76 on I2C(1), W25Q on SPI(1) with CS
+    X5) answers through ``machine`` as a published driver would use it."""
+    from vboard_support import mpremote
+
+    proc, port = start_vboard(tmp_path, "--fast")
+    try:
+        out = mpremote(port, "exec", "import machine\n"
+                       "i2c = machine.I2C(1)\n"
+                       "print(i2c.scan(), i2c.readfrom_mem(0x76, 0xD0, 1))\n"
+                       "cs = machine.Pin('X5', machine.Pin.OUT, value=1)\n"
+                       "spi = machine.SPI(1)\n"
+                       "b = bytearray(4)\n"
+                       "cs(0); spi.write_readinto(b'\\x9f\\x00\\x00\\x00', b); cs(1)\n"
+                       "print(b[1:])")
+    finally:
+        assert stop_vboard(proc) == 0
+    assert out == "[118] b'`'\nbytearray(b'\\xef@\\x18')\n", out
