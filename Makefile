@@ -10,7 +10,7 @@ TYPINGS := build/typings
 STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
-.PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-py test-mp bench bench-mqtt clean bench-serve
+.PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-py test-mp bench bench-mqtt clean bench-serve bench-link
 
 all: test
 
@@ -79,6 +79,10 @@ bench: $(STAMP)
 # The REST API under load while the bridge writes (printed; see docs/api.md).
 bench-serve: $(STAMP)
 	$(PY) bench/serve.py
+
+# Stream against CSV lines over the virtual board's serial link, usb-fs and unlimited.
+bench-link: $(STAMP)
+	$(PY) bench/link.py
 
 # MQTT through a real Mosquitto on loopback, spool recovery, several boards (printed; see docs/scaling.md).
 bench-mqtt: $(STAMP)

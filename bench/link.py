@@ -1,0 +1,166 @@
+"""The stream against print()-ed CSV lines over the virtual board's serial
+link, at --link-speed usb-fs (what a PyBoard's USB port carries) and, for
+comparison, unlimited (the bare pseudo-terminal).
+
+The board sends the same N readings of four uint16 channels either as CSV
+lines (one print() each) or as stream frames (Stream.send_block, 64
+readings a frame); the host reads everything through the serial port with
+pyserial and times it from the board's "OK" to the end marker.
+
+    python bench/link.py [--readings N]
+
+Prints a table; the figures are also merged into bench/results.json
+(keys link_*), and the table written between the link markers of
+docs/performance.md.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import serial
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+END = b"\xfeEND-OF-RUN\xfe"
+BEGIN_MARK = "<!-- link:begin -->"
+END_MARK = "<!-- link:end -->"
+
+CSV = """
+import pyb
+n = %d
+for i in range(n):
+    v = i & 0xFFF
+    print(i, v, v + 1, v + 2, v + 3, sep=',')
+pyb.USB_VCP().write(%r)
+"""
+
+STREAM = """
+import array, pyb
+from pyb_lib.stream import Stream
+n = %d
+cols = [array.array('H', range(64)) for _ in range(4)]
+s = Stream((('a0', 'H', 'raw'), ('a1', 'H', 'raw'), ('a2', 'H', 'raw'), ('a3', 'H', 'raw')),
+           name='bench', period_us=1000)
+s.start()
+for k in range(n // 64):
+    s.send_block(cols)
+s.stop()
+pyb.USB_VCP().write(%r)
+"""
+
+
+def start(flash, speed):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pyb_sim.vboard", "--fast", "--flash", flash,
+         "--link-speed", speed],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "host")))
+    port = proc.stdout.readline().decode().strip()
+    if not port.startswith("/dev/"):
+        proc.kill()
+        sys.exit("bench/link.py: the virtual board did not start")
+    return proc, port
+
+
+def run(port, src):
+    """(seconds, bytes) from the board's OK to the end marker."""
+    with serial.Serial(port, timeout=1) as ser:
+        got = b""
+        deadline = time.monotonic() + 15
+        while not got.endswith(b"raw REPL; CTRL-B to exit\r\n>"):
+            if not ser.in_waiting:
+                ser.write(b"\r\x03\x03\x01")
+            got += ser.read(max(1, ser.in_waiting))
+            if time.monotonic() > deadline:
+                sys.exit("bench/link.py: no raw REPL: %r" % got[-200:])
+        ser.write(src.encode() + b"\x04")
+        if ser.read(2) != b"OK":
+            sys.exit("bench/link.py: the board refused the program")
+        t0 = time.monotonic()
+        data = bytearray()
+        while True:
+            chunk = ser.read(max(1, ser.in_waiting))
+            data += chunk
+            if END in data[-(len(chunk) + len(END)):]:
+                break
+            if time.monotonic() - t0 > 300:
+                sys.exit("bench/link.py: no end marker: %r" % bytes(data[-200:]))
+        seconds = time.monotonic() - t0
+        if b"Traceback" in data[:200]:
+            sys.exit("bench/link.py: the program failed: %r" % bytes(data[:400]))
+        return seconds, data.index(END)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--readings", type=int, default=20480)
+    args = ap.parse_args()
+    n = args.readings - args.readings % 64
+    flash = tempfile.mkdtemp(prefix="bench-link-")
+    results = {}
+    rows = []
+    try:
+        shutil.copytree(os.path.join(ROOT, "pyb_lib"), os.path.join(flash, "lib", "pyb_lib"),
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for speed in ("usb-fs", "unlimited"):
+            proc, port = start(flash, speed)
+            try:
+                csv_s, csv_b = run(port, CSV % (n, END))
+                str_s, str_b = run(port, STREAM % (n, END))
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
+            key = speed.replace("-", "_")
+            results["link_%s_csv_readings_per_s" % key] = {"value": round(n / csv_s),
+                                                           "unit": "readings/s"}
+            results["link_%s_stream_readings_per_s" % key] = {"value": round(n / str_s),
+                                                              "unit": "readings/s"}
+            rows.append("| `--link-speed %s` | %.2f s, %d bytes, %.0f readings/s | "
+                        "%.2f s, %d bytes, %.0f readings/s | %.1fx |"
+                        % (speed, csv_s, csv_b, n / csv_s, str_s, str_b, n / str_s,
+                           csv_s / str_s))
+    finally:
+        shutil.rmtree(flash, ignore_errors=True)
+
+    table = "\n".join([
+        "%d readings of four uint16 channels from the virtual board to the host, "
+        "through its serial port (`bench/link.py`): print() CSV lines against stream "
+        "frames (`Stream.send_block`, 64 readings a frame)." % n,
+        "",
+        "| serial link | CSV lines | stream | stream faster |",
+        "|---|---|---|---:|",
+    ] + rows)
+    print(table)
+
+    path = os.path.join(ROOT, "bench", "results.json")
+    merged = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            merged = json.load(f)
+    merged.update(results)
+    with open(path, "w") as f:
+        json.dump(merged, f, indent=2, sort_keys=True)
+        f.write("\n")
+    doc = os.path.join(ROOT, "docs", "performance.md")
+    if os.path.exists(doc):
+        with open(doc) as f:
+            text = f.read()
+        block = "%s\n%s\n%s" % (BEGIN_MARK, table, END_MARK)
+        if BEGIN_MARK in text and END_MARK in text:
+            a = text.index(BEGIN_MARK)
+            b = text.index(END_MARK) + len(END_MARK)
+            text = text[:a] + block + text[b:]
+        else:
+            text = text.rstrip("\n") + "\n\n## Stream and CSV over the virtual board's link\n\n" \
+                + block + "\n"
+        with open(doc, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
