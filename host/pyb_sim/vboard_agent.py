@@ -31,6 +31,8 @@ _out = sys.stdout.buffer
 _in = sys.stdin.buffer
 _poll = select.poll()
 _poll.register(sys.stdin, select.POLLIN)
+_out_poll = select.poll()
+_out_poll.register(sys.stdout, select.POLLOUT)
 _token = b""
 _hdr = bytearray(12)
 _one = bytearray(1)
@@ -119,9 +121,14 @@ def _make_vcp(base):
             return len(buf)
 
         def send(self, data, *, timeout=5000):
+            """As usbd_cdc_tx: wait up to ``timeout`` ms for room on the link;
+            0 when there was none (the virtual board sends a whole buffer or
+            nothing, the firmware as many bytes as found room)."""
             if isinstance(data, int):
                 _one[0] = data & 0xFF
                 data = _one
+            if not _out_poll.poll(timeout):
+                return 0
             return self.write(data)
 
         def recv(self, data, *, timeout=5000):

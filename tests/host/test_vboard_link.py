@@ -132,3 +132,32 @@ def test_machine_on_the_virtual_board_through_mpremote(tmp_path):
     finally:
         assert stop_vboard(proc) == 0
     assert out == "[118] b'`'\nbytearray(b'\\xef@\\x18')\n", out
+
+
+def test_send_times_out_while_the_host_does_not_read(tmp_path):
+    """USB_VCP.send(data, timeout=) gives up when the link stays full, as
+    usbd_cdc_tx does; what it did send arrives whole and in order."""
+    src = ("import pyb, time\n"
+           "vcp = pyb.USB_VCP()\n"
+           "b = bytearray(1024)\n"
+           "sent = 0\n"
+           "t0 = time.ticks_ms()\n"
+           "while vcp.send(b, timeout=200):\n"
+           "    sent += 1\n"
+           "dt = time.ticks_diff(time.ticks_ms(), t0)\n"
+           "vcp.write(b'SENT%08d %08d' % (sent, dt))\n")
+    proc, port = start_vboard(tmp_path, "--fast")
+    try:
+        with serial.Serial(port, timeout=1) as ser:
+            run_script(ser, src)
+            time.sleep(3)  # the host does not read
+            data = bytearray()
+            while b"SENT" not in data[-40:] or len(data) < data.rfind(b"SENT") + 21:
+                data += ser.read(max(1, ser.in_waiting))
+    finally:
+        assert stop_vboard(proc) == 0
+    i = data.rfind(b"SENT")
+    sent, dt = int(data[i + 4:i + 12]), int(data[i + 13:i + 21])
+    assert data[:i] == bytes(1024 * sent)
+    print("\nsend() gave up after %d KB, in %d ms" % (sent, dt))
+    assert 0 < sent < 1000 and dt < 3000, (sent, dt)
