@@ -20,3 +20,24 @@ def message(e):
 
 def approx(a, b, tol):
     return abs(a - b) <= tol
+
+
+def heap_locked(fn):
+    """Run ``fn()`` with the heap locked: ``micropython.heap_lock()`` on
+    MicroPython (any allocation raises MemoryError); on CPython as an
+    interrupt handler of the simulated board, whose peripherals refuse the
+    calls that would allocate."""
+    import sys
+
+    if sys.implementation.name == "micropython":
+        import micropython
+
+        micropython.heap_lock()
+        try:
+            fn()
+        finally:
+            micropython.heap_unlock()
+    else:
+        import pyb_sim
+
+        pyb_sim.board.run_irq(lambda _: fn(), None)

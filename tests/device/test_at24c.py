@@ -1,32 +1,14 @@
 """pyb_lib.devices.at24c.AT24C against the simulated EEPROM on I2C(1)."""
 
 import errno
-import sys
 
 import pyb_sim
 from pyb_lib.devices.at24c import AT24C
 from pyb_lib.i2c import I2CDevice
 from pyb_sim.models.at24c import AT24CModel
-from support import message, raises
+from support import heap_locked, message, raises
 
 board = pyb_sim.board
-
-
-def heap_locked(fn):
-    """Run ``fn()`` with the heap locked: ``micropython.heap_lock()`` on
-    MicroPython (any allocation raises MemoryError); on CPython as an
-    interrupt handler of the simulated board, whose peripherals refuse the
-    calls that would allocate."""
-    if sys.implementation.name == "micropython":
-        import micropython
-
-        micropython.heap_lock()
-        try:
-            fn()
-        finally:
-            micropython.heap_unlock()
-    else:
-        board.run_irq(lambda _: fn(), None)
 
 
 def attach(**kw):

@@ -1,7 +1,6 @@
 """pyb_lib.devices.bme280.BME280 against the simulated BME280 on I2C(1)."""
 
 import errno
-import sys
 
 import pyb
 import pyb_sim
@@ -9,26 +8,9 @@ from pyb_lib.devices.bme280 import BME280
 from pyb_lib.i2c import I2CDevice
 from pyb_sim.models import I2CRegisterModel
 from pyb_sim.models.bme280 import BME280Model
-from support import approx, message, raises
+from support import approx, heap_locked, message, raises
 
 board = pyb_sim.board
-
-
-def heap_locked(fn):
-    """Run ``fn()`` with the heap locked: ``micropython.heap_lock()`` on
-    MicroPython (any allocation raises MemoryError); on CPython as an
-    interrupt handler of the simulated board, whose peripherals refuse the
-    calls that would allocate."""
-    if sys.implementation.name == "micropython":
-        import micropython
-
-        micropython.heap_lock()
-        try:
-            fn()
-        finally:
-            micropython.heap_unlock()
-    else:
-        board.run_irq(lambda _: fn(), None)
 
 
 def attach(**kw):

@@ -3,12 +3,11 @@
 import errno
 import sys
 
-import micropython
 import pyb
 import pyb_sim
 from pyb_lib.i2c import I2CDevice, scan
 from pyb_sim.models import I2CRegisterModel
-from support import message, raises
+from support import heap_locked, message, raises
 
 board = pyb_sim.board
 
@@ -42,21 +41,6 @@ class Stalling(I2CRegisterModel):
             self.stalls -= 1
             raise OSError(errno.ETIMEDOUT)
         super().i2c_write(data)
-
-
-def heap_locked(fn):
-    """Run ``fn()`` with the heap locked: ``micropython.heap_lock()`` on
-    MicroPython (any allocation raises MemoryError); on CPython as an
-    interrupt handler of the simulated board, whose peripherals refuse the
-    calls that would allocate."""
-    if sys.implementation.name == "micropython":
-        micropython.heap_lock()
-        try:
-            fn()
-        finally:
-            micropython.heap_unlock()
-    else:
-        board.run_irq(lambda _: fn(), None)
 
 
 # --- the bus ---------------------------------------------------------------

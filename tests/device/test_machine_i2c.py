@@ -4,7 +4,6 @@ run on each kind of bus; the pyb buses are covered by test_bme280 and
 test_i2c. (AT24C: test_machine_eeprom.py, SPI: test_machine_spi.py.)"""
 
 import errno
-import sys
 
 import machine
 
@@ -12,7 +11,7 @@ import pyb_sim
 from pyb_lib.devices.bme280 import BME280
 from pyb_lib.i2c import I2CDevice
 from pyb_sim.models.bme280 import BME280Model
-from support import approx, message, raises
+from support import approx, heap_locked, message, raises
 
 board = pyb_sim.board
 
@@ -20,19 +19,6 @@ board = pyb_sim.board
 def i2c_buses():
     """Each kind of machine I2C bus on the pins of I2C(1) (X9 SCL, X10 SDA)."""
     return (machine.I2C(1), machine.SoftI2C(scl=machine.Pin("X9"), sda=machine.Pin("X10")))
-
-
-def heap_locked(fn):
-    if sys.implementation.name == "micropython":
-        import micropython
-
-        micropython.heap_lock()
-        try:
-            fn()
-        finally:
-            micropython.heap_unlock()
-    else:
-        board.run_irq(lambda _: fn(), None)
 
 
 def test_bme280_on_machine_i2c():

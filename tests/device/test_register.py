@@ -1,15 +1,13 @@
 """pyb_lib.register.Field: bit fields as attributes of a driver, through a bus device."""
 
 import errno
-import sys
 
-import micropython
 import pyb_sim
 from pyb_lib.i2c import I2CDevice
 from pyb_lib.register import Field
 from pyb_lib.spi import SPIDevice
 from pyb_sim.models import I2CRegisterModel, SPIByteModel
-from support import message, raises
+from support import heap_locked, message, raises
 
 board = pyb_sim.board
 
@@ -34,21 +32,6 @@ class Driver:
 
     def __init__(self, dev):
         self.bus_device = dev
-
-
-def heap_locked(fn):
-    """Run ``fn()`` with the heap locked: ``micropython.heap_lock()`` on
-    MicroPython (any allocation raises MemoryError); on CPython as an
-    interrupt handler of the simulated board, whose peripherals refuse the
-    calls that would allocate."""
-    if sys.implementation.name == "micropython":
-        micropython.heap_lock()
-        try:
-            fn()
-        finally:
-            micropython.heap_unlock()
-    else:
-        board.run_irq(lambda _: fn(), None)
 
 
 def make(address=0x76):

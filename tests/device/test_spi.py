@@ -3,12 +3,11 @@
 import errno
 import sys
 
-import micropython
 import pyb
 import pyb_sim
 from pyb_lib.spi import LSB, MSB, SPIDevice
 from pyb_sim.models import SPIByteModel
-from support import message, raises
+from support import heap_locked, message, raises
 
 board = pyb_sim.board
 
@@ -63,21 +62,6 @@ class Stalling(SPIByteModel):
 
     def exchange(self, byte):
         raise OSError(errno.ETIMEDOUT)
-
-
-def heap_locked(fn):
-    """Run ``fn()`` with the heap locked: ``micropython.heap_lock()`` on
-    MicroPython (any allocation raises MemoryError); on CPython as an
-    interrupt handler of the simulated board, whose peripherals refuse the
-    calls that would allocate."""
-    if sys.implementation.name == "micropython":
-        micropython.heap_lock()
-        try:
-            fn()
-        finally:
-            micropython.heap_unlock()
-    else:
-        board.run_irq(lambda _: fn(), None)
 
 
 def chip(bus=1, cs="X5", **kw):

@@ -1,33 +1,15 @@
 """pyb_lib.devices.w25q.W25Q against the simulated W25Q flash on SPI(1), CS X5."""
 
 import errno
-import sys
 
 import pyb
 import pyb_sim
 from pyb_lib.devices.w25q import W25Q
 from pyb_lib.spi import SPIDevice
 from pyb_sim.models.w25q import W25QModel
-from support import message, raises
+from support import heap_locked, message, raises
 
 board = pyb_sim.board
-
-
-def heap_locked(fn):
-    """Run ``fn()`` with the heap locked: ``micropython.heap_lock()`` on
-    MicroPython (any allocation raises MemoryError); on CPython as an
-    interrupt handler of the simulated board, whose peripherals refuse the
-    calls that would allocate."""
-    if sys.implementation.name == "micropython":
-        import micropython
-
-        micropython.heap_lock()
-        try:
-            fn()
-        finally:
-            micropython.heap_unlock()
-    else:
-        board.run_irq(lambda _: fn(), None)
 
 
 def attach(**kw):
