@@ -3,23 +3,50 @@ log, read-only (docs/api.md).
 
     pyb-bridge serve [--db demo.sqlite] [--host 127.0.0.1] [--port 8000]
 
-It binds to the loopback interface unless ``--host`` says otherwise; there
-is no authentication, so ``--host 0.0.0.0`` shows the log to the network.
-``pyb-bridge log --serve`` logs and serves in one process (the helpers at
-the end of this module).
+It binds to the loopback interface unless ``--host`` says otherwise. Any
+other address needs an access token (``--token`` or the environment
+variable ``PYB_BRIDGE_TOKEN``), which every request must then carry
+(``Authorization: Bearer TOKEN`` or ``?token=TOKEN``): without one the
+command refuses to start. ``pyb-bridge log --serve`` logs and serves in one
+process (the helpers at the end of this module).
 """
 
 import argparse
+import ipaddress
 import os
 import sys
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+TOKEN_ENV = "PYB_BRIDGE_TOKEN"
+
+
+def is_loopback(host):
+    """Whether ``host`` (an address or ``localhost``) is this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_token(host, token, prog):
+    """(token, error): the token to serve with (``token``, else the
+    environment's ``PYB_BRIDGE_TOKEN``, else None) and the one-line error
+    when ``host`` is not loopback and there is no token."""
+    if not token:
+        token = os.environ.get(TOKEN_ENV) or None
+    if token is None and not is_loopback(host):
+        return None, ("%s: refusing to listen on %s without an access token: anyone on the "
+                      "network could read the log; give --token TOKEN (or set %s), or "
+                      "listen on 127.0.0.1" % (prog, host, TOKEN_ENV))
+    return token, None
 
 
 def _warn_public(host, prog):
-    if host not in LOOPBACK:
-        print("%s: listening on %s: anyone who reaches this host can read the log "
-              "(no authentication)" % (prog, host), file=sys.stderr)
+    if not is_loopback(host):
+        print("%s: listening on %s: requests need the access token" % (prog, host),
+              file=sys.stderr)
 
 
 def main(argv=None):
@@ -33,12 +60,21 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=THREADS,
                     help="worker threads (default %d); half of them at most serve live "
                          "event streams" % THREADS)
+    ap.add_argument("--token", default=None,
+                    help="access token every request must carry (default: the %s "
+                         "environment variable); required unless --host is loopback"
+                         % TOKEN_ENV)
     args = ap.parse_args(argv)
+    token, error = resolve_token(args.host, args.token, "pyb-bridge serve")
+    if error:
+        print(error, file=sys.stderr)
+        return 2
     if not os.path.isfile(args.db):
         print("pyb-bridge serve: no such file: %s" % args.db, file=sys.stderr)
         return 1
     try:
-        server = make_server(args.db, args.host, args.port, threads=max(2, args.threads))
+        server = make_server(args.db, args.host, args.port, threads=max(2, args.threads),
+                             token=token)
     except OSError as e:
         print("pyb-bridge serve: cannot listen on %s port %d: %s" % (args.host, args.port, e),
               file=sys.stderr)
@@ -64,6 +100,9 @@ def add_log_arguments(parser):
                         help="address for --serve (default 127.0.0.1)")
     parser.add_argument("--serve-port", type=int, default=8000,
                         help="TCP port for --serve (default 8000, 0: any)")
+    parser.add_argument("--serve-token", default=None,
+                        help="access token for --serve (default: the %s environment "
+                             "variable); required unless --serve-host is loopback" % TOKEN_ENV)
 
 
 def start_for_log(args, sinks):
@@ -72,6 +111,10 @@ def start_for_log(args, sinks):
     the server (``.url``) or None."""
     if not getattr(args, "serve", False):
         return None
+    token, error = resolve_token(args.serve_host, getattr(args, "serve_token", None),
+                                 "pyb-bridge log")
+    if error:
+        raise OSError(error.split(": ", 1)[1])
     from pyb_bridge.server import serve_in_thread
     from pyb_bridge.sinks import SqliteSink
 
@@ -79,7 +122,7 @@ def start_for_log(args, sinks):
     if db is None:
         raise OSError("--serve needs a SQLite --out")
     db.flush()
-    server = serve_in_thread(db.path, args.serve_host, args.serve_port)
+    server = serve_in_thread(db.path, args.serve_host, args.serve_port, token=token)
     server.sink = db
     _warn_public(args.serve_host, "pyb-bridge log")
     print("pyb-bridge log: serving %s at %s" % (db.path, server.url), file=sys.stderr,

@@ -9,6 +9,7 @@ to serve it. The database is opened read-only for every request, so the
 logger can keep writing (WAL journal) while readers read.
 """
 
+import hmac
 import json
 import math
 import os
@@ -29,6 +30,25 @@ SSE_CLIENTS = 8  # event streams at once: the other threads stay free for reques
 SSE_POLL_S = 0.15  # how often an event stream looks for new rows
 SSE_KEEPALIVE_S = 5.0
 SSE_MAX_AGE_S = 600.0  # then the browser reconnects (Last-Event-ID): threads recycle
+TOKEN_COOKIE = "pyb_bridge_token"  # set when a browser came with ?token=: its page's requests
+
+
+def token_ok(token, given):
+    """Whether ``given`` (str or None) is ``token``, compared in constant time."""
+    if given is None:
+        return False
+    return hmac.compare_digest(token.encode("utf-8"), given.encode("utf-8", "replace"))
+
+
+def _given_token():
+    """The token a request carries: ``Authorization: Bearer``, ``?token=``
+    or the page's cookie; (token, where)."""
+    auth = request.headers.get("Authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip(), "header"
+    if "token" in request.args:
+        return request.args.get("token"), "query"
+    return request.cookies.get(TOKEN_COOKIE), "cookie"
 
 
 class ApiError(Exception):
@@ -144,8 +164,13 @@ def _event(kind, data, ident=None):
     return (head + "data: %s\n\n" % json.dumps(data, separators=(",", ":"))).encode()
 
 
-def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S):
-    """The Flask application serving the log at ``db_path`` (read-only)."""
+def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, token=None):
+    """The Flask application serving the log at ``db_path`` (read-only).
+
+    With ``token`` every request (API, event stream, page and its files)
+    must carry it (``Authorization: Bearer TOKEN`` or ``?token=TOKEN``; a
+    browser that opened ``/?token=TOKEN`` gets it as a same-site cookie for
+    the page's own requests) or gets 401."""
     app = Flask(__name__, static_folder=None)
     app.config["DB_PATH"] = os.path.abspath(db_path)
     app.json.sort_keys = False
@@ -192,9 +217,25 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S):
     def db_error(e):
         return jsonify(error="database: %s" % e), 503
 
+    @app.before_request
+    def check_token():
+        if token is None:
+            return None
+        given, where = _given_token()
+        if not token_ok(token, given):
+            resp = jsonify(error="401 unauthorized: this server needs its access token "
+                                 "(Authorization: Bearer TOKEN, or ?token=TOKEN)")
+            resp.status_code = 401
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="pyb-bridge"'
+            return resp
+        g.token_from_query = where == "query"
+        return None
+
     @app.after_request
     def no_sniff(resp):
         resp.headers["X-Content-Type-Options"] = "nosniff"
+        if token is not None and g.get("token_from_query"):
+            resp.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict", path="/")
         return resp
 
     @app.get("/")
@@ -278,15 +319,17 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S):
     return app
 
 
-def make_server(db_path, host="127.0.0.1", port=8000, threads=THREADS, sse_clients=None):
+def make_server(db_path, host="127.0.0.1", port=8000, threads=THREADS, sse_clients=None,
+                token=None):
     """A waitress server for ``db_path``, listening; ``.url`` is its address,
     ``.run()`` serves until interrupted. Half the worker threads at most go
-    to event streams, so plain requests always find one."""
+    to event streams, so plain requests always find one. ``token``: see
+    ``create_app``."""
     from waitress import create_server
 
     if sse_clients is None:
         sse_clients = max(1, threads // 2)
-    app = create_app(db_path, sse_clients=sse_clients)
+    app = create_app(db_path, sse_clients=sse_clients, token=token)
     server = create_server(app, host=host, port=port, threads=threads,
                            ident="pyb-bridge", channel_timeout=60)
     h, p = server.effective_host, server.effective_port
