@@ -233,17 +233,31 @@ class Schema:
 
     @classmethod
     def from_payload(cls, stream_id, payload):
-        version, n, period = struct.unpack_from("<BBI", payload, 0)
-        if version != VERSION:
-            raise ValueError("descriptor version %d not understood" % version)
-        pos = 6
-        name, pos = _text(payload, pos)
-        channels = []
-        for _ in range(n):
-            code = chr(payload[pos])
-            name_c, pos = _text(payload, pos + 1)
-            unit, pos = _text(payload, pos)
-            channels.append(Channel(name_c, code, unit))
+        """The schema a descriptor payload says; ValueError (naming the
+        stream) when it is truncated, has no channels or a type code that
+        is not one of ``bBhHiIf``."""
+        try:
+            version, n, period = struct.unpack_from("<BBI", payload, 0)
+            if version != VERSION:
+                raise ValueError("descriptor version %d not understood" % version)
+            if n == 0:
+                raise ValueError("no channels")
+            pos = 6
+            name, pos = _text(payload, pos)
+            channels = []
+            for _ in range(n):
+                code = chr(payload[pos])
+                if code not in _SIZES:
+                    raise ValueError("channel %d has type %r, not one of %s"
+                                     % (len(channels), code, "".join(_SIZES)))
+                name_c, pos = _text(payload, pos + 1)
+                unit, pos = _text(payload, pos)
+                channels.append(Channel(name_c, code, unit))
+        except (struct.error, IndexError):
+            raise ValueError("descriptor of stream %d is truncated (%d bytes)"
+                             % (stream_id, len(payload))) from None
+        except ValueError as e:
+            raise ValueError("descriptor of stream %d: %s" % (stream_id, e)) from None
         return cls(stream_id, name, period, channels)
 
     def __eq__(self, other):
@@ -295,6 +309,8 @@ _SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "f": 4}
 
 def _text(payload, pos):
     n = payload[pos]
+    if pos + 1 + n > len(payload):
+        raise IndexError(pos)
     return bytes(payload[pos + 1:pos + 1 + n]).decode("utf-8", "replace"), pos + 1 + n
 
 
@@ -317,10 +333,23 @@ class Streams:
     A descriptor of a newer version (a board whose frames still carry
     version 1 in their header) is reported once through ``warn`` (as
     ``FrameDecoder`` does), and the data of its stream is dropped, counted in
-    ``newer_dropped``, until a descriptor this version understands comes."""
+    ``newer_dropped``, until a descriptor this version understands comes.
 
-    def __init__(self, hold=1024, warn=None):
+    Nothing a board sends stops the decoding: a malformed descriptor
+    (truncated, no channels, an unknown type code) is ignored, counted in
+    ``bad_descriptors`` and reported once per stream through ``warn``; a
+    data frame whose length does not fit its schema is dropped, counted in
+    ``bad_frames``. Frames held for a descriptor take at most ``hold``
+    frames per stream and ``hold_bytes`` of payload in all (the others are
+    dropped, counted in ``held_dropped``)."""
+
+    def __init__(self, hold=1024, warn=None, hold_bytes=4 << 20):
         self._newer = _Newer(warn)
+        self._warned_bad = set()
+        self.bad_descriptors = 0
+        self.bad_frames = 0
+        self.hold_bytes = hold_bytes
+        self._held_bytes = 0
         self._unknown = set()  # streams whose last descriptor was newer
         self.newer_dropped = 0
         self.schemas = {}
@@ -352,28 +381,51 @@ class Streams:
                         continue
                     q = self._pending.setdefault(f.stream, [])
                     if len(q) >= self.hold:
-                        q.pop(0)
+                        self._held_bytes -= len(q.pop(0).payload)
                         self.held_dropped += 1
+                    if self._held_bytes + len(f.payload) > self.hold_bytes:
+                        self.held_dropped += 1
+                        continue
+                    self._held_bytes += len(f.payload)
                     q.append(f)
                     continue
-                batches.append(self._batch(schema, f))
+                self._add(batches, schema, f)
             elif f.type == T_DESCRIPTOR:
                 if f.payload and f.payload[0] > VERSION:
                     self._newer.met(f.payload[0])
                     self._unknown.add(f.stream)
                     self.schemas.pop(f.stream, None)
-                    self.newer_dropped += len(self._pending.pop(f.stream, ()))
+                    dropped = self._pending.pop(f.stream, ())
+                    self._held_bytes -= sum(len(h.payload) for h in dropped)
+                    self.newer_dropped += len(dropped)
+                    continue
+                try:
+                    schema = Schema.from_payload(f.stream, f.payload)
+                except ValueError as e:
+                    self.bad_descriptors += 1
+                    if f.stream not in self._warned_bad:
+                        self._warned_bad.add(f.stream)
+                        self._newer.warn("pyb-bridge: ignored a malformed descriptor: %s" % e)
                     continue
                 self._unknown.discard(f.stream)
-                schema = Schema.from_payload(f.stream, f.payload)
                 if self.schemas.get(f.stream) != schema:
                     self.schemas[f.stream] = schema
                     new.append(schema)
                 for held in self._pending.pop(f.stream, ()):
-                    batches.append(self._batch(schema, held))
+                    self._held_bytes -= len(held.payload)
+                    self._add(batches, schema, held)
             elif f.type == T_STATUS and len(f.payload) >= _STATUS.size:
                 self.status[f.stream] = Status(f.stream, *_STATUS.unpack_from(f.payload))
         return batches, new
+
+    def _add(self, batches, schema, f):
+        if len(f.payload) % schema.record_size:
+            self.bad_frames += 1
+            return
+        try:
+            batches.append(self._batch(schema, f))
+        except (ValueError, struct.error):  # a length that does not fit the schema
+            self.bad_frames += 1
 
     def _batch(self, schema, f):
         if f.flags & F_COLUMNS:

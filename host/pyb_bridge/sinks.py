@@ -33,11 +33,12 @@ def open_sink(path, fmt=None, flush_interval=1.0):
 
 
 def column_names(schema):
-    """Channel names made unique and distinct from the base columns."""
+    """Channel names made unique and distinct from the base columns (kept
+    verbatim but for NUL, which SQLite names cannot hold: U+FFFD)."""
     seen = set(BASE_COLUMNS)
     out = []
     for name in schema.names:
-        n = name or "ch"
+        n = name.replace("\0", "\ufffd") or "ch"
         while n in seen:
             n += "_"
         seen.add(n)
@@ -134,7 +135,7 @@ class SqliteSink(Sink):
                 break
             k += 1
             name = "%s_%d" % (base, k)  # the stream changed its channels
-        defs = ", ".join('"%s" %s' % (c, t) for c, t in zip(
+        defs = ", ".join('"%s" %s' % (c.replace('"', '""'), t) for c, t in zip(
             want, ["TEXT", "INTEGER", "INTEGER", "REAL"] + types, strict=True))
         self.db.execute('CREATE TABLE IF NOT EXISTS "%s" (%s)' % (name, defs))
         self.db.executemany(
@@ -186,7 +187,8 @@ class _FileSink(Sink):
         if not self._files:
             return self.path
         stem, ext = os.path.splitext(self.path)
-        base = "%s.%s" % (stem, re.sub(r"\W", "_", schema.name) or "stream")
+        # letters, digits and _ only (no separator, no dot): next to ``path``
+        base = "%s.%s" % (stem, re.sub(r"\W", "_", schema.name)[:40] or "stream")
         p = base + ext
         k = 1
         while p in self._paths:
