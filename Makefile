@@ -10,6 +10,7 @@ TYPINGS := build/typings
 STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
+.PHONY: bench-reliability
 .PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-py test-mp bench bench-mqtt clean bench-serve bench-link
 
 all: test
@@ -83,6 +84,10 @@ bench-serve: $(STAMP)
 # Stream against CSV lines over the virtual board's serial link, usb-fs and unlimited.
 bench-link: $(STAMP)
 	$(PY) bench/link.py
+
+# The stream through a faulty link (bit flips, drops, disconnects) into pyb-bridge log (docs/reliability.md).
+bench-reliability: $(STAMP)
+	$(PY) bench/reliability.py
 
 # MQTT through a real Mosquitto on loopback, spool recovery, several boards (printed; see docs/scaling.md).
 bench-mqtt: $(STAMP)

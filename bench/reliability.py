@@ -1,0 +1,291 @@
+"""The stream through a faulty link into ``pyb-bridge log``: what is lost,
+what is counted, and that nothing corrupted is ever written.
+
+A writer (pyb_lib.stream on CPython, one frame per write) streams readings
+into a board pseudo-terminal; ``pyb_bridge.faultlink`` sits between that
+port and the bridge's; ``pyb-bridge log`` (a separate process) writes SQLite.
+Every reading carries its own index ``k`` and two values derived from it,
+and the writer records the sequence number and the readings of every frame
+it sent, so the truth is known: a logged row is correct only if its frame,
+index and values all match what was sent.
+
+The first frame (the descriptor) and the last ones (the final data frame
+and the status frame) pass without faults, so the real loss is exactly the
+data frames sent but not logged, and the bridge's sequence-gap count
+(``frames_lost``) must equal it.
+
+    python bench/reliability.py [--seconds S] [--rate R] [--disconnects N]
+
+Prints the table and writes it between the markers of docs/reliability.md.
+"""
+
+import argparse
+import os
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import tty
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+for _p in (os.path.join(ROOT, "host"), ROOT):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import pyb_sim  # noqa: E402
+
+pyb_sim.install()  # ``micropython.const`` for the board code on CPython
+from pyb_bridge.faultlink import FaultLink, even_rates  # noqa: E402
+from pyb_lib.stream import Stream  # noqa: E402
+
+BEGIN_MARK = "<!-- faults:begin -->"
+END_MARK = "<!-- faults:end -->"
+CHANNELS = (("k", "I", ""), ("x", "H", ""), ("y", "h", ""))
+_HDR = struct.Struct("<BBBBBBHII")
+
+
+def x_of(k):
+    return (k * 40503) & 0xFFFF
+
+
+def y_of(k):
+    return ((k * 7919) & 0xFFFF) - 32768
+
+
+class Recorder:
+    """The board's port: writes go to the pty; each frame's header is kept."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.frames = []  # (seq, type, length)
+        self.bytes = 0
+
+    def write(self, data):
+        data = bytes(data)
+        _, _, _, typ, _, _, length, seq, _ = _HDR.unpack_from(data)
+        self.frames.append((seq, typ, length))
+        done = 0
+        while done < len(data):
+            done += os.write(self.fd, data[done:])
+        self.bytes += len(data)
+        return len(data)
+
+
+def bridge_has_open(pid, name):
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == name:
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def wait_for(cond, timeout, what):
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise RuntimeError("timed out waiting for %s" % what)
+        time.sleep(0.005)
+
+
+def run_case(rate=0.0, disconnects=0, seconds=3.0, rows_per_s=20000, seed=1, stall=0.0,
+             frame_bytes=1024, workdir=None):
+    """One run; returns a dict of figures (see ``TABLE``)."""
+    own = workdir is None
+    workdir = workdir or tempfile.mkdtemp(prefix="pyb-reliability-")
+    link = os.path.join(workdir, "ttyFAULTY")
+    db = os.path.join(workdir, "log.sqlite")
+    bm, bs = os.openpty()
+    tty.setraw(bm)
+    tty.setraw(bs)
+    rates = even_rates(rate) if rate else {}
+    if stall:
+        rates["stall"] = stall
+    fl = FaultLink(os.ttyname(bs), link, rates=rates, seed=seed, stall_s=0.02, gap_s=0.03)
+    fl.enabled = False
+    fl.start()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.join(ROOT, "host"), ROOT, os.environ.get("PYTHONPATH", "")]))
+    bridge = subprocess.Popen(
+        [sys.executable, "-m", "pyb_bridge.cli", "log", "--port", link, "--out", db,
+         "--quiet", "--flush-interval", "0.2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rec = Recorder(bm)
+    try:
+        wait_for(lambda: bridge_has_open(bridge.pid, fl.slave_name), 20, "the bridge to open")
+        s = Stream(CHANNELS, rec, name="rel", period_us=50, descriptor_every=1 << 30,
+                   frame_bytes=frame_bytes,
+                   descriptor_ms=1 << 19,
+                   clock=lambda: int(time.monotonic() * 1e6) & ((1 << 30) - 1))
+        s.start()
+        wait_for(lambda: fl.bytes_in >= rec.bytes and fl.idle(), 5, "the descriptor")
+        time.sleep(0.05)
+        fl.enabled = True
+        n = int(rows_per_s * seconds)
+        t0 = time.monotonic()
+        unplug_at = [seconds * (i + 0.5) / disconnects for i in range(disconnects)]
+        k = 0
+        while k < n:
+            for _ in range(200):
+                if k < n:
+                    s.add(k, x_of(k), y_of(k))
+                    k += 1
+            dt = time.monotonic() - t0
+            while unplug_at and dt >= unplug_at[0]:
+                unplug_at.pop(0)
+                fl.disconnect()
+            ahead = k / rows_per_s - dt
+            if ahead > 0:
+                time.sleep(ahead)
+        # Let the proxy pass on everything, then the end cleanly.
+        wait_for(lambda: fl.bytes_in >= rec.bytes and fl.idle(), 10, "the proxy to drain")
+        fl.enabled = False
+        wait_for(lambda: fl.disconnects == disconnects, 10, "the disconnects")
+        wait_for(lambda: bridge_has_open(bridge.pid, fl.slave_name), 10, "the last reconnect")
+        time.sleep(0.1)
+        s.stop()
+        wait_for(lambda: fl.bytes_in >= rec.bytes and fl.idle(), 5, "the last frames")
+        time.sleep(0.4)
+    finally:
+        bridge.send_signal(signal.SIGTERM)
+        try:
+            out, err = bridge.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            bridge.kill()
+            out, err = bridge.communicate()
+        fl.stop()
+        os.close(bm)
+        os.close(bs)
+    if bridge.returncode != 0 or "Traceback" in err:
+        raise RuntimeError("pyb-bridge log failed (%s): %s" % (bridge.returncode, err))
+    result = check(db, rec.frames, n)
+    result.update(rate=rate, disconnects=disconnects, proxy=fl.counters(), seconds=seconds,
+                  frame_bytes=frame_bytes)
+    if own:
+        for f in os.listdir(workdir):
+            os.remove(os.path.join(workdir, f))
+        os.rmdir(workdir)
+    return result
+
+
+def check(db, sent, n_rows):
+    """Compare the log with what was sent."""
+    con = sqlite3.connect(db)
+    counters = dict(con.execute('SELECT name, value FROM "_counters"'))
+    rows = con.execute('SELECT seq, k, x, y FROM "rel"').fetchall()
+    con.close()
+    size = struct.calcsize("<IHh")
+    first_k = {}
+    k = 0
+    data_seqs = []
+    for seq, typ, length in sent:
+        if typ == 2:
+            first_k[seq] = (k, length // size)
+            k += length // size
+            data_seqs.append(seq)
+    assert k == n_rows
+    corrupted = 0
+    seen = set()
+    logged_frames = set()
+    for seq, kk, x, y in rows:
+        span = first_k.get(seq)
+        ok = (span is not None and span[0] <= kk < span[0] + span[1] and x == x_of(kk)
+              and y == y_of(kk) and kk not in seen)
+        if ok:
+            seen.add(kk)
+            logged_frames.add(seq)
+        else:
+            corrupted += 1
+    # Whole frames only: every logged frame has all its rows.
+    partial = sum(1 for s in logged_frames
+                  if sum(1 for kk in range(first_k[s][0], first_k[s][0] + first_k[s][1])
+                         if kk in seen) != first_k[s][1])
+    lost = len(data_seqs) - len(logged_frames)
+    return {
+        "frames_sent": len(sent), "data_frames_sent": len(data_seqs),
+        "frames_logged": len(logged_frames), "rows_sent": n_rows, "rows_logged": len(rows),
+        "real_lost": lost, "counted_lost": counters.get("frames_lost", -1),
+        "corrupted_rows": corrupted, "partial_frames": partial,
+        "crc_errors": counters.get("crc_errors", 0), "resyncs": counters.get("resyncs", 0),
+        "reconnects": counters.get("reconnects", 0), "duplicates": counters.get("duplicates", 0),
+        "restarts": counters.get("restarts", 0),
+    }
+
+
+TABLE_HEAD = ("| link | frames sent | frames logged | frames counted lost | real loss "
+              "| gap count = real loss | corrupted rows logged | CRC errors | resyncs "
+              "| reconnects survived |\n"
+              "|---|---:|---:|---:|---:|---|---:|---:|---:|---|")
+
+
+def table_row(r):
+    what = ("byte error rate %g" % r["rate"]) if r["rate"] else "clean"
+    if r["disconnects"]:
+        what = "%d forced disconnects" % r["disconnects"] + (
+            ", byte error rate %g" % r["rate"] if r["rate"] else "")
+    if r["frame_bytes"] != 1024:
+        what += " (%d-byte frames)" % r["frame_bytes"]
+    survived = "%d of %d" % (r["reconnects"], r["disconnects"]) if r["disconnects"] else "-"
+    return "| %s | %d | %d | %d | %d | %s | %d | %d | %d | %s |" % (
+        what, r["data_frames_sent"], r["frames_logged"], r["counted_lost"], r["real_lost"],
+        "yes" if r["counted_lost"] == r["real_lost"] else "NO", r["corrupted_rows"],
+        r["crc_errors"], r["resyncs"], survived)
+
+
+def write_doc(text):
+    path = os.path.join(ROOT, "docs", "reliability.md")
+    with open(path) as f:
+        doc = f.read()
+    a = doc.index(BEGIN_MARK) + len(BEGIN_MARK)
+    b = doc.index(END_MARK)
+    with open(path, "w") as f:
+        f.write(doc[:a] + "\n" + text + "\n" + doc[b:])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=4.0, help="streaming time per case")
+    ap.add_argument("--rows-per-s", type=int, default=20000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--no-doc", action="store_true", help="print only")
+    args = ap.parse_args(argv)
+    cases = [dict(rate=1e-4), dict(rate=1e-3), dict(rate=1e-2), dict(rate=1e-2, frame_bytes=128),
+             dict(disconnects=20), dict(rate=1e-3, stall=1e-4, disconnects=20)]
+    lines = [TABLE_HEAD]
+    bad = []
+    for c in cases:
+        r = run_case(seconds=args.seconds, rows_per_s=args.rows_per_s, seed=args.seed, **c)
+        lines.append(table_row(r))
+        print(lines[-1], flush=True)
+        if r["corrupted_rows"] or r["partial_frames"] or r["counted_lost"] != r["real_lost"] \
+                or r["reconnects"] != r["disconnects"]:
+            bad.append(lines[-1])
+    text = "\n".join(lines)
+    text += ("\n\n%d readings/s of 3 channels (u32 index, u16, i16: 8 bytes), 125 readings per "
+             "1024-byte frame (the default; 13 per 128-byte frame), %.0f s per case, seed %d; "
+             "faults split evenly over bit flips, "
+             "drops, duplicates, inserted bytes and inserted REPL text; the "
+             "last row adds stalls of 20 ms at 1e-4 per byte. Each disconnect closes the bridge's "
+             "pty for 30 ms; what the board sends until the bridge has reopened it is lost. "
+             "`make bench-reliability` (`python bench/reliability.py`)."
+             % (args.rows_per_s, args.seconds, args.seed))
+    print()
+    print(text)
+    if not args.no_doc:
+        write_doc(text)
+    if bad:
+        print("FAILED:", *bad, sep="\n", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
