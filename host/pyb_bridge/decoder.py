@@ -419,7 +419,8 @@ class Streams:
         return batches, new
 
     def _add(self, batches, schema, f):
-        if len(f.payload) % schema.record_size:
+        # A column block carries no time column: only fixed-rate streams send one.
+        if len(f.payload) % schema.record_size or (f.flags & F_COLUMNS and not schema.period_us):
             self.bad_frames += 1
             return
         try:
