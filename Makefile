@@ -10,7 +10,7 @@ TYPINGS := build/typings
 STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
-.PHONY: bench-reliability
+.PHONY: bench-reliability fuzz
 .PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-py test-mp bench bench-mqtt clean bench-serve bench-link
 
 all: test
@@ -88,6 +88,14 @@ bench-link: $(STAMP)
 # The stream through a faulty link (bit flips, drops, disconnects) into pyb-bridge log (docs/reliability.md).
 bench-reliability: $(STAMP)
 	$(PY) bench/reliability.py
+
+# Fuzzing (not in CI, which runs the bounded hypothesis version): hypothesis with
+# many examples, then atheris (coverage-guided) for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 120
+fuzz: $(STAMP)
+	PYB_FUZZ_EXAMPLES=20000 $(BIN)/pytest -q tests/host/test_fuzz.py
+	$(PY) -m pip install -q atheris==3.0.0
+	$(PY) tests/fuzz/fuzz_bridge.py -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
 
 # MQTT through a real Mosquitto on loopback, spool recovery, several boards (printed; see docs/scaling.md).
 bench-mqtt: $(STAMP)
