@@ -322,6 +322,7 @@ class Batch(namedtuple("Batch", "schema seq times columns")):
         return zip(self.times, *self.columns, strict=True)
 
 
+HELD_COST = 256  # bytes a held Frame takes beyond its payload (namedtuple, ints, list slot)
 Status = namedtuple("Status", "stream records frames overruns short_writes pending")
 
 
@@ -341,7 +342,8 @@ class Streams:
     data frame whose length does not fit its schema is dropped, counted in
     ``bad_frames``. Frames held for a descriptor take at most ``hold``
     frames per stream and ``hold_bytes`` of payload in all (the others are
-    dropped, counted in ``held_dropped``)."""
+    dropped, counted in ``held_dropped``); a held frame counts as its
+    payload plus ``HELD_COST`` bytes, what its objects take in CPython."""
 
     def __init__(self, hold=1024, warn=None, hold_bytes=4 << 20):
         self._newer = _Newer(warn)
@@ -381,12 +383,12 @@ class Streams:
                         continue
                     q = self._pending.setdefault(f.stream, [])
                     if len(q) >= self.hold:
-                        self._held_bytes -= len(q.pop(0).payload)
+                        self._held_bytes -= len(q.pop(0).payload) + HELD_COST
                         self.held_dropped += 1
-                    if self._held_bytes + len(f.payload) > self.hold_bytes:
+                    if self._held_bytes + len(f.payload) + HELD_COST > self.hold_bytes:
                         self.held_dropped += 1
                         continue
-                    self._held_bytes += len(f.payload)
+                    self._held_bytes += len(f.payload) + HELD_COST
                     q.append(f)
                     continue
                 self._add(batches, schema, f)
@@ -396,7 +398,7 @@ class Streams:
                     self._unknown.add(f.stream)
                     self.schemas.pop(f.stream, None)
                     dropped = self._pending.pop(f.stream, ())
-                    self._held_bytes -= sum(len(h.payload) for h in dropped)
+                    self._held_bytes -= sum(len(h.payload) + HELD_COST for h in dropped)
                     self.newer_dropped += len(dropped)
                     continue
                 try:
@@ -412,7 +414,7 @@ class Streams:
                     self.schemas[f.stream] = schema
                     new.append(schema)
                 for held in self._pending.pop(f.stream, ()):
-                    self._held_bytes -= len(held.payload)
+                    self._held_bytes -= len(held.payload) + HELD_COST
                     self._add(batches, schema, held)
             elif f.type == T_STATUS and len(f.payload) >= _STATUS.size:
                 self.status[f.stream] = Status(f.stream, *_STATUS.unpack_from(f.payload))

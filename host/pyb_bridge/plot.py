@@ -58,7 +58,7 @@ def series(db, table, column, since_s=None, t0=None, board=_ALL):
     median), which is what frames lost on the wire leave behind."""
     where, params = _where(board)
     rows = db.execute('SELECT "board_time_us", "%s" FROM "%s"%s ORDER BY rowid'
-                      % (column, table, where), params).fetchall()
+                      % (column.replace('"', '""'), table, where), params).fetchall()
     if not rows:
         return [], []
     if t0 is None:
@@ -111,7 +111,8 @@ def plot(path, out, channels=None, since_s=None, title=None):
                     label = "%s.%s" % (stream, column)
                     if several:
                         label += " @%s" % board
-                    panels.setdefault(unit or "(no unit)", []).append(
+                    label = label.replace("$", r"\$")  # names as text, never mathtext
+                    panels.setdefault((unit or "(no unit)").replace("$", r"\$"), []).append(
                         (label, xs, [float("nan") if y is None else y for y in ys]))
     finally:
         db.close()

@@ -6,11 +6,18 @@ and TLS, and memory bounds against floods. Frames are built here byte by
 byte (docs/protocol.md) so that they can say what a real board never would.
 """
 
+import ast
+import csv
+import glob
+import json
 import os
+import re
 import sqlite3
 import struct
 import subprocess
 import sys
+import time
+import tracemalloc
 import urllib.error
 import urllib.request
 import zlib
@@ -212,3 +219,323 @@ def test_a_real_server_enforces_the_token(tmp_path):
         assert status == 200 and body.startswith(b"<!doctype html>")
     finally:
         stop_server(server)
+
+
+# --- 1. descriptor strings from the board -----------------------------------
+
+HOSTILE = {
+    "quotes": "it's \"quoted\" `back`",
+    "sql": 'x"; DROP TABLE "_channels"; --',
+    "sql2": "'); DELETE FROM adc; --",
+    "html": "<script>window.__pwned=1</script>",
+    "attr": '"><img src=x onerror="window.__pwned=2">',
+    "path": "../../etc/x",
+    "control": "ctl\x00\x01\t\n\r\x1b[2J\x7f",
+    "math": "$\\frac{1}{$ 100%",
+    "long": "\u00e9" * 127,  # 254 bytes: the most one string can carry (a length byte)
+}
+HOSTILE_NAMES = list(HOSTILE.values())
+
+
+def stored(name):
+    """A channel name as the sinks store it: verbatim, NUL as U+FFFD."""
+    return name.replace("\0", "\ufffd")
+
+
+def hostile_wire(stream_name="<b>adc</b> ../x\"'", n_rows=5):
+    chans = [("h", name, name) for name in HOSTILE_NAMES]
+    out = frame(1, 0, 0, descriptor(stream_name, chans))
+    for seq in range(1, n_rows + 1):
+        out += frame(2, 0, seq, data([seq * 10 + k for k in range(len(chans))]),
+                     t=seq * 100)
+    return out
+
+
+def log_hostile(path, stream_name="<b>adc</b> ../x\"'", board="A"):
+    batches, schemas, _, _ = decode(hostile_wire(stream_name))
+    with open_sink(str(path), flush_interval=0.0) as sink:
+        sink.write_all(batches, 1.0, schemas, board=board)
+    return str(path)
+
+
+def test_hostile_names_are_stored_verbatim_in_sqlite(tmp_path):
+    path = log_hostile(tmp_path / "log.sqlite", board='b"; DROP TABLE x; --')
+    db = sqlite3.connect(path)
+    tables = sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'"))
+    assert tables == ["_b_adc__b_____x__", "_board_counters", "_channels", "_counters"]
+    table = tables[0]
+    cols = [r[1] for r in db.execute('PRAGMA table_info("%s")' % table)]
+    assert cols == ["board", "seq", "board_time_us", "host_time"] + [
+        stored(n) for n in HOSTILE_NAMES]
+    meta = db.execute('SELECT "column", "stream", "unit" FROM "_channels"').fetchall()
+    assert meta == [(stored(n), "<b>adc</b> ../x\"'", n) for n in HOSTILE_NAMES]
+    rows = db.execute('SELECT * FROM "%s" ORDER BY rowid' % table).fetchall()
+    assert [r[0] for r in rows] == ['b"; DROP TABLE x; --'] * 5
+    assert [list(r[4:]) for r in rows] == [[s * 10 + k for k in range(len(HOSTILE))]
+                                           for s in range(1, 6)]
+
+
+def test_hostile_names_come_out_of_the_api_verbatim_as_json(tmp_path):
+    client = create_app(log_hostile(tmp_path / "log.sqlite")).test_client()
+    r = client.get("/api/streams")
+    assert r.mimetype == "application/json"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    (info,) = r.get_json()["streams"]
+    assert [c["name"] for c in info["channels"]] == [stored(n) for n in HOSTILE_NAMES]
+    assert [c["unit"] for c in info["channels"]] == HOSTILE_NAMES
+    assert info["stream"] == "<b>adc</b> ../x\"'"
+    name = urllib.request.quote(info["name"])
+    want = [stored(HOSTILE["sql"]), stored(HOSTILE["html"])]
+    r = client.get("/api/streams/%s/readings?channels=%s" % (
+        name, urllib.request.quote(",".join(want))))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    body = r.get_json()
+    assert body["columns"][-2:] == want and len(body["rows"]) == 5
+    # verbatim, in a body no browser renders as a page (JSON, nosniff)
+    assert r.mimetype == "application/json" and r.headers["X-Content-Type-Options"] == "nosniff"
+    assert b"<script>" in r.get_data()
+    assert client.get("/api/streams/%s/stats" % name).status_code == 200
+
+
+@pytest.mark.parametrize("ext", ["csv", "jsonl"])
+def test_file_names_from_stream_names_stay_in_the_output_folder(tmp_path, ext):
+    out = tmp_path / "out"
+    out.mkdir()
+    wire = b""
+    names = ["first", "../../etc/x", "/abs/path", "..", "a\\b", "\u00e9" * 127,
+             "nul\0/x", HOSTILE["html"]]
+    for sid, name in enumerate(names):
+        wire += frame(1, sid, 0, descriptor(name, [("h", name, "u")])) + frame(
+            2, sid, 1, data([sid]))
+    batches, schemas, _, _ = decode(wire)
+    with open_sink(str(out / ("log." + ext)), flush_interval=0.0) as sink:
+        sink.write_all(batches, 1.0, schemas, board="A")
+    assert os.listdir(tmp_path) == ["out"]  # nothing written beside or above it
+    files = sorted(os.listdir(out))
+    assert len(files) == len(names)
+    for f in files:
+        assert re.fullmatch(r"log(\.\w{1,40}(_\d+)?)?\.%s" % ext, f), f
+        assert len(f.encode()) < 255
+    if ext == "csv":
+        with open(out / "log.csv", newline="", encoding="utf-8") as f:
+            assert next(csv.reader(f))[-1] == "first"
+        hdrs = []
+        for f in glob.glob(str(out / "log.*.csv")):
+            with open(f, newline="", encoding="utf-8") as fh:
+                hdrs.append(next(csv.reader(fh))[-1])
+        assert sorted(hdrs) == sorted(stored(n) for n in names[1:])
+    else:
+        keys = set()
+        for f in glob.glob(str(out / "*.jsonl")):
+            with open(f, encoding="utf-8") as fh:
+                rec = json.loads(fh.readline())
+            keys.add(list(rec)[-1])
+            assert rec["stream"] in names
+        assert keys == {stored(n) for n in names}
+
+
+def test_mqtt_topics_carry_no_wildcards_or_levels_from_names():
+    from types import SimpleNamespace
+
+    from pyb_bridge.mqtt import MqttSink, topic_part
+
+    for name in HOSTILE_NAMES + ["+", "#", "a/+/#", "/", "", "$SYS/x", "\u00e9"]:
+        part = topic_part(name)
+        assert part and re.fullmatch(r"[A-Za-z0-9._-]+", part), (name, part)
+        topic = MqttSink.topic(SimpleNamespace(prefix="lab"), name, name)
+        assert topic.count("/") == 2 and not set("+#\0") & set(topic), topic
+
+
+@pytest.mark.filterwarnings("ignore:Glyph")  # control characters have no glyph: drawn empty
+def test_plots_draw_hostile_names_as_text(tmp_path):
+    from pyb_bridge.plot import plot
+
+    path = log_hostile(tmp_path / "log.sqlite")
+    drawn = plot(path, str(tmp_path / "p.png"))
+    assert len(drawn) == len(HOSTILE)
+    assert os.path.getsize(tmp_path / "p.png") > 1000
+
+
+def test_malformed_descriptors_are_refused_with_a_clear_error_and_logging_goes_on():
+    said = []
+    good = frame(1, 0, 0, descriptor("adc", [("h", "x", "raw")])) + frame(2, 0, 1, data([7]))
+    bad = [descriptor("s", [("h", "x", "u")], n=200),  # claims more channels than it has
+           descriptor("s", [("s", "x", "u")]),  # a struct code that is not a type
+           descriptor("s", [("9", "x", "u")] * 9 + [("x", "y", "u")]),  # a repeat count
+           b"", descriptor("s", [])]
+    dec, st = FrameDecoder(), Streams(warn=said.append)
+    batches = []
+    for sid, p in enumerate(bad, start=1):
+        batches += st.feed(dec.feed(frame(1, sid, 0, p) + frame(2, sid, 1, b"\x01" * 16)))[0]
+    batches += st.feed(dec.feed(good))[0]
+    assert [(b.schema.name, list(b.rows())) for b in batches] == [("adc", [(0, 7)])]
+    assert st.bad_descriptors == 5 and len(said) == 5
+    assert "stream 1 is truncated" in said[0]
+    assert "stream 2: channel 0 has type 's', not one of bBhHiIf" in said[1]
+    assert "stream 5: no channels" in said[4]
+    # a data frame whose length does not fit its schema is dropped, not decoded
+    b, _ = st.feed(dec.feed(frame(2, 0, 2, b"\x01\x02\x03")))
+    assert b == [] and st.bad_frames == 1
+
+
+def test_nothing_from_the_stream_is_executed_on_the_host():
+    """No eval/exec/compile, no pickle/marshal/shelve, no shell=True in the
+    bridge (``t.eval``/``t.exec`` in deploy.py run code on the board)."""
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "host", "pyb_bridge")
+    files = glob.glob(os.path.join(root, "**", "*.py"), recursive=True)
+    assert len(files) > 10
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in ("eval", "exec", "compile", "__import__"), (
+                    path, node.lineno)
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                mods = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                assert not {"pickle", "marshal", "shelve", "dill"} & set(mods), path
+            if isinstance(node, ast.keyword) and node.arg == "shell":
+                assert not (isinstance(node.value, ast.Constant) and node.value.value), path
+            if isinstance(node, ast.Attribute) and node.attr == "load":
+                assert getattr(node.value, "id", None) != "yaml", path
+
+
+def test_the_dashboard_never_puts_data_into_html():
+    js = os.path.join(os.path.dirname(__file__), "..", "..", "host", "pyb_bridge", "server",
+                      "static", "dashboard.js")
+    with open(js, encoding="utf-8") as f:
+        src = f.read()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                 "new Function", "setTimeout(\"", "srcdoc", ".href ="):
+        assert sink not in src, sink
+    assert src.count("textContent") >= 5
+
+
+# --- 4. resource limits -------------------------------------------------------
+
+GOOD_N = 50
+
+
+def good_frames(seq0=1):
+    out = frame(1, 0, 0, descriptor("adc", [("h", "x", "raw")]))
+    for k in range(GOOD_N):
+        out += frame(2, 0, seq0 + k, data([k]), t=(seq0 + k) * 100)
+    return out
+
+
+def pipeline(sink_path):
+    dec, st = FrameDecoder(), Streams(warn=lambda line: None)
+    sink = open_sink(str(sink_path), flush_interval=0.0)
+
+    def feed(chunk):
+        batches, schemas = st.feed(dec.feed(chunk))
+        sink.write_all(batches, 1.0, schemas, board="A")
+    return dec, st, sink, feed
+
+
+def flood_peak(tmp_path, chunks, chunk_count):
+    """Feed ``chunk_count`` chunks from ``chunks(i)`` then good frames
+    through decoder, streams and a SQLite sink; (peak traced bytes during
+    the flood, rows of the good frames logged, decoder)."""
+    dec, st, sink, feed = pipeline(tmp_path / "log.sqlite")
+    feed(good_frames(1))  # warm up: table created, statements cached
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        for i in range(chunk_count):
+            feed(chunks(i))
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    feed(good_frames(10 ** 6)[len(frame(1, 0, 0, descriptor("adc", [("h", "x", "raw")]))):])
+    # the end of the input: a header still waiting for the length it claims
+    # gives up, and the frames behind it come out (a running link gets there
+    # once that many bytes have come)
+    batches, schemas = st.feed(dec.feed(b"", final=True))
+    sink.write_all(batches, 1.0, schemas, board="A")
+    sink.close()
+    db = sqlite3.connect(str(tmp_path / "log.sqlite"))
+    rows = db.execute('SELECT COUNT(*) FROM "adc" WHERE seq >= 1000000').fetchone()[0]
+    db.close()
+    return peak, rows, dec, st
+
+
+CHUNK = 1 << 16  # what Link.read takes at most at once
+# the decoder's buffer holds at most one read and one whole frame (MAX_PAYLOAD + 20)
+BUFFER = CHUNK + 16384 + 20
+BOUND = 2 * BUFFER  # a flood that decodes to nothing: the buffer and a read in flight
+
+
+def test_an_endless_line_without_newline_keeps_memory_bounded(tmp_path):
+    line = b"x" * CHUNK  # 16 MB of one line: REPL chatter, a board printing forever
+    peak, rows, dec, _ = flood_peak(tmp_path, lambda i: line, 256)
+    print("endless line: peak %d bytes" % peak)
+    assert peak < BOUND, peak
+    assert rows == GOOD_N and dec.skipped_bytes >= 256 * CHUNK
+
+
+def test_a_header_claiming_a_huge_length_is_skipped(tmp_path):
+    huge = SYNC + HDR.pack(1, 2, 0, 0, 0xFFFF, 1, 0)  # more than MAX_PAYLOAD: not a frame
+    most = SYNC + HDR.pack(1, 2, 0, 0, 16384, 1, 0)  # the most a frame may carry, never sent
+    good = good_frames(500)[len(frame(1, 0, 0, descriptor("adc", [("h", "x", "raw")]))):]
+    chunks = [huge + good, most + good]
+    (tmp_path / "clean").mkdir()
+    clean, _, _, _ = flood_peak(tmp_path / "clean", lambda i: good * 20, 40)
+    peak, rows, dec, _ = flood_peak(tmp_path, lambda i: chunks[i % 2] * 20, 40)
+    print("huge length: peak %d bytes, %d without the lying headers" % (peak, clean))
+    # a lying header holds back the frames behind it until 16 kB came, so
+    # one read may decode up to 16 kB more of them: bounded by twice what
+    # the same good frames take, plus the decoder's buffer
+    assert peak < 2 * clean + BUFFER, (peak, clean)
+    assert rows == GOOD_N, rows
+    assert dec.crc_errors > 0 and dec.resyncs > 0, dec.counters()
+    db = sqlite3.connect(str(tmp_path / "log.sqlite"))
+    # every good frame behind the lying headers was logged too (once: duplicates drop)
+    assert db.execute('SELECT COUNT(DISTINCT seq) FROM "adc" WHERE seq BETWEEN 500 AND 549'
+                      ).fetchone()[0] == GOOD_N
+
+
+def test_a_descriptor_with_thousands_of_channels(tmp_path):
+    # 255 channels is what a count byte can say; 5000 entries make more than
+    # MAX_PAYLOAD, so that is no frame at all
+    chans = [("h", "c%04d" % k, "u") for k in range(5000)]
+    too_many = frame(1, 1, 0, descriptor("wide", chans, n=255))
+    widest = frame(1, 2, 0, descriptor("widest", chans[:255])) + frame(
+        2, 2, 1, data(range(255)))
+    wire = [too_many, widest]
+    peak, rows, dec, st = flood_peak(tmp_path, lambda i: wire[i % 2] * 4, 20)
+    print("wide descriptor: peak %d bytes" % peak)
+    assert peak < BOUND + 1024 * 1024, peak
+    assert rows == GOOD_N
+    assert 1 not in st.schemas and len(st.schemas[2].channels) == 255
+    db = sqlite3.connect(str(tmp_path / "log.sqlite"))
+    assert len(db.execute('PRAGMA table_info("widest")').fetchall()) == 4 + 255
+    assert db.execute('SELECT "c0254" FROM "widest" LIMIT 1').fetchone() == (254,)
+
+
+def test_a_flood_of_tiny_frames_keeps_memory_bounded(tmp_path):
+    # empty data frames of 256 streams that never describe themselves are
+    # held for their descriptor: at most Streams.hold_bytes (4 MB) of them
+    def tiny(i):
+        return b"".join(frame(2, sid, i * 4 + r, b"") for r in range(4) for sid in range(256))
+    peak, rows, dec, st = flood_peak(tmp_path, tiny, 40)
+    print("tiny frames: peak %d bytes" % peak)
+    assert peak < st.hold_bytes + BOUND, peak
+    assert st.held_dropped > 0 and rows == GOOD_N
+
+
+def test_the_bridge_keeps_up_with_a_flood_of_tiny_frames_at_link_speed(tmp_path):
+    """USB full speed carries at most ~1.2 MB/s: 55,000 frames of 22 bytes.
+    Decoding and logging them must go faster, so nothing piles up between
+    the reader thread and the writer."""
+    wire = b"".join(frame(2, 0, k, data([k % 30000]), t=k * 100) for k in range(1, 20001))
+    dec, st, sink, feed = pipeline(tmp_path / "log.sqlite")
+    feed(frame(1, 0, 0, descriptor("adc", [("h", "x", "raw")])))
+    t0 = time.perf_counter()
+    for i in range(0, len(wire), 4096):
+        feed(wire[i:i + 4096])
+    sink.flush()
+    dt = time.perf_counter() - t0
+    sink.close()
+    assert dec.frames == 20001
+    assert 20000 / dt > 55000, "%.0f tiny frames/s" % (20000 / dt)
