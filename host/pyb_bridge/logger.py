@@ -286,7 +286,9 @@ def run(args):
         signal.signal(signal.SIGTERM, old)
     if live:
         sys.stderr.write("\n")
-    print("pyb-bridge: %s -> %s (%s)" % (", ".join(ports), ", ".join(args.out),
+    from pyb_bridge.mqtt import redact
+
+    print("pyb-bridge: %s -> %s (%s)" % (", ".join(ports), ", ".join(map(redact, args.out)),
                                          args.format or "by extension"))
     print("  " + line.strip())
     print("  " + ", ".join("%s %d" % kv for kv in sorted(counters.items())))

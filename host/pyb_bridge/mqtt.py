@@ -54,6 +54,16 @@ def parse_url(url):
             unquote(u.password) if u.password else None)
 
 
+def redact(url):
+    """``url`` with the password in it (``mqtt://user:PASSWORD@host``) starred."""
+    if not url.startswith(("mqtt://", "mqtts://")):
+        return url
+    u = urlsplit(url)
+    if u.password is None:
+        return url
+    return url.replace(":%s@" % u.password, ":***@", 1)
+
+
 class MqttSink(Sink):
     """A sink that publishes to an MQTT broker through paho-mqtt, with a
     SQLite spool for the time the broker is away (see the module doc).
@@ -68,7 +78,7 @@ class MqttSink(Sink):
                  close_timeout=10.0, window=1000, reconnect_delay=(0.1, 2.0)):
         import paho.mqtt.client as mqtt
 
-        super().__init__(url, flush_interval)
+        super().__init__(redact(url), flush_interval)
         host, port, self.prefix, tls, url_user, url_pw = parse_url(url)
         if payload not in PAYLOADS:
             raise ValueError("payload must be one of %s, not %r" % (", ".join(PAYLOADS), payload))
@@ -81,6 +91,7 @@ class MqttSink(Sink):
         self.spooled = 0
         self.connected = False
         self.last_error = None
+        self.fatal_error = None  # a refused password or a TLS failure: no use retrying
         self._acked = deque()  # mids acknowledged, filled by the network thread
         self._inflight = {}  # mid -> (spool n or None, topic, payload, retain)
         self._described = set()
@@ -102,7 +113,8 @@ class MqttSink(Sink):
         user = username if username is not None else url_user
         if user is not None:
             c.username_pw_set(user, password if password is not None else url_pw)
-        if tls or cafile or certfile:
+        self._tls = bool(tls or cafile or certfile)
+        if self._tls:
             c.tls_set(ca_certs=cafile, certfile=certfile, keyfile=keyfile,
                       cert_reqs=ssl.CERT_NONE if insecure else ssl.CERT_REQUIRED)
             if insecure:
@@ -112,14 +124,51 @@ class MqttSink(Sink):
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
+        c.reconnect = self._reconnect_noting(c.reconnect)  # the library keeps the reason
         self.client = c
         c.connect_async(host, port, keepalive)
         c.loop_start()
 
     # --- network thread -------------------------------------------------
+    def _where(self):
+        return "%s:%d" % (self.host, self.port)
+
+    def _reconnect_noting(self, reconnect):
+        def noting():
+            try:
+                return reconnect()
+            except ssl.SSLCertVerificationError as e:
+                self.fatal_error = self.last_error = (
+                    "%s: the broker's TLS certificate does not verify (%s): give the CA that "
+                    "signed it with --mqtt-cafile" % (self._where(), e.verify_message or e))
+                raise
+            except ssl.SSLError as e:
+                self.fatal_error = self.last_error = (
+                    "%s: TLS handshake failed (%s): is it the broker's TLS port?"
+                    % (self._where(), e.reason or e))
+                raise
+            except (ConnectionResetError, BrokenPipeError) as e:
+                if not self._tls:
+                    self.last_error = "%s: cannot connect: %s" % (self._where(), e.strerror)
+                    raise
+                # the TCP connection came, the handshake did not: a plain listener
+                self.fatal_error = self.last_error = (
+                    "%s: TLS handshake failed (%s): is it the broker's TLS port?"
+                    % (self._where(), e.strerror))
+                raise
+            except OSError as e:
+                self.last_error = "%s: cannot connect: %s" % (self._where(),
+                                                               e.strerror or e)
+                raise
+        return noting
+
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
-            self.last_error = "broker refused the connection: %s" % reason_code
+            self.last_error = "%s: the broker refused the connection: %s" % (
+                self._where(), reason_code)
+            if "password" in str(reason_code) or "authorized" in str(reason_code):
+                self.last_error += " (check --mqtt-user and --mqtt-password or PYB_MQTT_PASSWORD)"
+                self.fatal_error = self.last_error
             return
         self.connected = True
         self.last_error = None
@@ -197,7 +246,8 @@ class MqttSink(Sink):
         return len(self._inflight) + self._unsent
 
     def status(self):
-        return "mqtt %s, %d pending" % ("up" if self.connected else "DOWN", self.pending())
+        return "mqtt %s, %d pending" % ("up" if self.connected else "DOWN (%s)" % (
+            self.last_error or "connecting"), self.pending())
 
     def topic(self, board, stream):
         return "%s/%s/%s" % (self.prefix, topic_part(board), topic_part(stream))
@@ -300,8 +350,22 @@ def sink_from_args(url, args):
     password = args.mqtt_password
     if password is None:
         password = os.environ.get("PYB_MQTT_PASSWORD")
-    return MqttSink(url, spool=args.mqtt_spool, qos=args.mqtt_qos, payload=args.mqtt_payload,
+    sink = MqttSink(url, spool=args.mqtt_spool, qos=args.mqtt_qos, payload=args.mqtt_payload,
                     username=args.mqtt_user, password=password, cafile=args.mqtt_cafile,
                     certfile=args.mqtt_cert, keyfile=args.mqtt_key,
                     insecure=args.mqtt_insecure, client_id=args.mqtt_client_id,
                     flush_interval=args.flush_interval)
+    # A wrong password or a certificate that does not verify stops the run
+    # at once (an absent broker does not: the spool is for that).
+    end = time.monotonic() + FIRST_CONNECT_S
+    while not sink.connected and sink.last_error is None and time.monotonic() < end:
+        time.sleep(0.01)
+    if sink.fatal_error:
+        error = sink.fatal_error
+        sink.close_timeout = 0
+        sink.close()
+        raise OSError(error)
+    return sink
+
+
+FIRST_CONNECT_S = 5.0  # how long the command waits for the first answer of the broker
