@@ -11,7 +11,7 @@ STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
 .PHONY: bench-reliability fuzz
-.PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-py test-mp bench bench-mqtt clean bench-serve bench-link
+.PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-py test-mp bench bench-mqtt clean bench-serve bench-link bench-e2e
 
 all: test
 
@@ -74,8 +74,10 @@ demo: $(STAMP)
 
 # Benchmarks (not tests): figures go to docs/performance.md and bench/results.json.
 bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/memory.py
 	@if [ -f bench/stream.py ]; then $(PY) bench/stream.py; fi
+	$(PY) bench/e2e.py
 
 # The REST API under load while the bridge writes (printed; see docs/api.md).
 bench-serve: $(STAMP)
@@ -96,6 +98,12 @@ fuzz: $(STAMP)
 	PYB_FUZZ_EXAMPLES=20000 $(BIN)/pytest -q tests/host/test_fuzz.py
 	$(PY) -m pip install -q atheris==3.0.0
 	$(PY) tests/fuzz/fuzz_bridge.py -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
+
+# pyb_lib's stream + pyb-bridge log against print() CSV + pyserial and against
+# Belay, into SQLite over the virtual board's usb-fs link (see docs/performance.md).
+bench-e2e: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) bench/e2e.py
 
 # MQTT through a real Mosquitto on loopback, spool recovery, several boards (printed; see docs/scaling.md).
 bench-mqtt: $(STAMP)

@@ -117,6 +117,14 @@ def _make_vcp(base):
         def write(self, buf):
             if isinstance(buf, str):
                 buf = buf.encode()
+            elif not (isinstance(buf, bytes) or isinstance(buf, bytearray)):  # no tuple: no heap
+                # The firmware writes the buffer's bytes (stm32 usb.c
+                # pyb_usb_vcp_write gets them by the buffer protocol); len()
+                # of an array('H') or its memoryview counts items, not bytes.
+                try:
+                    buf = bytes(buf)
+                except MemoryError:  # heap locked: a memoryview of bytes
+                    pass
             _send(87, buf)  # W
             return len(buf)
 
