@@ -379,8 +379,9 @@ def test_malformed_descriptors_are_refused_with_a_clear_error_and_logging_goes_o
 
 
 def test_nothing_from_the_stream_is_executed_on_the_host():
-    """No eval/exec (compile() only checks a --script for syntax), no pickle/marshal/shelve, no shell=True in the
-    bridge (``t.eval``/``t.exec`` in deploy.py run code on the board)."""
+    """No eval/exec (compile() only checks a --script's syntax), no
+    pickle/marshal/shelve, no shell=True in the bridge (``t.eval``/``t.exec``
+    in deploy.py run code on the board)."""
     root = os.path.join(os.path.dirname(__file__), "..", "..", "host", "pyb_bridge")
     files = glob.glob(os.path.join(root, "**", "*.py"), recursive=True)
     assert len(files) > 10
@@ -674,3 +675,51 @@ def test_mqtt_password_is_never_printed(secure_broker, tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "s3cret" not in out + err
     assert "mqtts://logger:***@127.0.0.1" in out
+
+
+# --- 1. (browser) the dashboard shows hostile names as text --------------------
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def test_the_dashboard_runs_no_script_from_names_in_chromium(tmp_path):
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(p)]
+    if missing:
+        msg = "needs %s (make sysdeps: chromium, chromium-driver)" % " and ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    db = log_hostile(tmp_path / "log.sqlite")
+    server = serve_in_thread(db, "127.0.0.1", 0, token=TOKEN, threads=4)
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update",
+              "--user-data-dir=%s" % (tmp_path / "profile"), "--window-size=1200,800"):
+        opts.add_argument(a)
+    drv = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+    drv.set_page_load_timeout(20)
+    try:
+        # any alert() from a name would make every later script call fail
+        drv.get(server.url + "?token=" + urllib.request.quote(TOKEN))
+        end = time.monotonic() + 15
+        units = []
+        while time.monotonic() < end and len(units) < len(HOSTILE):
+            units = drv.execute_script(
+                "return [...document.querySelectorAll('.chart h2')].map(e => e.textContent)")
+            time.sleep(0.05)
+        assert sorted(units) == sorted(HOSTILE_NAMES)
+        legend = drv.execute_script(
+            "return [...document.querySelectorAll('.legend span')].map(e => e.textContent)")
+        assert sorted(legend) == sorted("\u25a0 " + stored(n) for n in HOSTILE_NAMES)
+        assert drv.execute_script("return window.__pwned === undefined")
+        assert drv.execute_script("return document.images.length") == 0
+        assert drv.execute_script(
+            "return [...document.scripts].every(s => s.src.endsWith('dashboard.js'))")
+        drv.save_screenshot(str(tmp_path / "hostile.png"))
+    finally:
+        drv.quit()
+        stop_server(server)
