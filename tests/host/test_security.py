@@ -483,8 +483,8 @@ def test_a_header_claiming_a_huge_length_is_skipped(tmp_path):
     good = good_frames(500)[len(frame(1, 0, 0, descriptor("adc", [("h", "x", "raw")]))):]
     chunks = [huge + good, most + good]
     (tmp_path / "clean").mkdir()
-    clean, _, _, _ = flood_peak(tmp_path / "clean", lambda i: good * 20, 40)
-    peak, rows, dec, _ = flood_peak(tmp_path, lambda i: chunks[i % 2] * 20, 40)
+    clean, _, _, _ = flood_peak(tmp_path / "clean", lambda i: good * 10, 20)
+    peak, rows, dec, _ = flood_peak(tmp_path, lambda i: chunks[i % 2] * 10, 20)
     print("huge length: peak %d bytes, %d without the lying headers" % (peak, clean))
     # a lying header holds back the frames behind it until 16 kB came, so
     # one read may decode up to 16 kB more of them: bounded by twice what
@@ -521,7 +521,7 @@ def test_a_flood_of_tiny_frames_keeps_memory_bounded(tmp_path):
     # held for their descriptor: at most Streams.hold_bytes (4 MB) of them
     def tiny(i):
         return b"".join(frame(2, sid, i * 4 + r, b"") for r in range(4) for sid in range(256))
-    peak, rows, dec, st = flood_peak(tmp_path, tiny, 40)
+    peak, rows, dec, st = flood_peak(tmp_path, tiny, 24)
     print("tiny frames: peak %d bytes" % peak)
     assert peak < st.hold_bytes + BOUND, peak
     assert st.held_dropped > 0 and rows == GOOD_N
