@@ -11,6 +11,7 @@
 """
 
 import argparse
+import os
 import sys
 
 from pyb_bridge import deploy, logger
@@ -69,6 +70,12 @@ def main(argv=None):
         return cmd_ports(args) if args.cmd == "ports" else logger.run(args)
     except OSError as e:
         print("pyb-bridge: %s" % e, file=sys.stderr)
+        return 1
+    except Exception as e:  # never a traceback for the user; PYB_BRIDGE_DEBUG=1 shows it
+        if os.environ.get("PYB_BRIDGE_DEBUG"):
+            raise
+        print("pyb-bridge: unexpected error: %s: %s (PYB_BRIDGE_DEBUG=1 shows where; "
+              "please report it)" % (type(e).__name__, e), file=sys.stderr)
         return 1
 
 

@@ -8,6 +8,7 @@ open it again with a growing delay (``backoff`` up to ``max_backoff``
 seconds), then carries on; the decoder just sees a gap.
 """
 
+import errno
 import os
 import time
 from collections import namedtuple
@@ -59,10 +60,32 @@ def board_id(port):
 
 
 def open_port(port, baudrate=115200, timeout=0.05):
+    """The open pyserial port; an OSError whose message names the port and
+    says what to do when it cannot be opened. A device is locked while open
+    (``flock``), so a second pyb-bridge or mpremote on it is refused."""
     device = find_pyboard() if port == "auto" else port
     if "://" in device:
         return serial.serial_for_url(device, baudrate=baudrate, timeout=timeout)
-    return serial.Serial(device, baudrate=baudrate, timeout=timeout)
+    try:
+        return serial.Serial(device, baudrate=baudrate, timeout=timeout, exclusive=True)
+    except serial.SerialException as e:
+        raise OSError(e.errno, port_error(device, e)) from None
+
+
+def port_error(device, e):
+    """What to tell the user when ``device`` does not open (``e``)."""
+    code = getattr(e, "errno", None)
+    text = str(e)
+    if code == errno.ENOENT or not os.path.exists(device):
+        return ("%s: no such serial port (is the board plugged in? pyb-bridge ports lists "
+                "the ports)" % device)
+    if code == errno.EACCES:
+        return ("%s: permission denied: add yourself to the group that owns it (on Linux: "
+                "sudo usermod -aG dialout $USER, then log in again)" % device)
+    if code in (errno.EAGAIN, errno.EBUSY) or "lock" in text:
+        return ("%s: the port is busy: another program has it open (mpremote, a terminal, "
+                "another pyb-bridge?); close it and try again" % device)
+    return "%s: cannot open the port: %s" % (device, text)
 
 
 class Link:
@@ -137,11 +160,11 @@ def start_script(port, script, baudrate=115200):
     """Run ``script`` (Python source text) on the board through the raw REPL
     with mpremote's transport, without waiting for it to end; return the
     open pyserial port, on which the script's stream arrives."""
-    from mpremote.transport_serial import SerialTransport
+    from pyb_bridge.deploy import open_board  # DeployError: no port, busy, no raw REPL
 
-    device = find_pyboard() if port == "auto" else port
-    t = SerialTransport(device, baudrate=baudrate)
-    t.enter_raw_repl(soft_reset=True)
+    t, _ = open_board(port)
+    if baudrate != t.serial.baudrate:
+        t.serial.baudrate = baudrate
     t.exec_raw_no_follow(script)
     t.serial.timeout = 0.05
     return t.serial

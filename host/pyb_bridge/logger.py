@@ -14,11 +14,13 @@ USB serial number of the port when it has one, else the port name.
 import os
 import queue
 import signal
+import sqlite3
 import sys
 import threading
 import time
 
 from pyb_bridge import serve
+from pyb_bridge.deploy import DeployError
 from pyb_bridge.link import Board, board_id, find_pyboards
 from pyb_bridge.sinks import FORMATS, SqliteSink, open_sink
 
@@ -224,13 +226,95 @@ class LivePlot:
             self.draw()
 
 
+class LogError(Exception):
+    """What stops ``pyb-bridge log``: one line saying what to do; ``code``
+    is the exit status; ``remove``: the output files this run made are
+    removed (nothing was logged into them)."""
+
+    def __init__(self, message, code=1, remove=False):
+        super().__init__(message)
+        self.code = code
+        self.remove = remove
+
+
+def check_output(path):
+    """A LogError unless a file can be made at ``path``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise LogError("--out %s is a folder: give a file name in it" % path, 2)
+    probe = folder
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise LogError("--out %s: %s is a file, not a folder: choose another --out"
+                       % (path, probe), 2)
+    if probe != folder:
+        raise LogError("--out %s: the folder %s does not exist: create it (mkdir -p %s) or "
+                       "choose another --out" % (path, folder, folder), 2)
+    if not os.access(folder, os.W_OK) or (os.path.exists(path)
+                                          and not os.access(path, os.W_OK)):
+        raise LogError("--out %s: no permission to write there: choose another --out "
+                       "or fix the permissions" % path, 2)
+
+
 def run(args):
-    """``pyb-bridge log`` (arguments from ``add_arguments``)."""
-    script = None
-    if args.script:
-        with open(args.script) as f:
+    """``pyb-bridge log`` (arguments from ``add_arguments``): the exit
+    status; a failure is one line on stderr, never a traceback."""
+    files = [o for o in args.out if not o.startswith(("mqtt://", "mqtts://"))]
+    created = [o for o in files if not os.path.exists(o)]
+    try:
+        return _run(args, files)
+    except LogError as e:
+        if e.remove:
+            for o in created:
+                for f in (o, o + "-wal", o + "-shm", o + "-journal"):
+                    if os.path.exists(f):
+                        os.remove(f)
+        print("pyb-bridge log: %s" % e, file=sys.stderr)
+        return e.code
+
+
+def read_script(path):
+    """The text of a --script, checked for syntax errors on the host."""
+    try:
+        with open(path) as f:
             script = f.read()
-    ports = expand_ports(args.port)
+    except (OSError, UnicodeDecodeError) as e:
+        raise LogError("cannot read the script %s: %s" % (path, getattr(e, "strerror", e) or e),
+                       2) from None
+    try:
+        compile(script, path, "exec")
+    except SyntaxError as e:
+        raise LogError("%s line %s: %s: %s: fix the script (it was not started)"
+                       % (path, e.lineno, type(e).__name__, e.msg), 2) from None
+    return script
+
+
+def _close_sinks(sinks):
+    """Close every sink; the first write error as a LogError (None if none)."""
+    first = None
+    for s in sinks:
+        try:
+            s.close()
+        except (OSError, sqlite3.Error) as e:
+            first = first or e
+    return first
+
+
+def write_error(e, files):
+    return LogError("writing %s failed: %s: free some space (or choose another --out) and "
+                    "start again; the rows written before are kept"
+                    % (", ".join(files) or "the output", e))
+
+
+def _run(args, files):
+    script = read_script(args.script) if args.script else None
+    for o in files:
+        check_output(o)
+    try:
+        ports = expand_ports(args.port)
+    except OSError as e:
+        raise LogError(str(e)) from None
     live_plot = None
     if args.plot is not None:
         sq = [o for o in args.out if not o.startswith(("mqtt://", "mqtts://"))
@@ -244,8 +328,12 @@ def run(args):
     def on_signal(signum, frame):
         stop.append(signum)
 
+    try:
+        sinks = open_sinks(args)
+    except (OSError, sqlite3.Error) as e:
+        raise LogError("cannot write %s: %s: choose another --out" % (", ".join(files), e),
+                       remove=True) from None
     old = signal.signal(signal.SIGTERM, on_signal)
-    sinks = open_sinks(args)
     if args.plot is not None:
         db = next(s for s in sinks if isinstance(s, SqliteSink))
         png = args.plot or os.path.splitext(db.path)[0] + ".png"
@@ -255,9 +343,18 @@ def run(args):
     live = sys.stderr.isatty() and not args.quiet
     lg = Logger(ports, sinks, baudrate=args.baudrate, script=script)
     server = None
+    gone = {}
+    failed = None
     try:
         server = serve.start_for_log(args, sinks)  # --serve
-        with lg:
+        try:
+            lg.__enter__()
+        except (OSError, DeployError) as e:
+            msg = getattr(e, "strerror", None) or str(e)
+            if not msg.startswith(tuple(ports)):
+                msg = "%s: %s" % (", ".join(ports), msg)
+            raise LogError(msg, remove=True) from None
+        try:
             end = None if args.duration is None else start + args.duration
             try:
                 while not stop and (end is None or time.monotonic() < end):
@@ -274,16 +371,23 @@ def run(args):
                             sys.stderr.write("\r" + line)
                         else:
                             print(line, file=sys.stderr)
+                    for p, b in zip(ports, lg.boards, strict=True):
+                        _watch_port(p, b, gone, live)
             except KeyboardInterrupt:
                 pass
+        finally:
+            lg.close()
         line = status_line(lg, start)
         counters, per_board = lg.counters()
         if live_plot:
             live_plot.draw()
+    except (OSError, sqlite3.Error) as e:  # the disk is full, the folder went away...
+        failed = write_error(e, files)
     finally:
-        for s in sinks:
-            s.close()
+        closing = _close_sinks(sinks)
         signal.signal(signal.SIGTERM, old)
+    if failed or closing:
+        raise failed or write_error(closing, files)
     if live:
         sys.stderr.write("\n")
     from pyb_bridge.mqtt import redact
@@ -304,7 +408,23 @@ def run(args):
         if hasattr(s, "published"):
             print("  %s: %d messages acknowledged, %d went through the spool, %d left in %s"
                   % (s.path, s.published, s.spooled, s.left_in_spool, s.spool_path))
+    still = [p for p in ports if p in gone]
+    if still:
+        raise LogError("%s went away during the run and did not come back: plug the board "
+                       "back in (pyb-bridge ports lists the ports); the rows received before "
+                       "are in %s" % (", ".join(still), ", ".join(args.out)), 3)
     return 0
+
+
+def _watch_port(port, board, gone, live):
+    """Say once when a board's port goes away and when it is back."""
+    if not board.link.connected and port not in gone:
+        gone[port] = time.monotonic()
+        print("%spyb-bridge log: %s went away (unplugged?); waiting for it to come back"
+              % ("\n" if live else "", port), file=sys.stderr)
+    elif board.link.connected and port in gone:
+        print("%spyb-bridge log: %s is back after %.1f s" % (
+            "\n" if live else "", port, time.monotonic() - gone.pop(port)), file=sys.stderr)
 
 
 def add_arguments(lg):

@@ -71,8 +71,18 @@ def parse_size(text):
 
 def load_wiring(path):
     """Read a wiring file (JSON, see docs/vboard.md); drop models that do not exist."""
-    with open(path) as f:
-        wiring = json.load(f)
+    try:
+        with open(path) as f:
+            wiring = json.load(f)
+    except OSError as e:
+        raise SystemExit("vboard: cannot read the wiring file %s: %s"
+                         % (path, e.strerror)) from None
+    except ValueError as e:  # JSONDecodeError, or bytes that are not UTF-8
+        raise SystemExit("vboard: %s is not valid JSON: %s: fix it (docs/vboard.md has the "
+                         "format)" % (path, e)) from None
+    if not isinstance(wiring, dict):
+        raise SystemExit("vboard: %s: the wiring is a JSON object with sections i2c, spi, "
+                         "dac, analog, uart_loopback (docs/vboard.md)" % path)
     known = ("i2c", "spi", "dac", "analog", "uart_loopback")
     for key in wiring:
         if key not in known and not key.startswith("_"):
@@ -80,7 +90,12 @@ def load_wiring(path):
                              % (path, key, ", ".join(known)))
     for kind in ("i2c", "spi"):
         kept = []
-        for spec in wiring.get(kind, []):
+        specs = wiring.get(kind, [])
+        if not isinstance(specs, list) or not all(
+                isinstance(sp, dict) and isinstance(sp.get("model"), str) for sp in specs):
+            raise SystemExit("vboard: %s: %r must be a list of objects, each with a \"model\" "
+                             "(docs/vboard.md)" % (path, kind))
+        for spec in specs:
             mod = spec["model"].rsplit(".", 1)[0]
             if os.path.exists(os.path.join(HERE, "models", mod + ".py")):
                 kept.append(spec)
