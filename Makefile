@@ -11,7 +11,7 @@ STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
 .PHONY: bench-reliability fuzz
-.PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-py test-mp bench bench-mqtt clean bench-serve bench-link bench-e2e
+.PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-py test-mp bench bench-mqtt clean bench-serve bench-link bench-e2e soak
 
 all: test
 
@@ -104,6 +104,12 @@ fuzz: $(STAMP)
 bench-e2e: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/e2e.py
+
+# Not in CI: stream at the link's full rate for MINUTES (default 10); the
+# bridge's memory at start and end, and every row checked.
+MINUTES ?= 10
+soak: $(STAMP)
+	$(PY) bench/soak.py --minutes $(MINUTES)
 
 # MQTT through a real Mosquitto on loopback, spool recovery, several boards (printed; see docs/scaling.md).
 bench-mqtt: $(STAMP)
