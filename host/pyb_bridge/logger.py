@@ -331,8 +331,8 @@ def _run(args, files):
     try:
         sinks = open_sinks(args)
     except (OSError, sqlite3.Error) as e:
-        raise LogError("cannot write %s: %s: choose another --out" % (", ".join(files), e),
-                       remove=True) from None
+        raise LogError("cannot write %s: %s: choose another --out (or free some space)"
+                       % (", ".join(files), e), remove=True) from None
     old = signal.signal(signal.SIGTERM, on_signal)
     if args.plot is not None:
         db = next(s for s in sinks if isinstance(s, SqliteSink))
