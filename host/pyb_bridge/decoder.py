@@ -322,6 +322,7 @@ class Batch(namedtuple("Batch", "schema seq times columns")):
         return zip(self.times, *self.columns, strict=True)
 
 
+MAX_SCHEMAS = 1000  # changes of a stream's channels in one run (a table each)
 HELD_COST = 256  # bytes a held Frame takes beyond its payload (namedtuple, ints, list slot)
 Status = namedtuple("Status", "stream records frames overruns short_writes pending")
 
@@ -343,10 +344,18 @@ class Streams:
     ``bad_frames``. Frames held for a descriptor take at most ``hold``
     frames per stream and ``hold_bytes`` of payload in all (the others are
     dropped, counted in ``held_dropped``); a held frame counts as its
-    payload plus ``HELD_COST`` bytes, what its objects take in CPython."""
+    payload plus ``HELD_COST`` bytes, what its objects take in CPython.
+    A board may change the channels of its streams ``max_schemas`` times in
+    all (each change is a new SQLite table); a stream that changes them
+    after that is refused, said once through ``warn``, and its data dropped
+    (``bad_frames``); a stream's first descriptor is always taken."""
 
-    def __init__(self, hold=1024, warn=None, hold_bytes=4 << 20):
+    def __init__(self, hold=1024, warn=None, hold_bytes=4 << 20, max_schemas=MAX_SCHEMAS):
         self._newer = _Newer(warn)
+        self.max_schemas = max_schemas
+        self.schema_changes = 0  # a stream described again with other channels
+        self._described = set()
+        self._refused = set()
         self._warned_bad = set()
         self.bad_descriptors = 0
         self.bad_frames = 0
@@ -376,6 +385,9 @@ class Streams:
         new = []
         for f in frames:
             if f.type == T_DATA:
+                if f.stream in self._refused:
+                    self.bad_frames += 1
+                    continue
                 schema = self.schemas.get(f.stream)
                 if schema is None:
                     if f.stream in self._unknown:
@@ -410,7 +422,26 @@ class Streams:
                         self._newer.warn("pyb-bridge: ignored a malformed descriptor: %s" % e)
                     continue
                 self._unknown.discard(f.stream)
+                if f.stream in self._refused:
+                    self.bad_descriptors += 1
+                    continue
                 if self.schemas.get(f.stream) != schema:
+                    if f.stream in self._described and \
+                            self.schema_changes >= self.max_schemas:
+                        self.bad_descriptors += 1
+                        self.schemas.pop(f.stream, None)
+                        if not self._refused:
+                            self._newer.warn(
+                                "pyb-bridge: stream %d changed its channels after %d changes: "
+                                "its data is no longer logged" % (
+                                    f.stream, self.max_schemas))
+                        self._refused.add(f.stream)
+                        dropped = self._pending.pop(f.stream, ())
+                        self._held_bytes -= sum(len(h.payload) + HELD_COST for h in dropped)
+                        continue
+                    if f.stream in self._described:
+                        self.schema_changes += 1
+                    self._described.add(f.stream)
                     self.schemas[f.stream] = schema
                     new.append(schema)
                 for held in self._pending.pop(f.stream, ()):

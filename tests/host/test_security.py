@@ -547,6 +547,28 @@ def test_the_rate_of_a_flood_of_tiny_frames(tmp_path):
     assert 20000 / dt > 55000 / 3, "%.0f tiny frames/s" % (20000 / dt)
 
 
+
+def test_a_board_that_keeps_changing_its_channels_gets_a_bounded_number_of_tables(tmp_path):
+    said = []
+    dec, st = FrameDecoder(), Streams(warn=said.append, max_schemas=40)
+    with open_sink(str(tmp_path / "log.sqlite"), flush_interval=0.0) as sink:
+        for k in range(100):  # stream 0 changes its channel's name every time
+            wire = frame(1, 0, 2 * k, descriptor("churn", [("h", "c%d" % k, "u")])) + frame(
+                2, 0, 2 * k + 1, data([k]))
+            if k == 50:  # a new stream is still taken
+                wire += frame(1, 1, 0, descriptor("adc", [("h", "x", "raw")])) + frame(
+                    2, 1, 1, data([7]))
+            batches, schemas = st.feed(dec.feed(wire))
+            sink.write_all(batches, 1.0, schemas, board="A")
+    db = sqlite3.connect(str(tmp_path / "log.sqlite"))
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' "
+                                       "AND name LIKE 'churn%'")]
+    assert len(tables) == 41  # the first schema and 40 changes
+    assert st.bad_descriptors == 100 - 41 and st.bad_frames == 100 - 41
+    assert len(said) == 1 and "stream 0 changed its channels after 40 changes" in said[0]
+    assert db.execute('SELECT "x" FROM "adc"').fetchall() == [(7,)]
+
+
 # --- 3. MQTT: a password and TLS, no silent fallback ---------------------------
 
 def _openssl(d, *args):
