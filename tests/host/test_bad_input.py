@@ -295,3 +295,25 @@ def test_a_wiring_file_with_mistakes(tmp_path, text, words):
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and words in r.stderr, r.stderr
     assert not (tmp_path / "tty").exists()
+
+
+# Bad query parameters: tests/host/test_api.py tries every parameter of
+# /readings (and schemathesis every endpoint against its OpenAPI description);
+# here the live push, which answers before it starts streaming.
+@pytest.mark.parametrize("query, parameter", [
+    ("channels=nope", "channels"), ("after=-1", "after"), ("after=x", "after"),
+    ("channels=x%22%3B%20DROP%20TABLE%20adc%3B--", "channels")])
+def test_bad_parameters_of_the_live_push_are_400(api_client, query, parameter):
+    r = api_client.get("/api/streams/adc/events?" + query)
+    assert r.status_code == 400 and r.get_json()["parameter"] == parameter
+
+
+@pytest.fixture(scope="module")
+def api_client(tmp_path_factory):
+    from test_sinks import board_data, log
+
+    from pyb_bridge.server import create_app
+
+    path = str(tmp_path_factory.mktemp("api") / "log.db")
+    log(board_data(300)[0], sinks.open_sink(path, flush_interval=0.0))
+    return create_app(path).test_client()
