@@ -8,6 +8,7 @@ column per channel. ``flush()`` makes everything written so far durable; it runs
 every ``flush_interval`` seconds from ``write`` and from ``close()``.
 """
 
+import bisect
 import csv
 import json
 import os
@@ -16,7 +17,10 @@ import sqlite3
 import time
 from itertools import repeat
 
+import numpy
+
 FORMATS = ("sqlite", "csv", "jsonl")
+ROLLUP_US = 1000000  # board time per row of a stream's rollup table (SqliteSink)
 BASE_COLUMNS = ("board", "seq", "board_time_us", "host_time")
 _SQL_TYPES = {"f": "REAL"}
 
@@ -102,7 +106,18 @@ class SqliteSink(Sink):
     struct type, unit, period in µs) from each descriptor, and ``_counters``
     (name, value) with the link's counters (frames, frames lost, CRC errors,
     ...) as of the end of the run, summed over the boards, and
-    ``_board_counters`` (board, name, value) with each board's own."""
+    ``_board_counters`` (board, name, value) with each board's own.
+
+    Each stream table ``T`` has a rollup table ``_rollup_T``, listed in
+    ``_rollups`` (table, rollup, bucket_us): per board (``''`` for rows
+    without one) and per ``ROLLUP_US`` of board time (``k`` = board_time_us
+    / bucket_us), the rows (``n``), their first and last row id (``r0``,
+    ``r1``) and the minimum and maximum of every channel (``c0_min``,
+    ``c0_max``, ... in the order of the table's channel columns; NULL
+    values and NaN, which SQLite stores as NULL, are left out as SQL's
+    MIN and MAX leave them out). It is kept in the same transaction as the
+    rows, so a reader sees both or neither: the server draws long logs from
+    it and finds time ranges through its row ids."""
 
     def __init__(self, path, flush_interval=1.0):
         super().__init__(path, flush_interval)
@@ -110,6 +125,7 @@ class SqliteSink(Sink):
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self._tables = {}  # schema -> insert statement
+        self._rollups = {}  # schema -> (upsert statement, pending {(board, k): entry})
         self._in_tx = False
         self.db.execute('CREATE TABLE IF NOT EXISTS "_channels" ("table" TEXT, "column" TEXT, '
                         '"stream" TEXT, "type" TEXT, "unit" TEXT, "period_us" INTEGER, '
@@ -118,6 +134,8 @@ class SqliteSink(Sink):
                         '("name" TEXT PRIMARY KEY, "value" INTEGER)')
         self.db.execute('CREATE TABLE IF NOT EXISTS "_board_counters" ("board" TEXT, '
                         '"name" TEXT, "value" INTEGER, PRIMARY KEY ("board", "name"))')
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_rollups" ("table" TEXT PRIMARY KEY, '
+                        '"rollup" TEXT, "bucket_us" INTEGER)')
 
     def table_for(self, schema):
         sql = self._tables.get(schema)
@@ -143,8 +161,41 @@ class SqliteSink(Sink):
             [(name, col, schema.name, c.type, c.unit, schema.period_us)
              for col, c in zip(cols, schema.channels, strict=True)])
         sql = 'INSERT INTO "%s" VALUES (%s)' % (name, ", ".join("?" * len(want)))
+        self._rollups[schema] = (self._rollup_table(name, len(cols)), {})
         self._tables[schema] = sql
         return sql
+
+    def _rollup_table(self, name, nch):
+        """Create (or find) the rollup of table ``name``; its upsert statement.
+        A table that has rows but no rollup yet (a log written before rollups
+        existed, appended to now) gets it computed from its rows once."""
+        rollup = "_rollup_" + name
+        q = '"%s"' % rollup.replace('"', '""')
+        t = '"%s"' % name.replace('"', '""')
+        chans = ["c%d_min" % i for i in range(nch)], ["c%d_max" % i for i in range(nch)]
+        stats = [c for pair in zip(*chans, strict=True) for c in pair]
+        fresh = self.db.execute("SELECT 1 FROM sqlite_master WHERE name = ?",
+                                (rollup,)).fetchone() is None
+        if fresh:
+            self.db.execute('CREATE TABLE %s ("k" INTEGER NOT NULL, "board" TEXT NOT NULL, '
+                            '"n" INTEGER, "r0" INTEGER, "r1" INTEGER%s, '
+                            'PRIMARY KEY ("k", "board"))'
+                            % (q, "".join(", %s" % c for c in stats)))
+            self.db.execute('INSERT OR REPLACE INTO "_rollups" VALUES (?, ?, ?)',
+                            (name, rollup, ROLLUP_US))
+            cols = [r[1] for r in self.db.execute("PRAGMA table_info(%s)" % t)]
+            src = ['"%s"' % c.replace('"', '""') for c in cols[len(BASE_COLUMNS):]]
+            self.db.execute(
+                "INSERT INTO %s SELECT board_time_us / %d, COALESCE(board, ''), COUNT(*), "
+                "MIN(rowid), MAX(rowid)%s FROM %s WHERE 1 GROUP BY 1, 2"
+                % (q, ROLLUP_US, "".join(", MIN(%s), MAX(%s)" % (c, c) for c in src), t))
+        upd = ["n = n + excluded.n", "r0 = MIN(r0, excluded.r0)", "r1 = MAX(r1, excluded.r1)"]
+        for lo, hi in zip(*chans, strict=True):
+            for c, f in ((lo, "MIN"), (hi, "MAX")):
+                upd.append("%s = %s(COALESCE(%s, excluded.%s), COALESCE(excluded.%s, %s))"
+                           % (c, f, c, c, c, c))
+        return ("INSERT INTO %s VALUES (%s) ON CONFLICT (k, board) DO UPDATE SET %s"
+                % (q, ", ".join("?" * (5 + 2 * nch)), ", ".join(upd)))
 
     def describe(self, schema, board=None):
         self.table_for(schema)
@@ -159,9 +210,18 @@ class SqliteSink(Sink):
             self._in_tx = True
         self.db.executemany(sql, zip(repeat(board), repeat(batch.seq), batch.times,
                                      repeat(host_time), *batch.columns, strict=False))
+        n = len(batch.times)
+        if n:
+            last = self.db.execute("SELECT last_insert_rowid()").fetchone()[0]
+            _roll(self._rollups[batch.schema][1], "" if board is None else board,
+                  batch.times, batch.columns, last - n + 1)
 
     def _flush(self):
         if self._in_tx:
+            for sql, pending in self._rollups.values():
+                if pending:
+                    self.db.executemany(sql, _rollup_rows(pending))
+                    pending.clear()
             self.db.execute("COMMIT")
             self._in_tx = False
 
@@ -175,6 +235,68 @@ class SqliteSink(Sink):
 
     def _close(self):
         self.db.close()
+
+
+def _lohi(chunks):
+    """(min, max) of a column given in pieces, as SQL's MIN and MAX see it:
+    NaN (stored as NULL by SQLite) left out; (None, None) if nothing is left."""
+    v = numpy.concatenate([numpy.asarray(c) for c in chunks])
+    if v.dtype.kind == "f":
+        v = v[~numpy.isnan(v)]
+    if not len(v):
+        return None, None
+    return v.min().item(), v.max().item()
+
+
+def _add(pending, key, n, r0, r1, cols):
+    e = pending.get(key)
+    if e is None:
+        pending[key] = [n, r0, r1, [[c] for c in cols]]
+        return
+    e[0] += n
+    e[1] = min(e[1], r0)
+    e[2] = max(e[2], r1)
+    for acc, c in zip(e[3], cols, strict=True):
+        acc.append(c)
+
+
+def _rollup_rows(pending):
+    """The rows to upsert from ``pending`` (see ``_roll``): whole buckets'
+    columns reduced at once (numpy), not batch by batch."""
+    out = []
+    for key, (n, r0, r1, cols) in sorted(pending.items()):
+        row = [*key, n, r0, r1]
+        for chunks in cols:
+            row += _lohi(chunks)
+        out.append(row)
+    return out
+
+
+def _roll(pending, board, times, columns, row0):
+    """Fold one batch (its rows ``row0``...) into the rollup entries
+    ``pending`` {(k, board): [n, r0, r1, [pieces of each column]]}. A batch
+    usually lies in one bucket (its columns are kept whole); one that spans
+    several is cut where its (sorted) times cross a bucket boundary."""
+    b = ROLLUP_US
+    n = len(times)
+    if isinstance(times, range):  # a fixed-rate stream: times go up
+        k0, k1 = times[0] // b, times[-1] // b
+    else:
+        k0, k1 = min(times) // b, max(times) // b
+    if k0 == k1:
+        _add(pending, (k0, board), n, row0, row0 + n - 1, columns)
+        return
+    if isinstance(times, range) or all(x <= y for x, y in zip(times, times[1:], strict=False)):
+        i = 0
+        while i < n:
+            k = times[i] // b
+            j = bisect.bisect_left(times, (k + 1) * b, i)
+            _add(pending, (k, board), j - i, row0 + i, row0 + j - 1,
+                 [col[i:j] for col in columns])
+            i = j
+        return
+    for i, t in enumerate(times):  # out of order (a board that went back in time)
+        _add(pending, (t // b, board), 1, row0 + i, row0 + i, [col[i:i + 1] for col in columns])
 
 
 class _FileSink(Sink):

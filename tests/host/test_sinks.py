@@ -85,7 +85,8 @@ def test_a_stream_that_changes_its_channels_gets_a_new_table(tmp_path):
         log(bytes(port.data), open_sink(path))
     db = sqlite3.connect(path)
     names = sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'"))
-    assert names == ["_board_counters", "_channels", "_counters", "s", "s_2"]
+    assert names == ["_board_counters", "_channels", "_counters", "_rollup_s", "_rollup_s_2",
+                     "_rollups", "s", "s_2"]
     chans = db.execute('SELECT "table", "column", "type" FROM _channels ORDER BY 1, 2').fetchall()
     assert chans == [("s", "a", "H"), ("s_2", "a", "H"), ("s_2", "b", "H")]
 

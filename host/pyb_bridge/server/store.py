@@ -108,8 +108,50 @@ def counters(db, board=None):
     return dict(db.execute('SELECT "name", "value" FROM "_counters"').fetchall())
 
 
-def _where(since, until, board, after=None):
+def rollup(db, info):
+    """(rollup table, its bucket in µs, {channel: index}) of a stream table
+    (see ``SqliteSink``), or None for a log written without rollups."""
+    if "_rollup" not in info:
+        found = None
+        if _has_table(db, "_rollups"):
+            r = db.execute('SELECT "rollup", "bucket_us" FROM "_rollups" WHERE "table" = ?',
+                           (info["name"],)).fetchone()
+            if r is not None and _has_table(db, r[0]):
+                cols = table_columns(db, info["name"])
+                chans = cols[cols.index("host_time") + 1:]  # the sink's order
+                found = (r[0], r[1], {c: i for i, c in enumerate(chans)})
+        info["_rollup"] = found
+    return info["_rollup"]
+
+
+def row_range(db, info, since, until, board):
+    """(first, last) row ids that can hold rows of board time since..until
+    (of ``board``), from the rollup's row ids per bucket; None when there is
+    no rollup or no range was asked for."""
+    r = rollup(db, info)
+    if r is None or (since is None and until is None) or board == "":
+        return None  # (the rollup's board '' stands for rows without one)
+    table, b, _ = r
     conds, params = [], []
+    if since is not None:
+        conds.append("k >= ?")
+        params.append(since // b)
+    if until is not None:
+        conds.append("k <= ?")
+        params.append((until - 1) // b)
+    if board is not None:
+        conds.append("board = ?")
+        params.append(board)
+    lo, hi = db.execute("SELECT MIN(r0), MAX(r1) FROM %s WHERE %s"
+                        % (quote(table), " AND ".join(conds)), params).fetchone()
+    return (1, 0) if lo is None else (lo, hi)
+
+
+def _where(since, until, board, after=None, rows=None):
+    conds, params = [], []
+    if rows is not None:
+        conds.append("rowid BETWEEN ? AND ?")
+        params += rows
     if after is not None:
         conds.append("rowid > ?")
         params.append(after)
@@ -130,7 +172,7 @@ def readings(db, info, channels, since=None, until=None, after=0, limit=1000, bo
     ``after``, in the order they were logged."""
     cols = ["rowid", "board_time_us", "host_time"] + (["board"] if info["board"] else [])
     cols += channels
-    where, params = _where(since, until, board, after)
+    where, params = _where(since, until, board, after, row_range(db, info, since, until, board))
     sql = "SELECT %s FROM %s%s ORDER BY rowid LIMIT ?" % (
         ", ".join(quote(c) if c != "rowid" else c for c in cols), quote(info["name"]), where)
     rows = db.execute(sql, params + [limit]).fetchall()
@@ -138,18 +180,51 @@ def readings(db, info, channels, since=None, until=None, after=0, limit=1000, bo
     return names, rows, (rows[-1][0] if rows else None)
 
 
-def buckets(db, info, channels, bucket, since=None, until=None, limit=1000, board=None):
+def buckets(db, info, channels, bucket, since=None, until=None, limit=1000, board=None,
+            raw=False):
     """Min/max of each channel per ``bucket`` µs of board time, aggregated
     by SQLite (GROUP BY on the bucket number): columns t (bucket start),
-    n (rows), then min and max of every channel."""
+    n (rows), then min and max of every channel.
+
+    From the stream's rollup when ``bucket``, ``since`` and ``until`` are
+    multiples of its bucket (the same answer from far fewer rows), else
+    (or with ``raw``) from the rows themselves."""
+    r = None if raw or board == "" else rollup(db, info)
+    if r is not None and all(v is None or v % r[1] == 0 for v in (bucket, since, until)):
+        return _rollup_buckets(db, r, channels, bucket, since, until, limit, board)
     aggs = []
     for c in channels:
         aggs += ["MIN(%s)" % quote(c), "MAX(%s)" % quote(c)]
-    where, params = _where(since, until, board)
+    rows = None if raw else row_range(db, info, since, until, board)
+    where, params = _where(since, until, board, rows=rows)
     sql = ("SELECT board_time_us / ? AS k, COUNT(*)%s FROM %s%s GROUP BY k ORDER BY k LIMIT ?"
            % ("".join(", " + a for a in aggs), quote(info["name"]), where))
     rows = db.execute(sql, [bucket] + params + [limit]).fetchall()
     return [(r[0] * bucket,) + tuple(r[1:]) for r in rows]
+
+
+def _rollup_buckets(db, r, channels, bucket, since, until, limit, board):
+    table, b, index = r
+    m = bucket // b
+    aggs = []
+    for c in channels:
+        i = index[c]
+        aggs += ["MIN(c%d_min)" % i, "MAX(c%d_max)" % i]
+    conds, params = [], []
+    if since is not None:
+        conds.append("k >= ?")
+        params.append(since // b)
+    if until is not None:
+        conds.append("k < ?")
+        params.append(until // b)
+    if board is not None:
+        conds.append("board = ?")
+        params.append(board)
+    where = (" WHERE " + " AND ".join(conds)) if conds else ""
+    sql = ("SELECT k / ? AS kk, SUM(n)%s FROM %s%s GROUP BY kk ORDER BY kk LIMIT ?"
+           % ("".join(", " + a for a in aggs), quote(table), where))
+    rows = db.execute(sql, [m] + params + [limit]).fetchall()
+    return [(k * bucket,) + tuple(v[1:]) for v in rows for k in (v[0],)]
 
 
 def stats(db, info, board=None):
