@@ -251,4 +251,6 @@ class Board:
         c = self.decoder.counters()
         c["reconnects"] = self.link.reconnects
         c["held_dropped"] = self.streams.held_dropped
+        c["bad_descriptors"] = self.streams.bad_descriptors  # malformed or refused
+        c["bad_frames"] = self.streams.bad_frames  # data that does not fit its schema
         return c

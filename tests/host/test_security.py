@@ -750,3 +750,28 @@ def test_the_dashboard_runs_no_script_from_names_in_chromium(tmp_path):
     finally:
         drv.quit()
         stop_server(server)
+
+
+def test_the_log_keeps_count_of_what_it_refused(tmp_path):
+    """bad_descriptors and bad_frames go to the log's counters beside
+    frames_lost and crc_errors."""
+    import serial
+
+    from pyb_bridge.link import Board
+
+    port = serial.serial_for_url("loop://", timeout=0.05)
+    board = Board("loop://", serial_port=port)
+    port.write(frame(1, 1, 0, descriptor("s", [("s", "x", "u")])) + good_frames(1)
+               + frame(2, 0, 99, b"\x01"))
+    said = []
+    board.streams._newer.warn = said.append
+    rows = 0
+    end = time.monotonic() + 5
+    while rows < GOOD_N and time.monotonic() < end:
+        batches, _, _ = board.poll()
+        rows += sum(len(b.times) for b in batches)
+    board.poll()
+    c = board.counters()
+    board.close()
+    assert rows == GOOD_N and c["bad_descriptors"] == 1 and c["bad_frames"] == 1, c
+    assert len(said) == 1
