@@ -328,8 +328,12 @@ def _run(args, files):
     def on_signal(signum, frame):
         stop.append(signum)
 
+    from pyb_bridge.mqtt import MqttError
+
     try:
         sinks = open_sinks(args)
+    except MqttError as e:  # a refused login or a TLS failure: the line says what to check
+        raise LogError("MQTT %s" % e, remove=True) from None
     except (OSError, sqlite3.Error) as e:
         raise LogError("cannot write %s: %s: choose another --out (or free some space)"
                        % (", ".join(files), e), remove=True) from None

@@ -54,6 +54,11 @@ def parse_url(url):
             unquote(u.password) if u.password else None)
 
 
+class MqttError(OSError):
+    """A broker that cannot be used as configured: a refused login, a TLS
+    certificate that does not verify, no TLS where TLS was asked for."""
+
+
 def redact(url):
     """``url`` with the password in it (``mqtt://user:PASSWORD@host``) starred."""
     if not url.startswith(("mqtt://", "mqtts://")):
@@ -364,7 +369,7 @@ def sink_from_args(url, args):
         error = sink.fatal_error
         sink.close_timeout = 0
         sink.close()
-        raise OSError(error)
+        raise MqttError(error)
     return sink
 
 

@@ -645,6 +645,7 @@ def test_mqtt_wrong_password_is_a_clear_error(secure_broker, tmp_path, capsys, m
         assert mqtt_log(["--out", url] + extra, tmp_path) == 1
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and "Traceback" not in err, err
+        assert "pyb-bridge log: MQTT 127.0.0.1:" in err and "choose another" not in err, err
         assert "the broker refused the connection: Not authorized" in err, err
         assert "--mqtt-password" in err
     assert not os.path.exists(tmp_path / "spool.sqlite")
