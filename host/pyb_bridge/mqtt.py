@@ -213,8 +213,13 @@ class MqttSink(Sink):
             self._publish(None, topic, payload, retain)
         else:
             self._tx()
-            self.db.execute('INSERT INTO "outbox" ("topic", "payload", "qos", "retain") '
-                            "VALUES (?, ?, ?, ?)", (topic, payload, self.qos, int(retain)))
+            # Numbered after everything sent from the spool so far: once the
+            # spool has emptied, SQLite would start the numbers again at 1,
+            # below _sent_upto, and pump() would never send those messages.
+            self.db.execute('INSERT INTO "outbox" ("n", "topic", "payload", "qos", "retain") '
+                            'VALUES (MAX(IFNULL((SELECT MAX("n") FROM "outbox"), 0), ?) + 1, '
+                            "?, ?, ?, ?)", (self._sent_upto, topic, payload, self.qos,
+                                            int(retain)))
             self._unsent += 1
             self.spooled += 1
 
