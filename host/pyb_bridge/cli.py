@@ -42,7 +42,7 @@ def main(argv=None):
         from pyb_sim import vboard
 
         return vboard.main(argv[1:], prog="pyb-bridge vboard")
-    if argv[:1] in (["plot"], ["demo"], ["export"], ["serve"]):  # their own options: --help
+    if argv[:1] in (["plot"], ["demo"], ["export"], ["serve"], ["faultlink"]):  # own options
         from importlib import import_module
 
         return import_module("pyb_bridge." + argv[0]).main(argv[1:])
@@ -63,6 +63,8 @@ def main(argv=None):
     sub.add_parser("demo", help="stream, log, summarise and plot on a virtual or real board "
                                 "(pyb-bridge demo --help)")
     sub.add_parser("export", help="a SQLite log to CSV or Parquet (pyb-bridge export --help)")
+    sub.add_parser("faultlink", help="a faulty link between a board's port and the bridge, "
+                                     "for testing (pyb-bridge faultlink --help)")
     args = ap.parse_args(argv)
     try:
         if args.cmd == "deploy":

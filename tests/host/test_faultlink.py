@@ -104,3 +104,20 @@ def test_forced_disconnects_are_all_survived(tmp_path):
                                workdir=str(tmp_path))
     check(r)
     assert r["frames_logged"] > 0 and r["proxy"]["disconnects"] == 4
+
+
+def test_the_faultlink_command(tmp_path, capsys):
+    from pyb_bridge import cli
+
+    bm, bs = os.openpty()
+    try:
+        assert cli.main(["faultlink", "--source", os.ttyname(bs), "--link",
+                         str(tmp_path / "tty"), "--rate", "1e-3", "--duration", "0.2"]) == 0
+        assert "fault_flip 0" in capsys.readouterr().out
+        assert cli.main(["faultlink", "--source", str(tmp_path / "none"), "--link",
+                         str(tmp_path / "tty"), "--duration", "0.2"]) == 1
+        assert "No such file" in capsys.readouterr().err
+    finally:
+        os.close(bm)
+        os.close(bs)
+    assert not os.path.lexists(tmp_path / "tty")
