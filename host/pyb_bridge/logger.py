@@ -51,22 +51,60 @@ def board_names(ports):
     return names
 
 
+BACKLOG_BYTES = 2 << 20  # read, decoded and not yet written: 1.7 s of USB full speed
+
+
+class _Backlog:
+    """Bytes the readers decoded that the writer has not written yet. A
+    reader waits while there are more than ``limit`` (it then reads nothing
+    and the link holds the board back), so that a writer slower than the
+    boards costs bounded memory."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.bytes = 0
+        self.peak = 0
+        self._cond = threading.Condition()
+
+    def add(self, n, board):
+        with self._cond:
+            while self.bytes and self.bytes + n > self.limit and not board.stopped:
+                self._cond.wait(0.1)
+            self.bytes += n
+            self.peak = max(self.peak, self.bytes)
+
+    def done(self, n):
+        with self._cond:
+            self.bytes -= n
+            self._cond.notify_all()
+
+
 class _Reader(threading.Thread):
-    def __init__(self, board, name, out):
+    def __init__(self, board, name, out, backlog=None):
         super().__init__(name="pyb-bridge reader %s" % name, daemon=True)
         self.board = board
         self.tag = name
         self.out = out
+        self.backlog = _Backlog(BACKLOG_BYTES) if backlog is None else backlog
+
+    def _fed(self):
+        dec = getattr(self.board, "decoder", None)
+        return 0 if dec is None else dec.bytes
 
     def run(self):
         board = self.board
+        read = 0
         try:
             while not board.stopped:
+                before = self._fed()
                 batches, schemas, now = board.poll()
+                read += self._fed() - before
                 if batches or schemas:
-                    self.out.put((self.tag, batches, schemas, now))
+                    self.backlog.add(read, board)
+                    self.out.put((self.tag, batches, schemas, now, read))
+                    read = 0
         except Exception as e:  # handed to the main thread, which raises it
-            self.out.put((self.tag, e, None, None))
+            self.out.put((self.tag, e, None, None, 0))
 
 
 class Logger:
@@ -76,7 +114,8 @@ class Logger:
     the readers stop, what they had is written and the counters are
     recorded (``record_counters``) in every sink."""
 
-    def __init__(self, ports, sinks, *, baudrate=115200, script=None, backoff=None):
+    def __init__(self, ports, sinks, *, baudrate=115200, script=None, backoff=None,
+                 backlog_bytes=BACKLOG_BYTES):
         self.ports = list(ports)
         self.names = board_names(self.ports)
         self.sinks = list(sinks)
@@ -85,6 +124,7 @@ class Logger:
             for b in self.boards:
                 b.link.backoff, b.link.max_backoff = backoff
         self._queue = queue.Queue()
+        self.backlog = _Backlog(backlog_bytes)
         self._readers = []
         self.rows = 0
         self.rows_by_board = dict.fromkeys(self.names, 0)
@@ -98,7 +138,7 @@ class Logger:
                 b.close()
             raise
         for b, name in zip(self.boards, self.names, strict=True):
-            r = _Reader(b, name, self._queue)
+            r = _Reader(b, name, self._queue, self.backlog)
             r.start()
             self._readers.append(r)
         return self
@@ -107,11 +147,14 @@ class Logger:
         self.close()
 
     def _write(self, item):
-        name, batches, schemas, now = item
+        name, batches, schemas, now, nbytes = item
         if isinstance(batches, Exception):
             raise batches
-        for s in self.sinks:
-            s.write_all(batches, now, schemas, board=name)
+        try:
+            for s in self.sinks:
+                s.write_all(batches, now, schemas, board=name)
+        finally:
+            self.backlog.done(nbytes)
         n = sum(len(b.times) for b in batches)
         self.rows += n
         self.rows_by_board[name] += n

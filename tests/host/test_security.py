@@ -776,3 +776,43 @@ def test_the_log_keeps_count_of_what_it_refused(tmp_path):
     board.close()
     assert rows == GOOD_N and c["bad_descriptors"] == 1 and c["bad_frames"] == 1, c
     assert len(said) == 1
+
+
+def test_a_writer_slower_than_the_board_costs_bounded_memory(tmp_path):
+    """The reader thread stops reading while more than ``backlog_bytes``
+    it decoded wait for the writer: the bytes stay on the link (a real
+    board is held back by USB), nothing is lost, memory stays bounded."""
+    from pyb_bridge.logger import Logger
+
+    class SlowSink:
+        rows = 0
+
+        def write_all(self, batches, host_time, schemas=(), board=None):
+            time.sleep(0.002)
+            self.rows += sum(len(b.times) for b in batches)
+
+        def record_counters(self, *a):
+            pass
+
+    n = 20000
+    wire = frame(1, 0, 0, descriptor("adc", [("h", "x", "raw")])) + b"".join(
+        frame(2, 0, k, data([k % 30000]), t=k * 100) for k in range(1, n + 1))
+    sink = SlowSink()
+    limit = 32 * 1024
+    import threading
+
+    with Logger(["loop://"], [sink], backlog_bytes=limit) as lg:
+        port = lg.boards[0].link.serial
+
+        def board():  # loop:// holds 4 kB: the writer waits as a board would
+            for i in range(0, len(wire), 1024):
+                port.write(wire[i:i + 1024])
+        threading.Thread(target=board, daemon=True).start()
+        end = time.monotonic() + 20
+        while sink.rows < n and time.monotonic() < end:
+            lg.step(0.05)
+        assert sink.rows == n
+        # one read (at most 64 kB) beyond the limit, never the 440 kB sent
+        print("backlog peak %d bytes, limit %d" % (lg.backlog.peak, limit))
+        assert limit / 2 < lg.backlog.peak <= limit + (1 << 16), lg.backlog.peak
+        assert port.in_waiting == 0
