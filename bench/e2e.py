@@ -557,7 +557,8 @@ def main():
         "arrival to the last's. The three processes of a run (the supervisor with the "
         "link model, the board's interpreter, the host program) share the computer's "
         "cores, so the stream's fraction of the ceiling varies by a few percent from "
-        "run to run (90%% to 100%% seen on a 2-core machine, the lower figures while other jobs ran)."
+        "run to run (90%% to 100%% seen on a 2-core machine, the lower figures while "
+        "other jobs ran)."
         % (BLOCK, BATCH, csv["bps"] / st["bps"], 1000 / bl["rate"] if bl["rate"] else 0),
         "",
         "Board time per reading: the board's own work under the MicroPython unix port "
