@@ -152,7 +152,10 @@ def test_send_times_out_while_the_host_does_not_read(tmp_path):
             run_script(ser, src)
             time.sleep(3)  # the host does not read
             data = bytearray()
+            deadline = time.monotonic() + 30
             while b"SENT" not in data[-40:] or len(data) < data.rfind(b"SENT") + 21:
+                assert time.monotonic() < deadline, (
+                    "no SENT line within 30 s; got %d bytes, ending %r" % (len(data), data[-60:]))
                 data += ser.read(max(1, ser.in_waiting))
     finally:
         assert stop_vboard(proc) == 0
