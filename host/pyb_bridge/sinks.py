@@ -125,6 +125,7 @@ class SqliteSink(Sink):
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self._tables = {}  # schema -> insert statement
+        self._unnamed = {}  # schema -> insert statement for rows without a board name
         self._rollups = {}  # schema -> (upsert statement, pending {(board, k): entry})
         self._in_tx = False
         self.db.execute('CREATE TABLE IF NOT EXISTS "_channels" ("table" TEXT, "column" TEXT, '
@@ -161,6 +162,11 @@ class SqliteSink(Sink):
             [(name, col, schema.name, c.type, c.unit, schema.period_us)
              for col, c in zip(cols, schema.channels, strict=True)])
         sql = 'INSERT INTO "%s" VALUES (%s)' % (name, ", ".join("?" * len(want)))
+        # Rows of a board without a name leave "board" NULL by not naming it:
+        # binding a NULL per row costs a third of the insert rate.
+        self._unnamed[schema] = 'INSERT INTO "%s" (%s) VALUES (%s)' % (
+            name, ", ".join('"%s"' % c.replace('"', '""') for c in want[1:]),
+            ", ".join("?" * (len(want) - 1)))
         self._rollups[schema] = (self._rollup_table(name, len(cols)), {})
         self._tables[schema] = sql
         return sql
@@ -208,8 +214,12 @@ class SqliteSink(Sink):
         if not self._in_tx:
             self.db.execute("BEGIN")
             self._in_tx = True
-        self.db.executemany(sql, zip(repeat(board), repeat(batch.seq), batch.times,
-                                     repeat(host_time), *batch.columns, strict=False))
+        if board is None:
+            self.db.executemany(self._unnamed[batch.schema], zip(
+                repeat(batch.seq), batch.times, repeat(host_time), *batch.columns, strict=False))
+        else:
+            self.db.executemany(sql, zip(repeat(board), repeat(batch.seq), batch.times,
+                                         repeat(host_time), *batch.columns, strict=False))
         n = len(batch.times)
         if n:
             last = self.db.execute("SELECT last_insert_rowid()").fetchone()[0]
