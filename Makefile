@@ -76,7 +76,8 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/memory.py
-	@if [ -f bench/stream.py ]; then $(PY) bench/stream.py; fi
+	$(PY) bench/stream.py
+	$(PY) bench/link.py
 	$(PY) bench/e2e.py
 
 # The REST API under load while the bridge writes (printed; see docs/api.md).
