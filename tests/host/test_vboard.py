@@ -4,38 +4,21 @@ mpremote and by pyserial, as a PyBoard on USB would be."""
 import os
 import pty
 import select
-import signal
 import subprocess
-import sys
 import time
 
 import pytest
 import serial
+from vboard_support import MPREMOTE, needs_vboard, stop_vboard
+from vboard_support import start_vboard as support_start
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
-MPREMOTE = os.path.join(BIN, "mpremote")
 BANNER_TAIL = b"; PYBv1.1 with STM32F405RG\r\nType \"help()\" for more information.\r\n>>> "
 
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(os.path.join(BIN, "micropython")) or not os.path.exists(MPREMOTE),
-    reason="needs the micropython and mpremote commands of the dev install")
+pytestmark = needs_vboard
 
 
 def start_vboard(flash, *args):
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "host"))
-    proc = subprocess.Popen([sys.executable, "-m", "pyb_sim.vboard", "--flash", str(flash), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    ready, _, _ = select.select([proc.stdout], [], [], 30)
-    assert ready, "the virtual board did not start"
-    port = proc.stdout.readline().decode().strip()
-    assert port.startswith("/dev/"), port
-    return proc, port
-
-
-def stop_vboard(proc):
-    proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout=10)
+    return support_start(flash, *args, module=True)
 
 
 @pytest.fixture(scope="module")

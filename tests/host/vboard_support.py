@@ -12,21 +12,29 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.dirname(sys.executable)
 MPREMOTE = os.path.join(BIN, "mpremote")
 
+_MISSING = [n for n in ("micropython", "mpremote") if not os.path.exists(os.path.join(BIN, n))]
+if _MISSING and os.environ.get("CI"):
+    # In CI a missing tool is a failure, never a quiet skip.
+    raise RuntimeError("the %s command(s) of the dev install are missing: make venv"
+                       % " and ".join(_MISSING))
 needs_vboard = pytest.mark.skipif(
-    not os.path.exists(os.path.join(BIN, "micropython")) or not os.path.exists(MPREMOTE),
-    reason="needs the micropython and mpremote commands of the dev install")
+    bool(_MISSING), reason="needs the micropython and mpremote commands of the dev install")
 
 
 def env():
     return dict(os.environ, PYTHONPATH=os.path.join(ROOT, "host"))
 
 
-def start_vboard(flash, *args):
-    """``pyb-bridge vboard --flash FLASH ARGS``; return (process, port)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pyb_bridge.cli import main; sys.exit(main())",
-         "vboard", "--flash", str(flash), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
+def start_vboard(flash, *args, module=False):
+    """``pyb-bridge vboard --flash FLASH ARGS`` (``python -m pyb_sim.vboard``
+    with ``module``); return (process, port)."""
+    if module:
+        cmd = [sys.executable, "-m", "pyb_sim.vboard"]
+    else:
+        cmd = [sys.executable, "-c",
+               "import sys; from pyb_bridge.cli import main; sys.exit(main())", "vboard"]
+    proc = subprocess.Popen(cmd + ["--flash", str(flash), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
     ready, _, _ = select.select([proc.stdout], [], [], 30)
     assert ready, "the virtual board did not start"
     port = proc.stdout.readline().decode().strip()
