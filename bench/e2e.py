@@ -34,10 +34,9 @@ import tempfile
 import time
 
 import serial
+from report import merge_results, write_block
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BEGIN_MARK = "<!-- e2e:begin -->"
-END_MARK = "<!-- e2e:end -->"
 END = b"\xfeEND-OF-RUN\xfe"
 USB_FS_BYTES_PER_S = 1216000  # 19 packets of 64 bytes per 1 ms frame
 BLOCK = 512  # readings per frame: 4 KB of payload, a frame of 4116 bytes
@@ -440,32 +439,6 @@ def board_cost(n):
     return {k[:-3]: v / n for k, v in best.items()}
 
 
-def merge_results(figures):
-    path = os.path.join(ROOT, "bench", "results.json")
-    data = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            data = json.load(f)
-    data.update(figures)
-    with open(path, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-        f.write("\n")
-
-
-def write_section(table):
-    doc = os.path.join(ROOT, "docs", "performance.md")
-    text = open(doc).read() if os.path.exists(doc) else "# Performance\n"
-    block = "%s\n%s\n%s" % (BEGIN_MARK, table, END_MARK)
-    if BEGIN_MARK in text and END_MARK in text:
-        a = text.index(BEGIN_MARK)
-        b = text.index(END_MARK) + len(END_MARK)
-        text = text[:a] + block + text[b:]
-    else:
-        text = text.rstrip("\n") + "\n\n## End to end, side by side\n\n" + block + "\n"
-    with open(doc, "w") as f:
-        f.write(text)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=5.0, help="sending time per method")
@@ -578,7 +551,7 @@ def main():
         "e2e_csv_samples_per_s": {"value": round(csv["rate"]), "unit": "readings/s"},
         "e2e_belay_samples_per_s": {"value": round(bl["rate"]), "unit": "readings/s"},
     })
-    write_section(table)
+    write_block("e2e", "End to end, side by side", table)
     return 1 if failed else 0
 
 

@@ -15,7 +15,6 @@ docs/performance.md.
 """
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -24,11 +23,10 @@ import tempfile
 import time
 
 import serial
+from report import merge_results, write_block
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 END = b"\xfeEND-OF-RUN\xfe"
-BEGIN_MARK = "<!-- link:begin -->"
-END_MARK = "<!-- link:end -->"
 
 CSV = """
 import pyb
@@ -137,30 +135,8 @@ def main():
     ] + rows)
     print(table)
 
-    path = os.path.join(ROOT, "bench", "results.json")
-    merged = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            merged = json.load(f)
-    merged.update(results)
-    with open(path, "w") as f:
-        json.dump(merged, f, indent=2, sort_keys=True)
-        f.write("\n")
-    doc = os.path.join(ROOT, "docs", "performance.md")
-    if os.path.exists(doc):
-        with open(doc) as f:
-            text = f.read()
-        block = "%s\n%s\n%s" % (BEGIN_MARK, table, END_MARK)
-        if BEGIN_MARK in text and END_MARK in text:
-            a = text.index(BEGIN_MARK)
-            b = text.index(END_MARK) + len(END_MARK)
-            text = text[:a] + block + text[b:]
-        else:
-            text = text.rstrip("\n") + "\n\n## Stream and CSV over the virtual board's link\n\n" \
-                + block + "\n"
-        with open(doc, "w") as f:
-            f.write(text)
-
+    merge_results(results)
+    write_block("link", "Stream and CSV over the virtual board's link", table)
 
 if __name__ == "__main__":
     main()

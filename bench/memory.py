@@ -14,20 +14,19 @@ the figures to bench/results.json (merged with what is there).
 Run: ``make bench`` or ``.venv/bin/python bench/memory.py``.
 """
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 
+from report import merge_results, write_block
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PERIPHERALS = ["uart", "i2c", "spi", "adc", "dac"]
 HEAP = 100 * 1024
 BAR_PACKAGE = 1024
 BAR_ALL = 24 * 1024
-BEGIN = "<!-- memory:begin -->"
-END = "<!-- memory:end -->"
 
 
 def tool(name):
@@ -123,29 +122,15 @@ def main():
     table = "\n".join(lines)
     print(table)
 
-    results_path = os.path.join(ROOT, "bench", "results.json")
-    results = {}
-    if os.path.exists(results_path):
-        with open(results_path) as f:
-            results = json.load(f)
-    results["import_pyb_lib_bytes"] = {"value": py["pyb_lib"], "unit": "bytes"}
-    results["import_all_peripherals_bytes"] = {"value": py["all"], "unit": "bytes"}
-    results["import_all_peripherals_mpy_bytes"] = {"value": mp["all"], "unit": "bytes"}
+    results = {
+        "import_pyb_lib_bytes": {"value": py["pyb_lib"], "unit": "bytes"},
+        "import_all_peripherals_bytes": {"value": py["all"], "unit": "bytes"},
+        "import_all_peripherals_mpy_bytes": {"value": mp["all"], "unit": "bytes"},
+    }
     for m in modules:
         results["import_%s_bytes" % m] = {"value": py[m], "unit": "bytes"}
-    with open(results_path, "w") as f:
-        json.dump(results, f, indent=2, sort_keys=True)
-        f.write("\n")
-
-    doc_path = os.path.join(ROOT, "docs", "performance.md")
-    doc = open(doc_path).read() if os.path.exists(doc_path) else "# Performance\n"
-    block = "%s\n%s\n%s" % (BEGIN, table, END)
-    if BEGIN in doc and END in doc:
-        doc = doc[: doc.index(BEGIN)] + block + doc[doc.index(END) + len(END):]
-    else:
-        doc = doc.rstrip("\n") + "\n\n## Memory\n\n" + block + "\n"
-    with open(doc_path, "w") as f:
-        f.write(doc)
+    merge_results(results)
+    write_block("memory", "Memory", table)
     return 0 if ok_pkg and ok_all else 1
 
 

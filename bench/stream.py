@@ -24,6 +24,8 @@ import pyb_sim  # noqa: E402
 
 pyb_sim.install()  # ``micropython.const`` for the board code on CPython
 
+from report import merge_results  # noqa: E402
+
 from pyb_bridge.decoder import FrameDecoder, Streams  # noqa: E402
 from pyb_bridge.sinks import open_sink  # noqa: E402
 from pyb_lib.stream import Stream  # noqa: E402
@@ -239,18 +241,6 @@ def board_side(n):
                     if k.endswith("_us"):
                         best_res[k] = min(best_res[k], v)
     return best_res
-
-
-def merge_results(figures):
-    path = os.path.join(ROOT, "bench", "results.json")
-    data = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            data = json.load(f)
-    data.update(figures)
-    with open(path, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-        f.write("\n")
 
 
 def write_section(lines):
