@@ -316,12 +316,7 @@ class Stream:
         for c in columns:
             port.write(c)
         port.write(self._crc_view)
-        self.records += count
-        self.frames += 1
-        self._since_desc += 1
-        if self._since_desc >= self._desc_every:
-            self.send_descriptor()
-            self.send_status()
+        self._block_sent(count)
 
     def send_records(self, payload, count, t0_us):
         """Send ``count`` records already packed in this stream's record
@@ -344,6 +339,10 @@ class Stream:
         port.write(self._hdr_view)
         port.write(payload)
         port.write(self._crc_view)
+        self._block_sent(count)
+
+    def _block_sent(self, count):
+        """Count a block frame just written; repeat the descriptor when due."""
         self.records += count
         self.frames += 1
         self._since_desc += 1
