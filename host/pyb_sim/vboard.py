@@ -30,6 +30,7 @@ DEFAULT_WIRING = os.path.join(HERE, "vboard_wiring.json")
 MACHINE = "PYBv1.1 with STM32F405RG"
 PASTE_WINDOW = 128  # MICROPY_REPL_STDIN_BUFFER_MAX (256) / 2, as pyexec.c
 OUT_LIMIT = 1 << 20  # bytes queued for the serial port before the board waits (unlimited)
+SIGINT_GAP = 0.02  # s between two SIGINTs: the agent has dealt with the first by then
 
 # The USB full-speed link of the board (--link-speed usb-fs), after MicroPython's
 # ports/stm32 (commit 1c3c201149f37fe8d81246191b3127bb198d6306):
@@ -171,6 +172,10 @@ class VBoard:
         self.repl = FriendlyRepl()
         self.stop = False
         self.spawned = 0.0
+        # typed while an interrupt or a reboot is on its way: kept for the
+        # REPL across a restart of the interpreter, as the board's USB input
+        # buffer keeps it
+        self.pending = bytearray()
 
     def _probe(self):
         """The banner, and the heap the simulation and the agent hold: on a
@@ -227,11 +232,12 @@ class VBoard:
         self.cbuf = bytearray()
         self.msg = None  # [kind, remaining payload, payload so far]
         self.inq = bytearray()
-        self.pending = bytearray()  # typed while an interrupt is on its way
         self.state = "init"  # init, boot, idle, run, paste, dead
         self.intr = -1  # the interrupt character while code runs, -1: none
         self.interrupting = False
-        self.early_intr = False
+        self.live = False  # between the agent's S/R and Q: Ctrl-C may become SIGINT
+        self.last_sigint = 0.0
+        self.want_intr = False  # a Ctrl-C that waits for the agent's S or R
 
     def kill(self):
         if self.child is None:
@@ -297,10 +303,7 @@ class VBoard:
                 if j < 0:
                     return
                 self.interrupting = True
-                if st == "init":
-                    self.early_intr = True  # sent as soon as boot code runs
-                else:
-                    self.sigint()
+                self.interrupt()
                 i = j + 1
             elif st == "paste":
                 self.paste_byte(data[i])
@@ -312,7 +315,19 @@ class VBoard:
                 self.friendly_byte(data[i])
                 i += 1
 
+    def interrupt(self):
+        """Ctrl-C for the running program: SIGINT now if the agent runs it,
+        else as soon as it starts (the agent's S or R message). SIGINTs are
+        at least SIGINT_GAP apart, so that the agent's handling of one is
+        over before the next comes."""
+        if self.live and time.monotonic() - self.last_sigint >= SIGINT_GAP:
+            self.sigint()
+        else:
+            self.want_intr = True
+
     def sigint(self):
+        self.want_intr = False
+        self.last_sigint = time.monotonic()
         try:
             os.kill(self.child.pid, signal.SIGINT)
         except ProcessLookupError:
@@ -430,11 +445,21 @@ class VBoard:
 
     def message(self, kind, payload):
         kind = chr(kind)
-        if kind == "S":
-            self.state = "boot"
-            self.intr = 3
-            if self.early_intr:
-                self.sigint()
+        if kind in "SR":
+            if kind == "S":
+                self.state = "boot"
+                self.intr = 3
+            self.live = True
+            if self.want_intr:
+                self.interrupt()
+        elif kind == "Q":
+            if self.live:  # a repeated Q (its first send was interrupted) gets no answer
+                self.live = False
+                self.want_intr = False
+                try:
+                    os.write(self.cmd_w, b"A")
+                except OSError:
+                    pass
         elif kind == "I":
             self.intr = int(payload) if 0 <= int(payload) < 256 else -1
         elif kind == "M":
@@ -466,6 +491,7 @@ class VBoard:
         self.state = "idle"
         self.intr = -1
         self.interrupting = False
+        self.want_intr = False
         self.inq = bytearray()
 
     def replay(self):
@@ -509,6 +535,10 @@ class VBoard:
             if self.inq:
                 sel.register(self.in_w, selectors.EVENT_WRITE, "stdin")
             timeout = 0.2
+            if self.want_intr and self.live:
+                timeout = max(self.last_sigint + SIGINT_GAP - time.monotonic(), 0)
+                if timeout == 0:
+                    self.interrupt()
             if usb and not room and (self.outq or len(self.inq) < self.rx_limit):
                 timeout = usb.wait() + 0.0002
             events = sel.select(timeout) if sel.get_map() else time.sleep(timeout) or []

@@ -10,12 +10,14 @@ the program's output::
 
     TOKEN kind(1 byte) length(10 digits) "\\n" payload(length bytes)
 
-kinds: S (boot code starts), B (booted, REPL ready), D (block done: status
-O ok / E error / X SystemExit, then the traceback), I (setinterrupt value),
-W (bytes written to USB_VCP, raw), M (a warning for the supervisor's log).
+kinds: S (boot code starts), R (a block starts), Q (the boot code or block
+ended: stop sending SIGINT for Ctrl-C, answer "A" on the command pipe),
+B (booted, REPL ready), D (block done: status O ok / E error / X SystemExit,
+then the traceback), I (setinterrupt value), W (bytes written to USB_VCP,
+raw), M (a warning for the supervisor's log).
 
 Commands come on a pipe: ``E`` mode(1 byte: s single / e exec) length "\\n"
-source.
+source; and the one-byte answer ``A`` to each Q.
 """
 
 import io
@@ -33,25 +35,60 @@ _poll = select.poll()
 _poll.register(sys.stdin, select.POLLIN)
 _out_poll = select.poll()
 _out_poll.register(sys.stdout, select.POLLOUT)
-_token = b""
-_hdr = bytearray(12)
+_cmd_poll = select.poll()
+_PIPE_BUF = 4096  # POSIX minimum: a write this size enters a pipe whole
+_msg = bytearray(_PIPE_BUF)  # token + kind + length + "\n" + payload
+_head = 12  # header bytes: set by main() with the token
 _one = bytearray(1)
 _AGENT = "vboard_agent.py"
+_INTERRUPTED = ("Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
+                "KeyboardInterrupt: \n")
+
+
+def _put(kind, payload, n):
+    """Write one message whose header says ``n`` payload bytes, with
+    ``payload`` in the same write, which a pipe takes whole or not at all
+    (header + payload <= PIPE_BUF)."""
+    m = _msg
+    h = _head
+    m[h - 12] = kind
+    for i in range(h - 2, h - 12, -1):
+        m[i] = 48 + n % 10
+        n //= 10
+    n = len(payload)
+    m[h:h + n] = payload
+    _out.write(m, 0, h + n)
 
 
 def _send(kind, payload=b""):
-    """One message to the supervisor; does not allocate for bytes payloads
-    (USB_VCP.write may run with the heap locked)."""
+    """One message to the supervisor. Does not allocate for a bytes-like
+    payload that fits one write (USB_VCP.write may run with the heap locked).
+
+    The unix port raises KeyboardInterrupt from its SIGINT handler, at any
+    instruction; so every message goes out in a single write of at most
+    PIPE_BUF bytes, never cut in half by a Ctrl-C. A longer payload goes as
+    several messages (a Ctrl-C between them cuts the data, as on a board)."""
     n = len(payload)
-    _hdr[0] = kind
-    for i in range(10, 0, -1):
-        _hdr[i] = 48 + n % 10
-        n //= 10
-    _hdr[11] = 10
-    _out.write(_token)
-    _out.write(_hdr)
-    if len(payload):
+    if _head + n <= _PIPE_BUF:
+        try:
+            _put(kind, payload, n)
+            return
+        except ValueError:  # items wider than a byte (an array('H'))
+            payload = bytes(payload)
+            n = len(payload)
+            if _head + n <= _PIPE_BUF:
+                _put(kind, payload, n)
+                return
+    try:
+        view = memoryview(payload)
+    except MemoryError:  # heap locked: header and payload in two writes
+        _put(kind, b"", n)
         _out.write(payload)
+        return
+    room = _PIPE_BUF - _head
+    for off in range(0, n, room):
+        part = view[off:off + room]
+        _put(kind, part, len(part))
 
 
 def _ready():
@@ -339,13 +376,82 @@ def _clean(text):
                    if line and _AGENT not in line)
 
 
+def _guarded(cmd, work, *args):
+    """Run ``work(*args)`` (the boot files, or one block from the REPL) with
+    Ctrl-C on; return its status byte and traceback text.
+
+    The supervisor turns Ctrl-C into SIGINT only between this side's S or R
+    message and its Q, and the unix port raises the KeyboardInterrupt at
+    whatever instruction runs then. So after the program this side sends Q
+    and waits, inside this try, until the supervisor's answer ``A`` is on
+    the command pipe: a SIGINT sent before the answer has then been raised
+    here and dropped (it found no program to interrupt), never in the
+    agent's own code, where it would end the interpreter or lose the
+    answer. The answer is read only once no SIGINT can come. A Q sent twice
+    (a Ctrl-C right after the first) gets one answer. After a Ctrl-C the heap
+    lock and the simulation's interrupt state are put back as they were
+    before the program (see ``_restore``)."""
+    step = 0  # 0 run, 1 say Q, 2 wait for the answer, 3 read it, 4 done
+    status, tb = b"E", _INTERRUPTED  # unless work() returns
+    state = _lock_state()
+    hit = False  # a KeyboardInterrupt was raised here
+    while step < 4:
+        try:
+            if step == 0:
+                step = 1
+                status, tb = work(*args)
+            if step == 1:
+                _send(81)  # Q
+                step = 2
+            if step == 2:
+                _cmd_poll.poll(-1)
+                step = 3
+            if step == 3:
+                cmd.read(1)
+                step = 4
+        except KeyboardInterrupt:
+            hit = True
+    if hit or "KeyboardInterrupt" in tb:
+        _restore(state)
+    return status, tb
+
+
+def _lock_state():
+    """The heap-lock depth and the simulated board's interrupt bookkeeping."""
+    import micropython
+
+    micropython.heap_lock()
+    b = pyb_sim.board
+    return micropython.heap_unlock(), b.irq_depth, b._hw_sp
+
+
+def _restore(state):
+    """Undo what a KeyboardInterrupt raised inside a locked region left
+    behind: the unix port raises it at any instruction, also inside the
+    garbage collector or between the simulation's heap_lock() and
+    heap_unlock(). (A real board raises it between bytecodes only.)"""
+    import micropython
+
+    depth, irq, sp = state
+    micropython.heap_lock()
+    now = micropython.heap_unlock()
+    while now > depth:
+        now = micropython.heap_unlock()
+    b = pyb_sim.board
+    b.irq_depth = irq
+    b._hw_sp = sp
+
+
 def _run(src, mode, name, g):
     """Compile and run one block; return (status byte, traceback text)."""
+    state = _lock_state()
     try:
         exec(compile(src, name, mode), g)
     except SystemExit:
         return b"X", ""
     except BaseException as e:  # noqa: BLE001 - report everything, as the board does
+        if isinstance(e, KeyboardInterrupt):
+            _restore(state)
         s = io.StringIO()
         sys.print_exception(e, s)
         return b"E", _clean(s.getvalue())
@@ -356,28 +462,40 @@ def _run_file(name, g):
     try:
         os.stat(name)
     except OSError:
-        return b"O"
+        return b"O", ""
     with open(name) as f:
         src = f.read()
     status, tb = _run(src, "exec", name, g)
     if tb:
         print(tb, end="")
-    return status
+    return status, ""
+
+
+def _block(src, mode, g):
+    _send(82)  # R: Ctrl-C from here on
+    status, tb = _run(src, mode, "<stdin>", g)
+    while _ready():  # what the program did not read is dropped
+        _in.readinto(_one)
+    return status, tb
+
+
+def _boot(cfg, g):
+    _send(83)  # S: boot code starts, Ctrl-C works from here
+    status, tb = _run_file("boot.py", g)
+    if status == b"O" and cfg["mode"] == "friendly":
+        status, tb = _run_file("main.py", g)
+    return status, tb
 
 
 def _serve(cmd, g):
     while True:
-        try:
-            hdr = cmd.readline()
-            if not hdr:
-                return
-            n = int(hdr[2:].decode())
-            src = cmd.read(n) if n else b""
-            status, tb = _run(src, "single" if hdr[1] == 115 else "exec", "<stdin>", g)
-            while _ready():  # what the program did not read is dropped
-                _in.readinto(_one)
-        except KeyboardInterrupt:
-            continue
+        hdr = cmd.readline()
+        if not hdr:
+            return
+        n = int(hdr[2:].decode())
+        src = cmd.read(n) if n else b""
+        mode = "single" if hdr[1] == 115 else "exec"
+        status, tb = _guarded(cmd, _block, src, mode, g)
         _send(68, status + tb.encode())  # D
 
 
@@ -427,23 +545,20 @@ def setup(cfg):
 
 
 def main():
-    global _token
+    global _head
     with open(sys.argv[1]) as f:
         cfg = json.load(f)
-    _token = bytes(cfg["token"])
+    token = bytes(cfg["token"])
+    _head = len(token) + 12
+    _msg[:len(token)] = token
+    _msg[_head - 1] = 10
     cmd = open("/dev/fd/%d" % cfg["cmd_fd"], "rb")
     os.mount(FlashVfs(cfg["flash"], cfg.get("flash_size") or 0), "/flash")
     os.chdir("/flash")
     sys.path[:] = ["", "/flash", "/flash/lib"] + cfg["path"]
     g = setup(cfg)
-    _send(83)  # S: boot code starts, Ctrl-C works from here
-    status = b"O"
-    try:
-        status = _run_file("boot.py", g)
-        if status == b"O" and cfg["mode"] == "friendly":
-            status = _run_file("main.py", g)
-    except KeyboardInterrupt:
-        pass
+    _cmd_poll.register(cmd, select.POLLIN)
+    status, tb = _guarded(cmd, _boot, cfg, g)
     if status == b"X":
         _send(68, b"X")
         return
