@@ -80,25 +80,23 @@ def measure(tmp_path, count, *args):
 
 
 def test_usb_full_speed_throughput(tmp_path):
+    """The link never carries more than USB full speed allows (a machine
+    under load only makes it slower, so the bound holds there too); how close
+    it comes is measured by ``make bench`` (bench/link.py)."""
     count = 330  # 1.35 MB: about a second at 1.216 MB/s
     rate, data = measure(tmp_path, count)
     print("\nvirtual board, --link-speed usb-fs: %.3f MB/s (board -> host, USB_VCP.send of "
           "%d-byte buffers)" % (rate / 1e6, CHUNK))
     check_chunks(data, count)
-    assert 0.8e6 <= rate <= 1.22e6, rate
+    assert rate <= 1.22e6, rate
 
 
-def test_unlimited_is_as_fast_as_the_pseudo_terminal(tmp_path):
-    count = 330
-    rate, data = measure(tmp_path, count, "--link-speed", "unlimited")
-    print("\nvirtual board, --link-speed unlimited: %.3f MB/s" % (rate / 1e6))
-    check_chunks(data, count)
-    assert rate > 1.22e6, rate
-
-
-def test_the_board_waits_while_the_host_does_not_read(tmp_path):
-    count = 128  # 512 KB, far more than the link's buffers hold
-    proc, port = start_vboard(tmp_path, "--fast")
+def board_ahead(tmp_path, *args):
+    """The board writes 512 KB while the host reads nothing for 1.5 s; return
+    (bytes waiting for the host after the pause, the board's own time for
+    the writes in ms), having checked every byte."""
+    count = 128  # 512 KB, far more than the USB link's buffers hold
+    proc, port = start_vboard(tmp_path, "--fast", *args)
     try:
         with serial.Serial(port, timeout=1) as ser:
             run_script(ser, SENDER % (CHUNK, count))
@@ -107,11 +105,23 @@ def test_the_board_waits_while_the_host_does_not_read(tmp_path):
             data = read_exactly(ser, 3 + CHUNK * count + 11)
     finally:
         assert stop_vboard(proc) == 0
-    assert held < CHUNK * count // 2  # the board did not get far ahead
     assert data[:3] == b"BIN" and data[-11:-8] == b"END"
     check_chunks(data[3:-11], count)
+    return held, int(data[-8:])
+
+
+def test_the_board_waits_while_the_host_does_not_read(tmp_path):
+    held, ms = board_ahead(tmp_path)
+    assert held < CHUNK * 128 // 2  # the board did not get far ahead
     # its writes waited for the host: the loop took at least the pause
-    assert int(data[-8:]) >= 1400, data[-11:]
+    assert ms >= 1400, ms
+
+
+def test_unlimited_link_does_not_hold_the_board_back(tmp_path):
+    """--link-speed unlimited: the board's writes go through at once, as far
+    as the pseudo-terminal takes them, while the host reads nothing."""
+    held, ms = board_ahead(tmp_path, "--link-speed", "unlimited")
+    assert ms < 1400, ms
 
 
 def test_machine_on_the_virtual_board_through_mpremote(tmp_path):
