@@ -65,6 +65,21 @@ def make_frames(rows):
     return bytes(port.data)
 
 
+def tiny_frames(n):
+    """``n`` readings of one 16-bit channel, each in a frame of its own (22
+    bytes): the most frames a second the link can carry, the host's worst case."""
+    port = Port()
+    t = [0]
+    s = Stream((("x", "h", "raw"),), port, name="tiny", period_us=100, frame_bytes=22,
+               clock=lambda: t[0])
+    s.start()
+    for k in range(n):
+        t[0] = k * 100
+        s.add(k % 30000)
+    s.stop()
+    return bytes(port.data)
+
+
 def make_csv(rows):
     return "".join("%d,%d,%d,%d,%d\r\n" % r for r in rows).encode()
 
@@ -260,6 +275,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=400000, help="host readings")
     ap.add_argument("--board-samples", type=int, default=20000, help="board readings")
+    ap.add_argument("--tiny-frames", type=int, default=20000,
+                    help="frames of one reading each, decoded and logged")
     args = ap.parse_args()
 
     rows = readings(args.samples)
@@ -272,6 +289,12 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         t_sql, n3 = best(lambda: sqlite(frames, os.path.join(tmp, "bench.db")), repeat=2)
     assert n3 == args.samples
+    tiny = tiny_frames(args.tiny_frames)
+    with tempfile.TemporaryDirectory() as tmp:
+        t_tiny, n4 = best(lambda: sqlite(tiny, os.path.join(tmp, "tiny.db")), repeat=2)
+    assert n4 == args.tiny_frames
+    tiny_per_s = n4 / t_tiny
+    link_tiny_per_s = USB_CEILING_MBPS * 1e6 / (len(tiny) / n4)
     dec_mbps = len(frames) / t_dec / 1e6
     sql_mbps = len(frames) / t_sql / 1e6
     ratio = t_csv / t_dec
@@ -285,6 +308,9 @@ def main():
         "host_decode_MBps": {"value": round(dec_mbps, 1), "unit": "MB/s"},
         "host_decode_vs_csv_ratio": {"value": round(ratio, 1), "unit": "x"},
         "host_sqlite_MBps": {"value": round(sql_mbps, 1), "unit": "MB/s"},
+        "host_tiny_frames_per_s": {"value": round(tiny_per_s), "unit": "frames/s"},
+        "host_tiny_frames_vs_link_ratio": {"value": round(tiny_per_s / link_tiny_per_s, 2),
+                                           "unit": "x"},
         "board_time_per_sample_vs_csv_ratio": {"value": round(board_ratio, 1), "unit": "x"},
         "wire_bytes_per_sample_vs_csv_ratio": {"value": round(wire_ratio, 2), "unit": "x"},
         "board_sampler_time_per_sample_vs_csv_ratio": {"value": round(sampler_ratio, 1),
@@ -306,6 +332,9 @@ def main():
         "s) | |" % (ratio, t_dec, t_csv),
         "| host decode + SQLite sink, a row per reading | %.1f MB/s (%.0f rows/s) | >= 5 MB/s |"
         % (sql_mbps, args.samples / t_sql),
+        "| host decode + SQLite, frames of one reading each (%.0f bytes) | %.0f frames/s: "
+        "%.1fx the %.0f such frames a second the link carries at most | >= 1x |" % (
+            len(tiny) / n4, tiny_per_s, tiny_per_s / link_tiny_per_s, link_tiny_per_s),
         "| board: time per reading, stream blocks (`send_block`) vs print() CSV | %.2f us "
         "vs %.2f us: %.1fx cheaper | >= 5x |" % (b["block_us"] / nb, b["csv_us"] / nb,
                                                  board_ratio),

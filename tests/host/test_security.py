@@ -527,24 +527,23 @@ def test_a_flood_of_tiny_frames_keeps_memory_bounded(tmp_path):
     assert st.held_dropped > 0 and rows == GOOD_N
 
 
-def test_the_rate_of_a_flood_of_tiny_frames(tmp_path):
-    """USB full speed carries at most ~1.2 MB/s: 55,000 frames of 22 bytes
-    a second. How fast decoding and logging them goes, in one thread (the
-    logger splits it between its reader and its writer); the bar is a third
-    of the link's rate, so that a loaded CI machine passes (docs/security.md
-    gives the figure and what it means)."""
+def test_a_flood_of_tiny_frames_is_logged_whole(tmp_path):
+    """20,000 frames of 22 bytes (one 16-bit value each, the most frames a
+    second USB full speed can carry): every one decoded and logged, in
+    order. How fast that goes against the link's rate is measured by
+    ``make bench`` (bench/stream.py), not here."""
     wire = b"".join(frame(2, 0, k, data([k % 30000]), t=k * 100) for k in range(1, 20001))
-    dec, st, sink, feed = pipeline(tmp_path / "log.sqlite")
+    db = tmp_path / "log.sqlite"
+    dec, st, sink, feed = pipeline(db)
     feed(frame(1, 0, 0, descriptor("adc", [("h", "x", "raw")])))
-    t0 = time.perf_counter()
     for i in range(0, len(wire), 4096):
         feed(wire[i:i + 4096])
     sink.flush()
-    dt = time.perf_counter() - t0
     sink.close()
-    assert dec.frames == 20001
-    print("tiny frames: %.0f frames/s decoded and logged" % (20000 / dt))
-    assert 20000 / dt > 55000 / 3, "%.0f tiny frames/s" % (20000 / dt)
+    assert dec.frames == 20001 and dec.crc_errors == 0 and dec.frames_lost == 0
+    con = sqlite3.connect(str(db))
+    assert [r[0] for r in con.execute('SELECT "x" FROM "adc" ORDER BY rowid')] == [
+        k % 30000 for k in range(1, 20001)]
 
 
 
