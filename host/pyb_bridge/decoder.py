@@ -43,7 +43,7 @@ def newer_message(version):
 
     return ("pyb-bridge: the board sends stream protocol %d; pyb-bridge %s understands "
             "protocol %d only: upgrade pyb-bridge to a version that supports protocol %d "
-            "(pip install --upgrade pyb-lib); its frames are skipped"
+            "(pip install --upgrade pyb-bridge); its frames are skipped"
             % (version, __version__, VERSION, version))
 
 

@@ -86,7 +86,7 @@ def test_newer_version_is_said_once_counted_and_not_decoded(monkeypatch):
     assert said[0] == (
         "pyb-bridge: the board sends stream protocol 2; pyb-bridge %s understands protocol 1 "
         "only: upgrade pyb-bridge to a version that supports protocol 2 (pip install "
-        "--upgrade pyb-lib); its frames are skipped" % __version__)
+        "--upgrade pyb-bridge); its frames are skipped" % __version__)
     # every frame recognised whole: none taken for garbage
     assert dec.newer_frames == len(FrameDecoder().feed(frames())) == 10
     assert dec.frames == 0 and dec.newer_version == 2

@@ -67,7 +67,7 @@ def wheel(tmp_path_factory):
 
 
 def test_wheel_holds_pyb_lib(wheel):
-    assert wheel.name == "pyb_lib-%s-py3-none-any.whl" % pyb_lib.__version__
+    assert wheel.name == "pyb_bridge-%s-py3-none-any.whl" % pyb_lib.__version__
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
     want = {"pyb_lib/" + rel for rel, _ in local_files(os.path.join(ROOT, "pyb_lib"))}
