@@ -96,6 +96,25 @@ def wait_for(cond, timeout, what):
         time.sleep(0.005)
 
 
+def described(db, table="rel"):
+    """True once the bridge's log declares ``table``."""
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=0.1)
+        try:
+            return bool(con.execute('SELECT 1 FROM "_channels" WHERE "table" = ?',
+                                    (table,)).fetchone())
+        finally:
+            con.close()
+    except sqlite3.Error:  # not there yet, or being written
+        return False
+
+
+def resend(stream):
+    stream.send_descriptor()
+    time.sleep(0.5)
+    return False
+
+
 def run_case(rate=0.0, disconnects=0, seconds=3.0, rows_per_s=20000, seed=1, stall=0.0,
              frame_bytes=1024, workdir=None):
     """One run; returns a dict of figures (see ``TABLE``)."""
@@ -126,8 +145,14 @@ def run_case(rate=0.0, disconnects=0, seconds=3.0, rows_per_s=20000, seed=1, sta
                    descriptor_ms=1 << 19,
                    clock=lambda: int(time.monotonic() * 1e6) & ((1 << 30) - 1))
         s.start()
+        # pyserial empties the input when it opens a port, so a descriptor
+        # that came just as the bridge opened it is gone: send it again (as
+        # a board does every few seconds) until the bridge has the stream
+        # in its log. Faults start only then.
+        sent_at = time.monotonic()
+        wait_for(lambda: described(db) or (time.monotonic() - sent_at > 0.5 and resend(s)),
+                 20, "the bridge to learn the stream")
         wait_for(lambda: fl.bytes_in >= rec.bytes and fl.idle(), 5, "the descriptor")
-        time.sleep(0.05)
         fl.enabled = True
         n = int(rows_per_s * seconds)
         t0 = time.monotonic()

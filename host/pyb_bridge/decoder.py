@@ -370,6 +370,16 @@ class Streams:
         self._pending = {}
         self._time = {}  # stream -> (last raw, base)
 
+    def drop_held(self):
+        """At the end of a log: the frames still held for a descriptor that
+        never came are dropped and counted in ``held_dropped``; return
+        {stream id: frames dropped}."""
+        dropped = {k: len(q) for k, q in self._pending.items() if q}
+        self.held_dropped += sum(dropped.values())
+        self._pending = {}
+        self._held_bytes = 0
+        return dropped
+
     def _unwrap(self, sid, raw):
         last, base = self._time.get(sid, (raw, 0))
         if raw < last - _HALF:

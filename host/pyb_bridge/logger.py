@@ -128,6 +128,7 @@ class Logger:
         self._readers = []
         self.rows = 0
         self.rows_by_board = dict.fromkeys(self.names, 0)
+        self.undescribed = {}  # (board, stream id): frames whose descriptor never came
 
     def __enter__(self):
         try:
@@ -202,6 +203,11 @@ class Logger:
         finally:
             for b in self.boards:
                 b.close()
+        # frames of a stream whose descriptor never came: not logged, counted
+        self.undescribed = {}
+        for name, b in zip(self.names, self.boards, strict=True):
+            for stream, n in sorted(b.streams.drop_held().items()):
+                self.undescribed[(name, stream)] = n
         total, per = self.counters()
         for s in self.sinks:
             s.record_counters(total, per)
@@ -455,6 +461,10 @@ def _run(args, files):
         if hasattr(s, "published"):
             print("  %s: %d messages acknowledged, %d went through the spool, %d left in %s"
                   % (s.path, s.published, s.spooled, s.left_in_spool, s.spool_path))
+    for (name, stream), n in sorted(lg.undescribed.items()):
+        print("pyb-bridge log: %s: %d frames of stream %d came without its descriptor (the "
+              "board never described the stream): not logged, counted in held_dropped"
+              % (name, n, stream), file=sys.stderr)
     still = [p for p in ports if p in gone]
     if still:
         raise LogError("%s went away during the run and did not come back: plug the board "

@@ -15,6 +15,7 @@ import serial
 
 import pyb_bridge
 from pyb_bridge import cli
+from pyb_bridge.decoder import T_DATA, FrameDecoder
 from pyb_bridge.link import Board
 from pyb_lib.stream import Stream
 
@@ -155,3 +156,43 @@ def test_api_over_a_pyserial_loop_url():
 def test_ports_command(capsys):
     assert cli.main(["ports"]) == 0
     assert capsys.readouterr().out
+
+
+def test_frames_whose_descriptor_never_came_are_counted_and_said(tmp_path, capsys):
+    """A board whose stream was never described (the host opened the port
+    after the descriptor and the board does not repeat it): its frames are
+    held, and at the end counted in held_dropped and named in one line."""
+    class Port:
+        data = bytearray()
+
+        def write(self, b):
+            self.data += b
+            return len(b)
+
+    port = Port()
+    s = Stream((("x", "H", "raw"),), port, name="late", period_us=1000, frame_bytes=64,
+               descriptor_every=1 << 30, descriptor_ms=1 << 19, clock=lambda: 0)
+    s.start()
+    described = len(port.data)
+    for k in range(300):
+        s.add(k)
+    s.stop()
+    frames = bytes(port.data[described:])  # the data frames only
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    link = str(tmp_path / "ttyPYB")
+    os.symlink(os.ttyname(slave), link)
+    sender = threading.Timer(0.5, os.write, (master, frames))
+    sender.start()
+    try:
+        assert cli.main(["log", "--port", link, "--out", str(tmp_path / "log.db"),
+                         "--duration", "1.5", "--quiet"]) == 0
+    finally:
+        sender.join()
+        os.close(master)
+        os.close(slave)
+    out, err = capsys.readouterr()
+    sent = sum(1 for f in FrameDecoder().feed(frames) if f.type == T_DATA)
+    assert sent > 5
+    assert "held_dropped %d," % sent in out and " 0 rows " in out, out
+    assert ("%s: %d frames of stream 1 came without its descriptor" % (link, sent)) in err, err
