@@ -18,9 +18,13 @@ MicroPython board): the device then uses ``readfrom_mem_into``,
 acknowledge raises errno 19 (ENODEV) there, 5 (EIO) on ``pyb.I2C``.
 """
 
-import pyb
 from pyb_lib._bus import RegisterDevice, bus_number
 from pyb_lib._check import check, err, one_of
+
+try:
+    import pyb
+except ImportError:  # not a PyBoard: pass i2c= a machine.I2C
+    pyb = None  # type: ignore[assignment]
 
 
 def scan(bus, *, baudrate=400000):
@@ -45,6 +49,8 @@ class I2CDevice(RegisterDevice):
         check(name, "retries", retries, 0)
         if i2c is None:
             check(name, "baudrate", baudrate, 1, 400000)
+            if pyb is None:
+                raise err(TypeError, name, "no pyb on this board: pass i2c=machine.I2C(...)")
             i2c = pyb.I2C(n, pyb.I2C.CONTROLLER, baudrate=baudrate)
         RegisterDevice.__init__(self)
         self.bus = n

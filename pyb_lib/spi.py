@@ -17,10 +17,14 @@ errors are raised again as ``OSError`` with the same errno and a message
 naming the bus and the CS pin.
 """
 
-import pyb
 from micropython import const
 from pyb_lib._bus import RegisterDevice, bus_number
 from pyb_lib._check import check, err, one_of
+
+try:
+    import pyb
+except ImportError:  # not a PyBoard: pass spi= a machine.SPI, cs a machine.Pin
+    pyb = None  # type: ignore[assignment]
 
 MSB = const(0)
 LSB = const(128)
@@ -31,7 +35,7 @@ class SPIDevice(RegisterDevice):
 
     def __init__(self, bus, cs, *, baudrate=1000000, polarity=0, phase=0, firstbit=MSB,
                  read_flag=0x80, write_flag=0x00, spi=None):
-        pin = cs if isinstance(cs, str) else cs.names()[-1]
+        pin = cs if isinstance(cs, str) else cs.names()[-1] if hasattr(cs, "names") else cs
         n = bus_number(bus, "SPI", "SPI(%r) CS %s" % (bus, pin))
         self.name = name = "SPI(%d) CS %s" % (n, pin)
         one_of(name, "polarity", polarity, (0, 1))
@@ -39,7 +43,10 @@ class SPIDevice(RegisterDevice):
         one_of(name, "firstbit", firstbit, (MSB, LSB))
         check(name, "read_flag", read_flag, 0, 0xFF)
         check(name, "write_flag", write_flag, 0, 0xFF)
-        if spi is None:
+        if spi is None or pyb is None and isinstance(cs, str):
+            if pyb is None:
+                raise err(TypeError, name, "no pyb on this board: pass spi=machine.SPI(...) "
+                          "and cs=machine.Pin(...)")
             check(name, "baudrate", baudrate, 1)
             spi = pyb.SPI(n, pyb.SPI.CONTROLLER, baudrate=baudrate, polarity=polarity,
                           phase=phase, firstbit=firstbit)
@@ -47,7 +54,7 @@ class SPIDevice(RegisterDevice):
             if isinstance(cs, str):
                 cs = pyb.Pin(cs, pyb.Pin.OUT_PP, value=1)
             else:
-                cs.init(pyb.Pin.OUT_PP, value=1)
+                cs.init(cs.OUT, value=1)
         except ValueError as e:
             raise err(ValueError, name, "%s", e)
         RegisterDevice.__init__(self)

@@ -26,8 +26,8 @@ chip       size    page_size
 =========  ======  =========
 """
 
-import pyb
 from micropython import const
+from pyb_lib._clock import elapsed_millis, millis, udelay
 from pyb_lib.i2c import I2CDevice
 
 _EIO = const(5)
@@ -72,12 +72,12 @@ class AT24C:
         self.write_timeout_ms = write_timeout_ms
         # Nothing there (or still in a write cycle after a reset mid-write):
         # wait one write cycle for the ACK, then say what is missing.
-        start = pyb.millis()
+        start = millis()
         while not dev.probe():
-            if pyb.elapsed_millis(start) > write_timeout_ms:
+            if elapsed_millis(start) > write_timeout_ms:
                 raise OSError(_EIO, "%s: no ACK: no EEPROM answers at this address"
                               % self.name)
-            pyb.udelay(50)
+            udelay(50)
 
     def __repr__(self):
         return "<AT24C %s %d bytes>" % (self.name, self.size)
@@ -144,10 +144,10 @@ class AT24C:
     def wait_ready(self, addr=None):
         """ACK polling: wait until the chip acknowledges its address again."""
         dev = self.bus_device
-        start = pyb.millis()
+        start = millis()
         while not dev.probe():
-            if pyb.elapsed_millis(start) > self.write_timeout_ms:
+            if elapsed_millis(start) > self.write_timeout_ms:
                 where = "" if addr is None else " (page write at 0x%04X)" % addr
                 raise OSError(_ETIMEDOUT, "%s: EEPROM write cycle not finished after %d ms%s"
                               % (self.name, self.write_timeout_ms, where))
-            pyb.udelay(50)
+            udelay(50)

@@ -14,8 +14,8 @@ section 4.2.3 (``BME280_compensate_T_int32``, ``BME280_compensate_P_int64``,
 appendix B (9.1).
 """
 
-import pyb
 from micropython import const
+from pyb_lib._clock import delay, elapsed_millis, millis
 from pyb_lib.i2c import I2CDevice
 from pyb_lib.register import Field
 
@@ -207,7 +207,7 @@ class BME280:
         if self._mode == _NORMAL:
             dev.write_u8(_REG_CTRL_MEAS, _MODE.insert(meas, _NORMAL))
             # The first result is there one measurement time later.
-            pyb.delay(self.measurement_time_ms())
+            delay(self.measurement_time_ms())
         else:
             dev.write_u8(_REG_CTRL_MEAS, meas)
 
@@ -227,7 +227,7 @@ class BME280:
         """Soft reset (0xB6 to 0xE0), wait for the NVM copy, then restore the settings."""
         dev = self.bus_device
         dev.write_u8(_REG_RESET, _RESET_WORD)
-        pyb.delay(2)  # start-up time, table 1
+        delay(2)  # start-up time, table 1
         self._wait(_IM_UPDATE, "reset (NVM copy)")
         self._read_calibration()
         self._apply()
@@ -236,12 +236,12 @@ class BME280:
         """Poll the status register until the bit ``field`` clears."""
         dev = self.bus_device
         timeout_ms = self.timeout_ms
-        start = pyb.millis()
+        start = millis()
         while field.extract(dev.read_u8(_REG_STATUS)):
-            if pyb.elapsed_millis(start) > timeout_ms:
+            if elapsed_millis(start) > timeout_ms:
                 raise OSError(_ETIMEDOUT, "%s: BME280 %s not finished %d ms after its maximum time"
                               % (self.name, what, timeout_ms))
-            pyb.delay(1)
+            delay(1)
 
     # --- measuring -----------------------------------------------------------
     def measure(self):
@@ -257,7 +257,7 @@ class BME280:
         meas = _OSRS_T.insert(0, self._os[0])
         meas = _OSRS_P.insert(meas, self._os[1])
         self.bus_device.write_u8(_REG_CTRL_MEAS, _MODE.insert(meas, _FORCED))
-        pyb.delay(self.measurement_time_ms())
+        delay(self.measurement_time_ms())
         self._wait(_MEASURING, "measurement")
 
     def read_raw_into(self, buf):

@@ -18,8 +18,8 @@ ABh Release Power-down. Maximum times (AC characteristics): tPP 3 ms,
 tSE 400 ms, tBE2 2000 ms, tCE 200 s.
 """
 
-import pyb
 from micropython import const
+from pyb_lib._clock import delay, elapsed_millis, millis, udelay
 from pyb_lib.spi import SPIDevice
 
 _ENODEV = const(19)
@@ -127,15 +127,15 @@ class W25Q:
 
     def wait_ready(self, timeout_ms, what="operation"):
         """Poll the BUSY bit until it clears; OSError(ETIMEDOUT) after ``timeout_ms``."""
-        start = pyb.millis()
+        start = millis()
         while self.status() & _SR1_BUSY:
-            if pyb.elapsed_millis(start) > timeout_ms:
+            if elapsed_millis(start) > timeout_ms:
                 raise OSError(_ETIMEDOUT, "%s: W25Q still busy after %d ms (%s)"
                               % (self.name, timeout_ms, what))
             if timeout_ms > 20:
-                pyb.delay(1)
+                delay(1)
             else:
-                pyb.udelay(20)
+                udelay(20)
 
     def _check_awake(self):
         if self._asleep:
@@ -236,11 +236,11 @@ class W25Q:
         """Enter deep power-down (B9h); only wake() is accepted until then."""
         self._check_awake()
         self._command(_CMD_POWER_DOWN)
-        pyb.udelay(3)  # tDP
+        udelay(3)  # tDP
         self._asleep = True
 
     def wake(self):
         """Release from power-down (ABh) and wait tRES1 (3 us)."""
         self._command(_CMD_RELEASE)
-        pyb.udelay(3)
+        udelay(3)
         self._asleep = False
