@@ -28,6 +28,7 @@ chip       size    page_size
 
 from micropython import const
 from pyb_lib._clock import elapsed_millis, millis, udelay
+from pyb_lib.devices._memory import Memory
 from pyb_lib.i2c import I2CDevice
 
 _EIO = const(5)
@@ -38,7 +39,7 @@ def _power_of_two(n):
     return n > 0 and n & (n - 1) == 0
 
 
-class AT24C:
+class AT24C(Memory):
     """An I2C EEPROM of ``size`` bytes with ``page_size``-byte write pages.
 
     ``address`` 0x50..0x57 (pins A2..A0); ``bus`` 1, 2, 'X' or 'Y', or pass
@@ -85,61 +86,15 @@ class AT24C:
     def __len__(self):
         return self.size
 
-    def _check_range(self, addr, n, what):
-        if not isinstance(addr, int) or isinstance(addr, bool):
-            raise TypeError("%s: %s address must be an int, not %s"
-                            % (self.name, what, type(addr).__name__))
-        if addr < 0 or addr + n > self.size:
-            raise ValueError("%s: %s of %d bytes at 0x%04X is outside 0..0x%04X"
-                             % (self.name, what, n, addr, self.size - 1))
-
-    def read(self, addr, buf):
-        """Read into ``buf`` from ``addr`` (no allocation), or, given an int,
-        return a new bytearray of that many bytes."""
-        if isinstance(buf, int) and not isinstance(buf, bool):
-            if buf < 0:
-                raise ValueError("%s: byte count %d < 0" % (self.name, buf))
-            out = bytearray(buf)
-            self.read(addr, out)
-            return out
-        try:
-            n = -1 if isinstance(buf, bytes) or isinstance(buf, str) else len(buf)
-        except TypeError:
-            n = -1
-        if n < 0:
-            raise TypeError("%s: read needs a writable buffer or a byte count, not %s"
-                            % (self.name, type(buf).__name__))
-        self._check_range(addr, n, "read")
+    def _read_into(self, addr, buf, n):
         if n:
             self.bus_device.read_register_into(addr, buf)
-        return buf
 
-    def write(self, addr, data):
-        """Write ``data`` from ``addr`` on, one page write per page touched.
-
-        After each page the write cycle is awaited by ACK polling, at most
-        ``write_timeout_ms`` (OSError ETIMEDOUT naming the device).
-        """
-        if isinstance(data, str) or isinstance(data, int):
-            raise TypeError("%s: data must be bytes-like, not %s"
-                            % (self.name, type(data).__name__))
-        try:
-            mv = memoryview(data)
-        except TypeError:
-            raise TypeError("%s: data must be bytes-like, not %s"
-                            % (self.name, type(data).__name__))
-        n = len(mv)
-        self._check_range(addr, n, "write")
-        page = self.page_size
-        pos = 0
-        while pos < n:
-            a = addr + pos
-            chunk = page - (a & (page - 1))
-            if chunk > n - pos:
-                chunk = n - pos
-            self.bus_device.write_register(a, mv[pos:pos + chunk])
-            self.wait_ready(a)
-            pos += chunk
+    def _write_page(self, addr, data):
+        """One page write, then ACK polling for its write cycle, at most
+        ``write_timeout_ms`` (OSError ETIMEDOUT naming the device)."""
+        self.bus_device.write_register(addr, data)
+        self.wait_ready(addr)
 
     def wait_ready(self, addr=None):
         """ACK polling: wait until the chip acknowledges its address again."""

@@ -20,6 +20,7 @@ tSE 400 ms, tBE2 2000 ms, tCE 200 s.
 
 from micropython import const
 from pyb_lib._clock import delay, elapsed_millis, millis, udelay
+from pyb_lib.devices._memory import Memory
 from pyb_lib.spi import SPIDevice
 
 _ENODEV = const(19)
@@ -50,7 +51,7 @@ _T_CE_MS = const(200000)
 _MAX_SIZE = const(0x1000000)  # 3-byte addresses reach 16 MiB
 
 
-class W25Q:
+class W25Q(Memory):
     """A W25Qxx flash on SPI ``bus`` (1/'X' or 2/'Y') with /CS on pin ``cs``.
 
     Or pass ``spi=`` an existing :class:`~pyb_lib.spi.SPIDevice` (or a
@@ -58,6 +59,7 @@ class W25Q:
     """
 
     PAGE_SIZE = 256
+    page_size = PAGE_SIZE  # where Memory.write splits the data
     SECTOR_SIZE = 4096
     BLOCK_SIZE = 65536
 
@@ -141,69 +143,26 @@ class W25Q:
         if self._asleep:
             raise OSError(_EPERM, "%s: W25Q is powered down; call wake() first" % self.name)
 
-    def _check_range(self, addr, n, what):
-        if not isinstance(addr, int) or isinstance(addr, bool):
-            raise TypeError("%s: %s address must be an int, not %s"
-                            % (self.name, what, type(addr).__name__))
-        if addr < 0 or n < 0 or addr + n > self.size:
-            raise ValueError("%s: %s of %d bytes at 0x%X is outside 0..0x%X"
-                             % (self.name, what, n, addr, self.size - 1))
-
     # --- reading ---------------------------------------------------------------
-    def read(self, addr, buf):
-        """Read into ``buf`` (no allocation) from ``addr``, or, with an int, return
-        a new bytearray of that many bytes."""
-        if isinstance(buf, int) and not isinstance(buf, bool):
-            if buf < 0:
-                raise ValueError("%s: byte count %d < 0" % (self.name, buf))
-            out = bytearray(buf)
-            self.read(addr, out)
-            return out
-        try:
-            n = -1 if isinstance(buf, bytes) or isinstance(buf, str) else len(buf)
-        except TypeError:
-            n = -1
-        if n < 0:
-            raise TypeError("%s: read needs a writable buffer or a byte count, not %s"
-                            % (self.name, type(buf).__name__))
-        self._check_range(addr, n, "read")
+    def _read_into(self, addr, buf, n):
         self._check_awake()
         if n:
             self._command(_CMD_READ, addr, into=buf)
-        return buf
 
     # --- writing ---------------------------------------------------------------
     def _write_enable(self):
         self._command(_CMD_WRITE_ENABLE)
 
-    def write(self, addr, data):
-        """Program ``data`` from ``addr`` on, one 256-byte page at a time.
-
-        NOR flash programming only clears bits: erase first what was written
-        before. Each page: Write Enable, Page Program, wait for BUSY to clear
-        (tPP max 3 ms).
-        """
-        if isinstance(data, str) or isinstance(data, int):
-            raise TypeError("%s: data must be bytes-like, not %s"
-                            % (self.name, type(data).__name__))
-        try:
-            mv = memoryview(data)
-        except TypeError:
-            raise TypeError("%s: data must be bytes-like, not %s"
-                            % (self.name, type(data).__name__))
-        n = len(mv)
-        self._check_range(addr, n, "write")
+    def _start_write(self):
         self._check_awake()
-        pos = 0
-        while pos < n:
-            a = addr + pos
-            chunk = _PAGE - (a & (_PAGE - 1))
-            if chunk > n - pos:
-                chunk = n - pos
-            self._write_enable()
-            self._command(_CMD_PAGE_PROGRAM, a, out=mv[pos:pos + chunk])
-            self.wait_ready(_T_PP_MS + 2, "page program at 0x%06X" % a)
-            pos += chunk
+
+    def _write_page(self, addr, data):
+        """Program one page (NOR flash programming only clears bits: erase
+        first what was written before): Write Enable, Page Program, wait for
+        BUSY to clear (tPP max 3 ms)."""
+        self._write_enable()
+        self._command(_CMD_PAGE_PROGRAM, addr, out=data)
+        self.wait_ready(_T_PP_MS + 2, "page program at 0x%06X" % addr)
 
     # --- erasing ---------------------------------------------------------------
     def _erase(self, cmd, addr, unit, timeout_ms, what):
