@@ -34,24 +34,12 @@ RATE = 1000  # rows per second
 def schema():
     """The "adc" stream's schema (x1, x2: H, every 1000 µs), from frames
     encoded by pyb_lib.stream and decoded by the bridge."""
-    import pyb_sim
-
-    pyb_sim.install()
     from pyb_bridge.decoder import FrameDecoder, Streams
-    from pyb_lib.stream import Stream
+    from pyb_sim.capture import stream_bytes
 
-    class Port:
-        data = bytearray()
-
-        def write(self, b):
-            self.data += b
-            return len(b)
-
-    port = Port()
-    with Stream((("x1", "H", "raw"), ("x2", "H", "raw")), port, name="adc",
-                period_us=1000) as s:
-        s.add(1, 2)
-    _, found = Streams().feed(FrameDecoder().feed(bytes(port.data)))
+    data = stream_bytes((("x1", "H", "raw"), ("x2", "H", "raw")), [(1, 2)], name="adc",
+                        period_us=1000)
+    _, found = Streams().feed(FrameDecoder().feed(data))
     return found[0]
 
 

@@ -27,21 +27,13 @@ from mqtt_support import MISSING, Mosquitto, Subscriber, mosquitto_path  # noqa:
 from pyb_bridge.decoder import FrameDecoder, Streams  # noqa: E402
 from pyb_bridge.mqtt import MqttSink  # noqa: E402
 from pyb_lib.stream import Stream  # noqa: E402
-
-
-class Port:
-    def __init__(self):
-        self.data = bytearray()
-
-    def write(self, b):
-        self.data += b
-        return len(b)
+from pyb_sim.capture import Capture  # noqa: E402
 
 
 def frames(n_records, latency_records):
     """Batches of a 2-channel stream at 1 kHz, ``latency_records`` records
     per frame (100: the default 100 ms latency at 1 kHz)."""
-    port = Port()
+    port = Capture()
     t = [0]
 
     def clock():

@@ -27,28 +27,11 @@ sys.path[:0] = [os.path.join(ROOT, "host"), ROOT]
 
 def frames(n):
     """Frames of ``n`` records of the demo's ADC stream, encoded by pyb_lib.stream."""
-    import pyb_sim
+    from pyb_sim.capture import stream_bytes
 
-    pyb_sim.install()  # micropython.const for the board code on CPython
-    from pyb_lib.stream import Stream
-
-    class Port:
-        data = bytearray()
-
-        def write(self, b):
-            self.data += b
-            return len(b)
-
-    port = Port()
-    t = [0]
-    s = Stream((("x1", "H", "raw"), ("x2", "H", "raw")), port, name="adc", period_us=1000,
-               clock=lambda: t[0])
-    s.start()
-    for k in range(n):
-        t[0] = k * 1000
-        s.add((k * 7) & 4095, (k * 13) & 4095)
-    s.stop()
-    return bytes(port.data)
+    return stream_bytes((("x1", "H", "raw"), ("x2", "H", "raw")),
+                        [((k * 7) & 4095, (k * 13) & 4095) for k in range(n)], name="adc",
+                        period_us=1000)
 
 
 def writer(path, stop, counter, ready):

@@ -28,19 +28,10 @@ from report import merge_results  # noqa: E402
 
 from pyb_bridge.decoder import FrameDecoder, Streams  # noqa: E402
 from pyb_bridge.sinks import open_sink  # noqa: E402
-from pyb_lib.stream import Stream  # noqa: E402
+from pyb_sim.capture import stream_bytes  # noqa: E402
 
 CHANNELS = tuple(("a%d" % i, "H", "raw") for i in range(4))
 USB_CEILING_MBPS = 1.2
-
-
-class Port:
-    def __init__(self):
-        self.data = bytearray()
-
-    def write(self, b):
-        self.data += b
-        return len(b)
 
 
 def readings(n):
@@ -49,35 +40,15 @@ def readings(n):
 
 
 def make_frames(rows):
-    port = Port()
-    it = iter(rows)
-    t = [0]
-
-    def clock():
-        return t[0]
-
-    s = Stream(CHANNELS, port, name="adc", period_us=1000, clock=clock)
-    s.start()
-    for row in it:
-        t[0] = row[0] & 0x3FFFFFFF
-        s.add(row[1], row[2], row[3], row[4])
-    s.stop()
-    return bytes(port.data)
+    return stream_bytes(CHANNELS, [r[1:] for r in rows], name="adc", period_us=1000,
+                        times=[r[0] & 0x3FFFFFFF for r in rows])
 
 
 def tiny_frames(n):
     """``n`` readings of one 16-bit channel, each in a frame of its own (22
     bytes): the most frames a second the link can carry, the host's worst case."""
-    port = Port()
-    t = [0]
-    s = Stream((("x", "h", "raw"),), port, name="tiny", period_us=100, frame_bytes=22,
-               clock=lambda: t[0])
-    s.start()
-    for k in range(n):
-        t[0] = k * 100
-        s.add(k % 30000)
-    s.stop()
-    return bytes(port.data)
+    return stream_bytes((("x", "h", "raw"),), [(k % 30000,) for k in range(n)], name="tiny",
+                        period_us=100, frame_bytes=22)
 
 
 def make_csv(rows):

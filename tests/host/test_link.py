@@ -18,6 +18,7 @@ from pyb_bridge import cli
 from pyb_bridge.decoder import T_DATA, FrameDecoder
 from pyb_bridge.link import Board
 from pyb_lib.stream import Stream
+from pyb_sim.capture import Capture
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -162,14 +163,7 @@ def test_frames_whose_descriptor_never_came_are_counted_and_said(tmp_path, capsy
     """A board whose stream was never described (the host opened the port
     after the descriptor and the board does not repeat it): its frames are
     held, and at the end counted in held_dropped and named in one line."""
-    class Port:
-        data = bytearray()
-
-        def write(self, b):
-            self.data += b
-            return len(b)
-
-    port = Port()
+    port = Capture()
     s = Stream((("x", "H", "raw"),), port, name="late", period_us=1000, frame_bytes=64,
                descriptor_every=1 << 30, descriptor_ms=1 << 19, clock=lambda: 0)
     s.start()

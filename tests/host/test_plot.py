@@ -4,13 +4,14 @@ import math
 import sqlite3
 
 import pytest
-from test_sinks import Port, log
+from test_sinks import log
 
 import pyb
 from pyb_bridge.decoder import FrameDecoder
 from pyb_bridge.plot import PlotError, main, plot, series
 from pyb_bridge.sinks import open_sink
 from pyb_lib.stream import T_DATA, Stream
+from pyb_sim.capture import Capture
 
 
 class FramePort:
@@ -87,7 +88,7 @@ def test_a_file_that_is_not_a_log(tmp_path, capsys):
 
 
 def test_float_channels_plot_as_numbers(tmp_path):
-    port = Port()
+    port = Capture()
     with Stream((("v", "f", "V"),), port, name="volts", period_us=1000) as s:
         for k in range(500):
             s.add(math.sin(k / 50))

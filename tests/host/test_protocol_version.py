@@ -14,18 +14,10 @@ import pyb_lib.stream as board_stream
 from pyb_bridge import __version__
 from pyb_bridge.decoder import VERSION, FrameDecoder, Streams, newer_message
 from pyb_bridge.link import Board
+from pyb_sim.capture import Capture
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHANNELS = (("x1", "H", "raw"), ("temp", "h", "cC"))
-
-
-class Port:
-    def __init__(self):
-        self.out = bytearray()
-
-    def write(self, data):
-        self.out += data
-        return len(data)
 
 
 def frames(records=200, first=0, version=None, monkeypatch=None, **kw):
@@ -34,7 +26,7 @@ def frames(records=200, first=0, version=None, monkeypatch=None, **kw):
     if version is not None:
         monkeypatch.setattr(board_stream, "VERSION", version)
     ticks = iter(range(1000, 10 ** 9, 1000))
-    port = Port()
+    port = Capture()
     s = board_stream.Stream(CHANNELS, port, name="adc", period_us=1000, frame_bytes=120,
                             clock=lambda: next(ticks), **kw)
     with s:
@@ -42,7 +34,7 @@ def frames(records=200, first=0, version=None, monkeypatch=None, **kw):
             s.add(i, -i)
     if version is not None:
         monkeypatch.setattr(board_stream, "VERSION", VERSION)
-    return bytes(port.out)
+    return bytes(port.data)
 
 
 def decode(data, chunk=7, **kw):
@@ -136,14 +128,14 @@ def test_newer_version_byte_with_a_bad_crc_is_not_reported(monkeypatch):
 def test_descriptor_of_a_newer_version(monkeypatch):
     """A header of version 1 with a newer descriptor: its stream's data is
     dropped (counted) until a descriptor this bridge understands comes."""
-    port = Port()
+    port = Capture()
     s = board_stream.Stream(CHANNELS, port, name="adc", period_us=1000, frame_bytes=120)
     buf = s._desc[0]  # the descriptor frame's buffer: payload at offset 16
     buf[16] = 2
     with s:
         for i in range(40):
             s.add(i, i)
-    data = bytes(port.out) + frames(records=10)
+    data = bytes(port.data) + frames(records=10)
     said = []
     dec = FrameDecoder(warn=said.append)
     streams = Streams(warn=said.append)

@@ -13,21 +13,13 @@ import time
 from pyb_bridge.decoder import FrameDecoder, Streams
 from pyb_bridge.sinks import open_sink
 from pyb_lib.stream import Stream
+from pyb_sim.capture import Capture
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-class Port:
-    def __init__(self):
-        self.data = bytearray()
-
-    def write(self, b):
-        self.data += b
-        return len(b)
-
-
 def board_data(n=3000):
-    port = Port()
+    port = Capture()
     t = [0]
 
     def clock():
@@ -79,7 +71,7 @@ def test_sqlite_rows_and_integrity(tmp_path):
 def test_a_stream_that_changes_its_channels_gets_a_new_table(tmp_path):
     path = str(tmp_path / "log.db")
     for chans in ((("a", "H", ""),), (("a", "H", ""), ("b", "H", ""))):
-        port = Port()
+        port = Capture()
         with Stream(chans, port, name="s", period_us=10) as s:
             s.add(1, 2)
         log(bytes(port.data), open_sink(path))
@@ -126,13 +118,9 @@ from pyb_bridge.decoder import FrameDecoder, Streams
 from pyb_bridge.sinks import open_sink
 from pyb_lib.stream import Stream
 
-class Port:
-    data = bytearray()
-    def write(self, b):
-        self.data += b
-        return len(b)
+from pyb_sim.capture import Capture
 
-port = Port()
+port = Capture()
 s = Stream((("x", "H", ""), ("y", "H", "")), port, name="adc", period_us=100)
 s.start()
 sink = open_sink(%r, flush_interval=0.02)
