@@ -58,14 +58,19 @@ def check_adc_capture(lines):
     assert abs(t[0] - t[12]) > 0.4
 
 
-def check_bme280_read(lines):
+def check_bme280_read(lines, n=10):
     m = BME280Model()  # what the model is set to; the driver's compensation gives it back
     rows = [re.fullmatch(r"([\d.]+) C  ([\d.]+) hPa  ([\d.]+) %RH", x) for x in lines]
-    assert len(rows) == 10 and all(rows)
+    assert len(rows) == n and all(rows)
     for r in rows:
         assert abs(float(r[1]) - m.temperature) < 0.015
         assert abs(float(r[2]) - m.pressure / 100) < 0.1
         assert abs(float(r[3]) - m.humidity) < 0.1
+
+
+def check_machine_bme280(lines):
+    assert lines[0].startswith("devices: [") and "'0x76'" in lines[0], lines[0]
+    check_bme280_read(lines[1:], n=5)
 
 
 def check_dac_waveform(lines):
