@@ -45,18 +45,19 @@ _INTERRUPTED = ("Traceback (most recent call last):\n  File \"<stdin>\", line 1,
                 "KeyboardInterrupt: \n")
 
 
-def _put(kind, payload, n):
-    """Write one message whose header says ``n`` payload bytes, with
-    ``payload`` in the same write, which a pipe takes whole or not at all
-    (header + payload <= PIPE_BUF)."""
+def _put(kind, payload, n, copied=False):
+    """Write one message of ``n`` payload bytes (``payload``, or already in
+    ``_msg`` after the header when ``copied``) in one write, which a pipe
+    takes whole or not at all (header + payload <= PIPE_BUF)."""
     m = _msg
     h = _head
     m[h - 12] = kind
+    k = n
     for i in range(h - 2, h - 12, -1):
-        m[i] = 48 + n % 10
-        n //= 10
-    n = len(payload)
-    m[h:h + n] = payload
+        m[i] = 48 + k % 10
+        k //= 10
+    if not copied:
+        m[h:h + n] = payload
     _out.write(m, 0, h + n)
 
 
@@ -79,13 +80,20 @@ def _send(kind, payload=b""):
             if _head + n <= _PIPE_BUF:
                 _put(kind, payload, n)
                 return
+    room = _PIPE_BUF - _head
     try:
         view = memoryview(payload)
-    except MemoryError:  # heap locked: header and payload in two writes
-        _put(kind, b"", n)
-        _out.write(payload)
+    except MemoryError:  # heap locked: no slices; each part copied byte by byte
+        m = _msg
+        h = _head
+        off = 0
+        while off < n:
+            k = min(room, n - off)
+            for i in range(k):
+                m[h + i] = payload[off + i]
+            _put(kind, m, k, True)
+            off += k
         return
-    room = _PIPE_BUF - _head
     for off in range(0, n, room):
         part = view[off:off + room]
         _put(kind, part, len(part))
@@ -442,20 +450,39 @@ def _restore(state):
     b._hw_sp = sp
 
 
+def _unlock_all():
+    """Unlock the heap entirely; return the lock depth it had."""
+    import micropython
+
+    micropython.heap_lock()
+    depth = left = micropython.heap_unlock()
+    while left:
+        left = micropython.heap_unlock()
+    return depth
+
+
 def _run(src, mode, name, g):
-    """Compile and run one block; return (status byte, traceback text)."""
+    """Compile and run one block; return (status byte, traceback text).
+
+    Afterwards the heap is unlocked however deep the block left it locked:
+    "If the REPL becomes active with the heap locked then it will be
+    forcefully unlocked" (MicroPython's docs of micropython.heap_lock)."""
     state = _lock_state()
+    status, exc = b"O", None
     try:
         exec(compile(src, name, mode), g)
     except SystemExit:
-        return b"X", ""
+        status = b"X"
     except BaseException as e:  # noqa: BLE001 - report everything, as the board does
+        status, exc = b"E", e
         if isinstance(e, KeyboardInterrupt):
             _restore(state)
-        s = io.StringIO()
-        sys.print_exception(e, s)
-        return b"E", _clean(s.getvalue())
-    return b"O", ""
+    _unlock_all()
+    if exc is None:
+        return status, ""
+    s = io.StringIO()
+    sys.print_exception(exc, s)
+    return status, _clean(s.getvalue())
 
 
 def _run_file(name, g):

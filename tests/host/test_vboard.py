@@ -147,6 +147,31 @@ def test_pyb_is_the_simulated_board_with_its_wiring(port):
 
 
 # --- pyserial: raw REPL and raw-paste ----------------------------------------
+def test_usb_vcp_write_of_10_kb_with_the_heap_locked(port):
+    """More than one message's worth: cut into parts without the heap."""
+    port.write(b"\x01")
+    port.until(b"raw REPL; CTRL-B to exit\r\n>")
+    port.write(b"import pyb, micropython\nu = pyb.USB_VCP(); b = bytes(range(256)) * 40\n"
+               b"micropython.heap_lock()\nu.write(b)\nmicropython.heap_unlock()\n\x04")
+    assert port.until(b"\x04>") == b"OK" + bytes(range(256)) * 40 + b"\x04\x04>"
+    port.write(b"\x02")
+    port.until(BANNER_TAIL)
+
+
+def test_a_block_that_leaves_the_heap_locked(port):
+    """The error is reported, and the REPL gets its heap back, as the
+    firmware unlocks it when the REPL becomes active."""
+    port.write(b"\x01")
+    port.until(b"raw REPL; CTRL-B to exit\r\n>")
+    port.write(b"import micropython\nmicropython.heap_lock()\nx = [1, 2, 3]\n\x04")
+    got = port.until(b"\x04>")
+    assert got.startswith(b"OK\x04Traceback") and b"MemoryError" in got, got
+    port.write(b"print([1, 2, 3])\x04")
+    assert port.until(b"\x04>") == b"OK[1, 2, 3]\r\n\x04\x04>"
+    port.write(b"\x02")
+    port.until(BANNER_TAIL)
+
+
 def test_raw_repl_and_raw_paste(port):
     port.write(b"\x01")
     got = port.until(b"raw REPL; CTRL-B to exit\r\n>")
