@@ -33,8 +33,9 @@ import sys
 import tempfile
 import time
 
-import serial
 from report import merge_results, write_block
+
+from pyb_bridge.link import start_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 END = b"\xfeEND-OF-RUN\xfe"
@@ -204,17 +205,6 @@ def run_stream(flash, seconds, tmp, extra_args=(), on_start=None):
             "bridge_out": out, "watch": watch}
 
 
-def raw_repl(ser):
-    got = b""
-    deadline = time.monotonic() + 15
-    while not got.endswith(b"raw REPL; CTRL-B to exit\r\n>"):
-        if not ser.in_waiting:
-            ser.write(b"\r\x03\x03\x01")
-        got += ser.read(max(1, ser.in_waiting))
-        if time.monotonic() > deadline:
-            sys.exit("bench/e2e.py: no raw REPL: %r" % got[-200:])
-
-
 def csv_lines_readline(ser):
     """What users write: pyserial's readline() (one read(1) call per byte)."""
     while True:
@@ -250,12 +240,9 @@ def run_csv(flash, seconds, tmp, reader=csv_lines_readline):
     nbytes = 0
     problems = []
     try:
-        with serial.Serial(port, timeout=2) as ser:
-            raw_repl(ser)
-            src = CSV_BOARD % {"ms": int(seconds * 1000), "count": COUNT_FILE, "end": END}
-            ser.write(src.encode() + b"\x04")
-            if ser.read(2) != b"OK":
-                sys.exit("bench/e2e.py: the board refused the CSV program")
+        src = CSV_BOARD % {"ms": int(seconds * 1000), "count": COUNT_FILE, "end": END}
+        with start_script(port, src) as ser:  # mpremote's raw REPL
+            ser.timeout = 2
             batch = []
             expect = 0
             t_first = None

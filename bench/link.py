@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 
-import serial
 from report import merge_results, write_block
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,18 +66,10 @@ def start(flash, speed):
 
 def run(port, src):
     """(seconds, bytes) from the board's OK to the end marker."""
-    with serial.Serial(port, timeout=1) as ser:
-        got = b""
-        deadline = time.monotonic() + 15
-        while not got.endswith(b"raw REPL; CTRL-B to exit\r\n>"):
-            if not ser.in_waiting:
-                ser.write(b"\r\x03\x03\x01")
-            got += ser.read(max(1, ser.in_waiting))
-            if time.monotonic() > deadline:
-                sys.exit("bench/link.py: no raw REPL: %r" % got[-200:])
-        ser.write(src.encode() + b"\x04")
-        if ser.read(2) != b"OK":
-            sys.exit("bench/link.py: the board refused the program")
+    from pyb_bridge.link import start_script  # mpremote's raw REPL
+
+    with start_script(port, src) as ser:
+        ser.timeout = 1
         t0 = time.monotonic()
         data = bytearray()
         while True:

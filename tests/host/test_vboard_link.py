@@ -7,8 +7,9 @@ host stops reading: the board waits, and every byte arrives, in order."""
 import struct
 import time
 
-import serial
 from vboard_support import needs_vboard, start_vboard, stop_vboard
+
+from pyb_bridge.link import start_script
 
 pytestmark = needs_vboard
 
@@ -29,17 +30,12 @@ wr(b'END%%08d' %% time.ticks_diff(time.ticks_ms(), t0))
 """
 
 
-def run_script(ser, src):
-    """Start ``src`` through the raw REPL; return once the board said OK."""
-    got = b""
-    deadline = time.monotonic() + 15
-    while not got.endswith(b"raw REPL; CTRL-B to exit\r\n>"):
-        if not ser.in_waiting:  # (again) once the board is quiet, as mpremote does
-            ser.write(b"\r\x03\x03\x01")
-        got += ser.read(max(1, ser.in_waiting))
-        assert time.monotonic() < deadline, got
-    ser.write(src.encode() + b"\x04")
-    assert ser.read(2) == b"OK"
+def run_script(port, src):
+    """Start ``src`` through mpremote's raw REPL (pyb_bridge.link.start_script);
+    return the open serial port, on which its output arrives."""
+    ser = start_script(port, src)
+    ser.timeout = 1
+    return ser
 
 
 def read_exactly(ser, n, timeout=30):
@@ -66,8 +62,7 @@ def measure(tmp_path, count, *args):
     when the host began to read does not count), and the data."""
     proc, port = start_vboard(tmp_path, "--fast", *args)
     try:
-        with serial.Serial(port, timeout=1) as ser:
-            run_script(ser, SENDER % (CHUNK, count))
+        with run_script(port, SENDER % (CHUNK, count)) as ser:
             assert read_exactly(ser, 3) == b"BIN"
             head = read_exactly(ser, CHUNK * 30)
             t0 = time.monotonic()
@@ -98,8 +93,7 @@ def board_ahead(tmp_path, *args):
     count = 128  # 512 KB, far more than the USB link's buffers hold
     proc, port = start_vboard(tmp_path, "--fast", *args)
     try:
-        with serial.Serial(port, timeout=1) as ser:
-            run_script(ser, SENDER % (CHUNK, count))
+        with run_script(port, SENDER % (CHUNK, count)) as ser:
             time.sleep(1.5)  # the host reads nothing for 1.5 s
             held = ser.in_waiting
             data = read_exactly(ser, 3 + CHUNK * count + 11)
@@ -158,8 +152,7 @@ def test_send_times_out_while_the_host_does_not_read(tmp_path):
            "vcp.write(b'SENT%08d %08d' % (sent, dt))\n")
     proc, port = start_vboard(tmp_path, "--fast")
     try:
-        with serial.Serial(port, timeout=1) as ser:
-            run_script(ser, src)
+        with run_script(port, src) as ser:
             time.sleep(3)  # the host does not read
             data = bytearray()
             deadline = time.monotonic() + 30
