@@ -5,7 +5,6 @@ the buffer protocol), and write() returns the byte count."""
 
 import struct
 
-import serial
 from test_vboard_link import read_exactly, run_script
 from vboard_support import needs_vboard, start_vboard, stop_vboard
 
@@ -25,8 +24,8 @@ v.write(b'<%d,%d,%d>' % (n1, n2, n3))
 def test_write_sends_the_bytes_of_wide_item_buffers(tmp_path):
     proc, port = start_vboard(tmp_path, "--link-speed", "unlimited")
     try:
-        with serial.Serial(port, timeout=5) as ser:
-            run_script(ser, WRITER)
+        with run_script(port, WRITER) as ser:
+            ser.timeout = 5
             got = read_exactly(ser, 16 + 6 + 2)
             tail = ser.read_until(b">")
     finally:
