@@ -62,8 +62,8 @@ def _put(kind, payload, n, copied=False):
 
 
 def _send(kind, payload=b""):
-    """One message to the supervisor. Does not allocate for a bytes-like
-    payload that fits one write (USB_VCP.write may run with the heap locked).
+    """One message to the supervisor; with the heap locked (USB_VCP.write in
+    an interrupt handler) it allocates nothing for a bytes-like payload.
 
     The unix port raises KeyboardInterrupt from its SIGINT handler, at any
     instruction; so every message goes out in a single write of at most
