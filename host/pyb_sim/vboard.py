@@ -211,6 +211,9 @@ class VBoard:
         self.spawned = time.monotonic()
         self.token = b"\x00\xff" + secrets.token_hex(6).encode()
         cmd_r, self.cmd_w = os.pipe()
+        host_r, self.host_w = os.pipe()  # "1"/"0": a host holds the port open or not
+        os.set_blocking(self.host_w, False)
+        self.host_said = None
         in_r, self.in_w = os.pipe()
         self.out_r, out_w = os.pipe()
         os.set_blocking(self.in_w, False)
@@ -223,7 +226,8 @@ class VBoard:
                     fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_PAGE)
                 except OSError:
                     pass
-        cfg = {"token": list(self.token), "cmd_fd": cmd_r, "flash": self.flash,
+        cfg = {"token": list(self.token), "cmd_fd": cmd_r, "host_fd": host_r,
+               "flash": self.flash,
                "path": [self.build], "mode": self.mode, "wiring": self.wiring,
                "realtime": self.realtime, "flash_size": self.flash_size}
         cfg_path = os.path.join(self.work, "boot.json")
@@ -233,9 +237,9 @@ class VBoard:
         self.child = subprocess.Popen(
             [self.micropython, "-X", "heapsize=%d" % self.heap, "-m", "pyb_sim.vboard_agent",
              cfg_path],
-            stdin=in_r, stdout=out_w, stderr=out_w, pass_fds=(cmd_r,), env=env,
+            stdin=in_r, stdout=out_w, stderr=out_w, pass_fds=(cmd_r, host_r), env=env,
             cwd=self.flash, start_new_session=True)
-        for fd in (cmd_r, in_r, out_w):
+        for fd in (cmd_r, host_r, in_r, out_w):
             os.close(fd)
         self.cbuf = bytearray()
         self.msg = None  # [kind, remaining payload, payload so far]
@@ -253,7 +257,7 @@ class VBoard:
         if self.child.poll() is None:
             self.child.kill()
         self.child.wait()
-        for fd in (self.cmd_w, self.in_w, self.out_r):
+        for fd in (self.cmd_w, self.host_w, self.in_w, self.out_r):
             try:
                 os.close(fd)
             except OSError:
@@ -533,6 +537,12 @@ class VBoard:
         while not self.stop:
             sel = selectors.DefaultSelector()
             host = self.host_present()
+            if host != self.host_said:  # for USB_VCP.isconnected()
+                try:
+                    os.write(self.host_w, b"1" if host else b"0")
+                    self.host_said = host
+                except OSError:
+                    pass
             if not host:
                 # No host (on a board: DTR low): the firmware does not wait
                 # for the link, and what it sends is lost. (pyserial would

@@ -36,6 +36,9 @@ _poll.register(sys.stdin, select.POLLIN)
 _out_poll = select.poll()
 _out_poll.register(sys.stdout, select.POLLOUT)
 _cmd_poll = select.poll()
+_host_poll = select.poll()
+_host = None  # the supervisor's "1"/"0" when a host opens or closes the port
+_connected = False
 _PIPE_BUF = 4096  # POSIX minimum: a write this size enters a pipe whole
 _msg = bytearray(_PIPE_BUF)  # token + kind + length + "\n" + payload
 _head = 12  # header bytes: set by main() with the token
@@ -122,7 +125,17 @@ def _make_vcp(base):
             _send(73, str(chr).encode())  # I
 
         def isconnected(self):
-            return True
+            """True while a host holds the serial port open (the firmware:
+            while the host's DTR is set); allocates nothing."""
+            global _connected
+            more = True
+            while more:
+                more = False
+                for _ in _host_poll.ipoll(0):
+                    if _host.readinto(_one):
+                        _connected = _one[0] == 49
+                        more = True
+            return _connected
 
         def any(self):
             return _ready()
@@ -572,7 +585,7 @@ def setup(cfg):
 
 
 def main():
-    global _head
+    global _head, _host
     with open(sys.argv[1]) as f:
         cfg = json.load(f)
     token = bytes(cfg["token"])
@@ -580,6 +593,9 @@ def main():
     _msg[:len(token)] = token
     _msg[_head - 1] = 10
     cmd = open("/dev/fd/%d" % cfg["cmd_fd"], "rb")
+    _host = open("/dev/fd/%d" % cfg["host_fd"], "rb")
+    _host_poll.register(_host, select.POLLIN)
+    _host_poll.ipoll(0)  # its first call allocates the tuple it yields: not in a handler
     os.mount(FlashVfs(cfg["flash"], cfg.get("flash_size") or 0), "/flash")
     os.chdir("/flash")
     sys.path[:] = ["", "/flash", "/flash/lib"] + cfg["path"]

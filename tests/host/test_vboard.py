@@ -330,18 +330,24 @@ def test_with_no_host_the_board_does_not_wait_for_the_link(tmp_path):
     flash = tmp_path / "flash"
     flash.mkdir()
     (flash / "main.py").write_text(
+        "import pyb\n"
         "for i in range(2000):\n"
         "    print('line %d' % i, 'x' * 50)\n"
-        "open('/flash/done.txt', 'w').write('done')\n")
+        "open('/flash/done.txt', 'w').write(str(pyb.USB_VCP().isconnected()))\n")
     proc, port = start_vboard(flash)
     try:
         deadline = time.monotonic() + 30
-        while not (flash / "done.txt").exists():
+        while not (flash / "done.txt").exists() or not (flash / "done.txt").read_text():
             assert time.monotonic() < deadline, "main.py is still waiting for the link"
             time.sleep(0.05)
-        out = subprocess.run([MPREMOTE, "connect", port, "exec", "print(6 * 7)"],
+        assert (flash / "done.txt").read_text() == "False"  # USB_VCP.isconnected()
+        # with a host: connected, told without allocating (heap locked)
+        out = subprocess.run([MPREMOTE, "connect", port, "exec",
+                              "import pyb, micropython\nv = pyb.USB_VCP()\nc = None\n"
+                              "micropython.heap_lock()\nc = v.isconnected()\n"
+                              "micropython.heap_unlock()\nprint(6 * 7, c)"],
                              capture_output=True, timeout=30)
-        assert out.returncode == 0 and out.stdout.strip() == b"42", out
+        assert out.returncode == 0 and out.stdout.strip() == b"42 True", out
     finally:
         assert stop_vboard(proc) == 0
 
