@@ -3,6 +3,7 @@ pseudo-terminal, the bridge reads it as a serial port, survives an unplug
 (the pty closed) and a replug (a new one at the same path), and logs."""
 
 import os
+import select
 import shutil
 import sqlite3
 import subprocess
@@ -176,15 +177,27 @@ def test_frames_whose_descriptor_never_came_are_counted_and_said(tmp_path, capsy
     tty.setraw(slave)
     link = str(tmp_path / "ttyPYB")
     os.symlink(os.ttyname(slave), link)
-    sender = threading.Timer(0.5, os.write, (master, frames))
+    os.close(slave)  # the master reports POLLHUP until the logger opens the port
+    hup = select.poll()
+    hup.register(master, select.POLLIN)
+
+    def send():
+        deadline = time.monotonic() + 20
+        while any(ev & select.POLLHUP for _, ev in hup.poll(0)):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+        time.sleep(0.2)  # past pyserial's emptying of the input on open
+        os.write(master, frames)
+
+    sender = threading.Thread(target=send)
     sender.start()
     try:
         assert cli.main(["log", "--port", link, "--out", str(tmp_path / "log.db"),
-                         "--duration", "1.5", "--quiet"]) == 0
+                         "--duration", "2", "--quiet"]) == 0
     finally:
         sender.join()
         os.close(master)
-        os.close(slave)
     out, err = capsys.readouterr()
     sent = sum(1 for f in FrameDecoder().feed(frames) if f.type == T_DATA)
     assert sent > 5
