@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 
+import board
 from report import merge_results, write_block
 
 from pyb_bridge.link import start_script
@@ -102,25 +103,8 @@ def belay_task(dev):
     return e2e_readings
 
 
-def start_board(flash):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pyb_sim.vboard", "--flash", flash, "--link-speed", "usb-fs"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "host")))
-    port = proc.stdout.readline().decode().strip()
-    if not port.startswith("/dev/"):
-        proc.kill()
-        sys.exit("bench/e2e.py: the virtual board did not start")
-    return proc, port
-
-
-def stop_board(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def start_usb_fs_board(flash):
+    return board.start_board(flash, "--link-speed", "usb-fs", who="bench/e2e.py")
 
 
 def make_flash():
@@ -186,7 +170,7 @@ def run_stream(flash, seconds, tmp, extra_args=(), on_start=None):
         f.write(STREAM_BOARD % {"block": BLOCK, "period": PERIOD_US, "ms": int(seconds * 1000),
                                 "count": COUNT_FILE})
     db = os.path.join(tmp, "stream.sqlite")
-    proc, port = start_board(flash)
+    proc, port = start_usb_fs_board(flash)
     try:
         log = subprocess.Popen(
             bridge_cmd() + ["log", "--port", port, "--out", db, "--script", script,
@@ -197,7 +181,7 @@ def run_stream(flash, seconds, tmp, extra_args=(), on_start=None):
         if log.returncode != 0:
             sys.exit("bench/e2e.py: pyb-bridge log failed (%d): %s" % (log.returncode, err[-800:]))
     finally:
-        stop_board(proc)
+        board.stop_board(proc)
     records, nbytes = read_count(flash)
     rows, span, problems = check_stream_db(db, records)
     os.remove(db)
@@ -235,7 +219,7 @@ def run_csv(flash, seconds, tmp, reader=csv_lines_readline):
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute("CREATE TABLE csv (board_time_us INTEGER, a0 INTEGER, a1 INTEGER, "
                 "a2 INTEGER, a3 INTEGER)")
-    proc, port = start_board(flash)
+    proc, port = start_usb_fs_board(flash)
     rows = 0
     nbytes = 0
     problems = []
@@ -273,7 +257,7 @@ def run_csv(flash, seconds, tmp, reader=csv_lines_readline):
                 con.commit()
                 rows += len(batch)
     finally:
-        stop_board(proc)
+        board.stop_board(proc)
     db_rows = con.execute("SELECT COUNT(*) FROM csv").fetchone()[0]
     con.close()
     os.remove(db)
@@ -316,7 +300,7 @@ def run_belay(flash, seconds, tmp):
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute("CREATE TABLE belay (board_time_us INTEGER, a0 INTEGER, a1 INTEGER, "
                 "a2 INTEGER, a3 INTEGER)")
-    proc, port = start_board(flash)
+    proc, port = start_usb_fs_board(flash)
     problems = []
     rows = 0
     try:
@@ -345,7 +329,7 @@ def run_belay(flash, seconds, tmp):
         finally:
             dev.close()
     finally:
-        stop_board(proc)
+        board.stop_board(proc)
     db_rows = con.execute("SELECT COUNT(*) FROM belay").fetchone()[0]
     con.close()
     os.remove(db)

@@ -17,11 +17,11 @@ docs/performance.md.
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
+from board import start_board, stop_board
 from report import merge_results, write_block
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -49,19 +49,6 @@ for k in range(n // 64):
 s.stop()
 pyb.USB_VCP().write(%r)
 """
-
-
-def start(flash, speed):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pyb_sim.vboard", "--fast", "--flash", flash,
-         "--link-speed", speed],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "host")))
-    port = proc.stdout.readline().decode().strip()
-    if not port.startswith("/dev/"):
-        proc.kill()
-        sys.exit("bench/link.py: the virtual board did not start")
-    return proc, port
 
 
 def run(port, src):
@@ -97,13 +84,13 @@ def main():
         shutil.copytree(os.path.join(ROOT, "pyb_lib"), os.path.join(flash, "lib", "pyb_lib"),
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         for speed in ("usb-fs", "unlimited"):
-            proc, port = start(flash, speed)
+            proc, port = start_board(flash, "--fast", "--link-speed", speed,
+                                     who="bench/link.py")
             try:
                 csv_s, csv_b = run(port, CSV % (n, END))
                 str_s, str_b = run(port, STREAM % (n, END))
             finally:
-                proc.terminate()
-                proc.wait(timeout=10)
+                stop_board(proc)
             key = speed.replace("-", "_")
             results["link_%s_csv_readings_per_s" % key] = {"value": round(n / csv_s),
                                                            "unit": "readings/s"}

@@ -16,6 +16,7 @@ median of ``--repeat`` requests.
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -143,9 +144,7 @@ def main(argv=None):
     print("min/max per second of the raw hour by GROUP BY over its rows (as without a "
           "rollup): %d rows in %.2f s, %.2f M rows/s: a week would take %.0f s"
           % (HOUR * RATE, t_raw, HOUR * RATE / t_raw / 1e6, WEEK * RATE / (HOUR * RATE / t_raw)))
-    for f in os.listdir(tmp):
-        os.remove(os.path.join(tmp, f))
-    os.rmdir(tmp)
+    shutil.rmtree(tmp)
     return 0
 
 

@@ -14,6 +14,7 @@ import json
 import multiprocessing as mp
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -222,9 +223,7 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
-    for f in os.listdir(tmp):
-        os.remove(os.path.join(tmp, f))
-    os.rmdir(tmp)
+    shutil.rmtree(tmp)
     return 0
 
 
