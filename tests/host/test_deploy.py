@@ -8,7 +8,14 @@ import time
 
 import pytest
 import serial
-from vboard_support import ROOT, mpremote, needs_vboard, start_vboard, stop_vboard
+from vboard_support import (
+    ROOT,
+    fast_board,  # noqa: F401 - the module's `board` fixture
+    mpremote,
+    needs_vboard,
+    start_vboard,
+    stop_vboard,
+)
 
 from pyb_bridge.deploy import DEST, DeployError, deploy, local_files
 
@@ -27,14 +34,6 @@ def src(tmp_path):
     shutil.copytree(os.path.join(ROOT, "pyb_lib"), dst,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return str(dst)
-
-
-@pytest.fixture(scope="module")
-def board(tmp_path_factory):
-    flash = tmp_path_factory.mktemp("flash")
-    proc, port = start_vboard(flash, "--fast")
-    yield port, str(flash)
-    assert stop_vboard(proc) == 0
 
 
 class Terminal(io.StringIO):

@@ -14,7 +14,13 @@ import subprocess
 import threading
 
 import pytest
-from vboard_support import MPREMOTE, ROOT, mpremote, needs_vboard, start_vboard, stop_vboard
+from vboard_support import (
+    MPREMOTE,
+    ROOT,
+    fast_board,  # noqa: F401 - the module's `board` fixture
+    mpremote,
+    needs_vboard,
+)
 
 import pyb_bridge
 import pyb_lib
@@ -104,14 +110,6 @@ def server():
     httpd.shutdown()
     httpd.server_close()
     thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def board(tmp_path_factory):
-    flash = tmp_path_factory.mktemp("flash")
-    proc, port = start_vboard(flash, "--fast")
-    yield port, str(flash)
-    assert stop_vboard(proc) == 0
 
 
 def mip(port, *args):

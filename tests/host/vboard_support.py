@@ -42,6 +42,15 @@ def start_vboard(flash, *args, module=False):
     return proc, port
 
 
+@pytest.fixture(scope="module", name="board")
+def fast_board(tmp_path_factory):
+    """A virtual board with --fast for a test module: (port, flash folder)."""
+    flash = tmp_path_factory.mktemp("flash")
+    proc, port = start_vboard(flash, "--fast")
+    yield port, str(flash)
+    assert stop_vboard(proc) == 0
+
+
 def stop_vboard(proc):
     proc.send_signal(signal.SIGTERM)
     return proc.wait(timeout=10)
