@@ -144,7 +144,7 @@ def several_boards(counts, seconds):
     for n in counts:
         with tempfile.TemporaryDirectory() as d:
             links = [os.path.join(d, "tty%d" % i) for i in range(n)]
-            fakes = [FakeBoard(p).start(-1, delay_ms=200) for p in links]
+            fakes = [FakeBoard(p).start(-1) for p in links]
             sink = open_sink(os.path.join(d, "n.sqlite"))
             try:
                 lg = Logger(links, [sink])

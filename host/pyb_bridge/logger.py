@@ -64,10 +64,13 @@ class _Backlog:
         self.limit = limit
         self.bytes = 0
         self.peak = 0
+        self.holds = 0  # times a reader stopped reading for the writer
         self._cond = threading.Condition()
 
     def add(self, n, board):
         with self._cond:
+            if self.bytes and self.bytes + n > self.limit and not board.stopped:
+                self.holds += 1
             while self.bytes and self.bytes + n > self.limit and not board.stopped:
                 self._cond.wait(0.1)
             self.bytes += n

@@ -18,6 +18,17 @@ def message(e):
     return str(e.args[0]) if e.args else ""
 
 
+def micropython_only(test):
+    """A test that only MicroPython's own heap lock can check (pure-Python
+    allocation, which CPython cannot refuse): pytest does not collect it,
+    the MicroPython runs do."""
+    import sys
+
+    if sys.implementation.name != "micropython":
+        test.__test__ = False
+    return test
+
+
 def approx(a, b, tol):
     return abs(a - b) <= tol
 

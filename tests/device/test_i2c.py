@@ -1,13 +1,12 @@
 """pyb_lib.i2c.I2CDevice against register models on the simulated I2C buses."""
 
 import errno
-import sys
 
 import pyb
 import pyb_sim
 from pyb_lib.i2c import I2CDevice, scan
 from pyb_sim.models import I2CRegisterModel
-from support import heap_locked, message, raises
+from support import heap_locked, message, micropython_only, raises
 
 board = pyb_sim.board
 
@@ -330,10 +329,9 @@ def test_writes_and_retries_do_not_allocate():
     assert buf == b"\x00\x00"
 
 
+@micropython_only
 def test_a_read_that_would_allocate_fails_in_a_handler():
     # Shows that the lock is real: read_register makes a new bytes object.
-    if sys.implementation.name != "micropython":
-        return
     board.attach_i2c(1, Sensor())
     dev = I2CDevice(1, 0x76)
     raises(MemoryError, heap_locked, lambda: dev.read_register(0xD0, 1))

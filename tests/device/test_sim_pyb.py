@@ -1,11 +1,10 @@
 """The simulated pyb: API errors as the firmware raises them, the virtual
 clock, timers and the interrupt heap lock."""
 
-import sys
 
 import pyb
 import pyb_sim
-from support import message, raises
+from support import message, micropython_only, raises
 
 board = pyb_sim.board
 
@@ -71,12 +70,10 @@ def test_timer_needs_a_rate():
     assert message(raises(ValueError, pyb.Timer(4).init, freq=0)) == "must have positive freq"
 
 
+@micropython_only
 def test_allocating_timer_callback_raises_memory_error_and_is_disabled():
     # Pure-Python allocation is caught by MicroPython's real heap lock; on
     # CPython the simulated peripherals stand guard (next test).
-    if sys.implementation.name != "micropython":
-        return
-
     def bad(t):
         return bytearray(16)
 

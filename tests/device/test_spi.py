@@ -1,13 +1,12 @@
 """pyb_lib.spi.SPIDevice against byte-level models on the simulated SPI buses."""
 
 import errno
-import sys
 
 import pyb
 import pyb_sim
 from pyb_lib.spi import LSB, MSB, SPIDevice
 from pyb_sim.models import SPIByteModel
-from support import heap_locked, message, raises
+from support import heap_locked, message, micropython_only, raises
 
 board = pyb_sim.board
 
@@ -313,10 +312,9 @@ def test_register_reads_and_raw_transfers_do_not_allocate():
     assert model.regs[0xF4] == 3
 
 
+@micropython_only
 def test_a_read_that_would_allocate_fails_in_a_handler():
     # Shows that the lock is real: read_register makes a new bytes object.
-    if sys.implementation.name != "micropython":
-        return
     model, dev = chip()
     raises(MemoryError, heap_locked, lambda: dev.read_register(0xD0, 1))
     assert board.pin_level("X5") == 1

@@ -13,6 +13,7 @@ import tty
 
 import pytest
 import serial
+from pty_support import wait_open, watch_open
 
 import pyb_sim
 from pyb_bridge import cli, deploy, link, logger, sinks
@@ -34,6 +35,7 @@ class StreamingPty:
         tty.setraw(self.master)
         tty.setraw(self.slave)
         os.symlink(os.ttyname(self.slave), path)
+        watch_open(self.master)
         self.rate = rate
         self.stop = False
         self.sent = 0
@@ -47,7 +49,8 @@ class StreamingPty:
             return 0
 
     def _run(self):
-        time.sleep(0.3)  # the bridge opens the port first
+        if not wait_open(self.master, timeout=60, cancelled=lambda: self.stop):
+            return  # the bridge opens the port first
         s = Stream((("k", "I", ""), ("x", "H", "")), self, name="t", period_us=50,
                    clock=lambda: int(time.monotonic() * 1e6) & ((1 << 30) - 1))
         s.start()

@@ -27,16 +27,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--window-size=1200,820")
 
 
-def _missing():
-    return [p for p in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(p)]
-
-
-if _missing() and os.environ.get("CI") == "true":
-    raise RuntimeError("the browser tests need %s: run `make sysdeps` (Debian packages "
-                       "chromium and chromium-driver)" % " and ".join(_missing()))
-pytestmark = [needs_vboard, pytest.mark.skipif(bool(_missing()),
-                                               reason="needs chromium and chromium-driver "
-                                                      "(make sysdeps)")]
+pytestmark = [needs_vboard, pytest.mark.needs("chromium", "chromedriver")]
 
 
 @pytest.fixture(scope="module")

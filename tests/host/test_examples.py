@@ -119,8 +119,6 @@ def test_example(board, name):
     CHECKS[name](run(board, name))
 
 
-@pytest.mark.skipif(not os.path.exists(os.path.join(EXAMPLES, STREAM)),
-                    reason="examples/stream_sensors.py is not there")
 def test_stream_sensors_through_pyb_bridge_log(tmp_path):
     """Started through the raw REPL by ``pyb-bridge log --script`` on a board
     that keeps wall-clock time; the frames it sends are decoded and stored.

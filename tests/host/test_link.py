@@ -3,7 +3,6 @@ pseudo-terminal, the bridge reads it as a serial port, survives an unplug
 (the pty closed) and a replug (a new one at the same path), and logs."""
 
 import os
-import select
 import shutil
 import sqlite3
 import subprocess
@@ -13,6 +12,7 @@ import time
 import tty
 
 import serial
+from pty_support import wait_open, watch_open
 
 import pyb_bridge
 from pyb_bridge import cli
@@ -28,7 +28,7 @@ import sys, time
 sys.path.insert(0, %r)
 from pyb_lib.stream import Stream
 out = sys.stdout.buffer
-time.sleep_ms(%d)  # the host opens the port first (opening it drops what waits)
+sys.stdin.buffer.read(1)  # told to go once the host has the port open
 s = Stream((("k", "i", ""), ("x", "H", "raw")), out, name="pty", period_us=1000,
            max_latency_ms=20)
 s.start()
@@ -50,28 +50,44 @@ def micropython():
 
 
 class FakeBoard:
-    """A MicroPython process streaming into a fresh pty, reachable at ``link``."""
+    """A MicroPython process streaming into a fresh pty, reachable at ``link``.
+    It starts writing once the host has opened the port (opening it drops
+    what waits)."""
 
     def __init__(self, link):
         # The slave end stays open, as a device node stays while the board
         # is plugged in: writes to a pty nobody holds open are lost.
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)
+        watch_open(self.master)
         self.slave_name = os.ttyname(self.slave)
         if os.path.lexists(link):
             os.remove(link)
         os.symlink(self.slave_name, link)
         self.proc = None
+        self.unplugged = False
+        self._go = None
 
-    def start(self, n, delay_ms=0):
-        self.proc = subprocess.Popen([micropython(), "-c", WRITER % (ROOT, delay_ms, n)],
-                                     stdout=self.master)
+    def start(self, n):
+        self.proc = subprocess.Popen([micropython(), "-c", WRITER % (ROOT, n)],
+                                     stdout=self.master, stdin=subprocess.PIPE)
+        self._go = threading.Thread(target=self._go_once_open, daemon=True)
+        self._go.start()
         return self
 
+    def _go_once_open(self):
+        if wait_open(self.master, timeout=60, cancelled=lambda: self.unplugged):
+            self.proc.stdin.write(b"g")
+            self.proc.stdin.flush()
+
     def unplug(self):
+        self.unplugged = True
+        if self._go:
+            self._go.join()
         if self.proc:
             self.proc.kill()
             self.proc.wait()
+            self.proc.stdin.close()
         os.close(self.master)
         os.close(self.slave)
 
@@ -80,7 +96,7 @@ def test_pty_stream_with_unplug_and_replug(tmp_path):
     assert micropython(), "the micropython interpreter is missing"
     link = str(tmp_path / "ttyPYB")
     got = []
-    first = FakeBoard(link).start(-1, delay_ms=300)  # streams until unplugged
+    first = FakeBoard(link).start(-1)  # streams until unplugged
     board = Board(link)
     board.link.backoff = 0.05
     board.link.max_backoff = 0.2
@@ -125,7 +141,7 @@ def test_cli_logs_from_a_pty_into_each_format(tmp_path, capsys):
     assert micropython(), "the micropython interpreter is missing"
     link = str(tmp_path / "ttyPYB")
     for fmt, name in (("sqlite", "log.db"), ("csv", "log.csv"), ("jsonl", "log.jsonl")):
-        fake = FakeBoard(link).start(1500, delay_ms=300)
+        fake = FakeBoard(link).start(1500)
         out = str(tmp_path / name)
         try:
             assert cli.main(["log", "--port", link, "--out", out, "--format", fmt,
@@ -177,18 +193,12 @@ def test_frames_whose_descriptor_never_came_are_counted_and_said(tmp_path, capsy
     tty.setraw(slave)
     link = str(tmp_path / "ttyPYB")
     os.symlink(os.ttyname(slave), link)
-    os.close(slave)  # the master reports POLLHUP until the logger opens the port
-    hup = select.poll()
-    hup.register(master, select.POLLIN)
+    os.close(slave)
+    watch_open(master)
 
     def send():
-        deadline = time.monotonic() + 20
-        while any(ev & select.POLLHUP for _, ev in hup.poll(0)):
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.01)
-        time.sleep(0.2)  # past pyserial's emptying of the input on open
-        os.write(master, frames)
+        if wait_open(master, timeout=60):  # past pyserial's emptying of the input on open
+            os.write(master, frames)
 
     sender = threading.Thread(target=send)
     sender.start()

@@ -20,8 +20,8 @@ def test_two_boards_into_one_sqlite_with_a_live_plot(tmp_path, capsys):
     assert micropython(), "the micropython interpreter is missing"
     a, b = str(tmp_path / "ttyA"), str(tmp_path / "ttyB")
     out, png = str(tmp_path / "two.sqlite"), str(tmp_path / "two.png")
-    fa = FakeBoard(a).start(1500, delay_ms=300)
-    fb = FakeBoard(b).start(1000, delay_ms=300)
+    fa = FakeBoard(a).start(1500)
+    fb = FakeBoard(b).start(1000)
     try:
         assert cli.main(["log", "--port", a, "--port", b, "--out", out, "--duration", "1.5",
                          "--quiet", "--plot", png, "--plot-interval", "0.5"]) == 0
@@ -58,8 +58,8 @@ def test_each_board_reconnects_on_its_own(tmp_path):
     assert micropython(), "the micropython interpreter is missing"
     a, b = str(tmp_path / "ttyA"), str(tmp_path / "ttyB")
     out = str(tmp_path / "log.sqlite")
-    fa = FakeBoard(a).start(-1, delay_ms=300)  # streams until unplugged
-    fb = FakeBoard(b).start(-1, delay_ms=300)
+    fa = FakeBoard(a).start(-1)  # streams until unplugged
+    fb = FakeBoard(b).start(-1)
     sink = open_sink(out, flush_interval=0.1)
     again = None
     lg = logger.Logger([a, b], [sink], backoff=(0.05, 0.2))

@@ -6,16 +6,12 @@ import importlib.util
 import os
 
 import pytest
-from mqtt_support import MISSING, mosquitto_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@pytest.mark.needs("mosquitto")
 def test_two_broker_restarts_lose_nothing(tmp_path):
-    if mosquitto_path() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(MISSING)
-        pytest.skip(MISSING)
     spec = importlib.util.spec_from_file_location(
         "reliability", os.path.join(ROOT, "bench", "reliability.py"))
     mod = importlib.util.module_from_spec(spec)

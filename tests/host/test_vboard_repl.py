@@ -10,9 +10,11 @@ import time
 import tty
 
 import pytest
+from vboard_support import needs_vboard
 
 from pyb_sim.vboard_repl import FriendlyRepl, continue_with_input
 
+pytestmark = needs_vboard
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 
 KEYS = [
@@ -35,37 +37,47 @@ KEYS = [
 
 @pytest.fixture(scope="module")
 def unix_repl():
-    if not os.path.exists(MICROPYTHON):
-        pytest.skip("needs the micropython command of the dev install")
     pid, fd = pty.fork()
     if pid == 0:
         tty.setraw(0)
         os.execv(MICROPYTHON, ["micropython"])
-    read(fd, b">>> ")
+    read_until(fd, b">>> ")
     yield fd
     os.kill(pid, 9)
     os.waitpid(pid, 0)
     os.close(fd)
 
 
-def read(fd, until=None, quiet=0.15, timeout=5):
+def read_until(fd, until, timeout=20):
+    """What ``fd`` gives until ``until`` has come (an error after ``timeout`` s)."""
     out = b""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], quiet)
+    while until not in out:
+        assert time.monotonic() < deadline, "no %r from the interpreter; got %r" % (until, out)
+        r, _, _ = select.select([fd], [], [], 0.05)
         if r:
             out += os.read(fd, 4096)
-        elif until is None or until in out:
-            return out
     return out
+
+
+# Typed after the keys under test: Ctrl-C ends the line they left, then a
+# statement whose result cannot be in the echo of the keys. Its output marks
+# the end of what the keys made the interpreter write.
+MARKER = b"\x03'MAR'+'KER'\r"
+AFTER_KEYS = b"\r\n>>> 'MAR'+'KER'\r\n'MARKER'\n>>> "
+
+
+def typed(fd, keys):
+    """What the interpreter at ``fd`` echoes for ``keys``."""
+    os.write(fd, keys + MARKER)
+    out = read_until(fd, AFTER_KEYS)
+    assert out.endswith(AFTER_KEYS), out
+    return out[:-len(AFTER_KEYS)]
 
 
 @pytest.mark.parametrize("keys", KEYS)
 def test_same_echo_as_the_interpreters_readline(unix_repl, keys):
-    os.write(unix_repl, keys)
-    real = read(unix_repl)
-    os.write(unix_repl, b"\x03")
-    read(unix_repl, b">>> ")
+    real = typed(unix_repl, keys)
     repl = FriendlyRepl()
     repl.prompt()
     mine = b"".join(repl.key(c)[0] for c in keys)
@@ -74,7 +86,7 @@ def test_same_echo_as_the_interpreters_readline(unix_repl, keys):
 
 def test_history_recalls_lines(unix_repl):
     os.write(unix_repl, b"1\r22\r")
-    read(unix_repl, b"22\r\n>>> ")
+    read_until(unix_repl, b"22\n>>> ")
     repl = FriendlyRepl()
     repl.prompt()
     for c in b"1\r":
@@ -84,10 +96,7 @@ def test_history_recalls_lines(unix_repl):
         repl.key(c)
     repl.prompt()
     keys = b"\x1b[A\x1b[A\x1b[B"
-    os.write(unix_repl, keys)
-    real = read(unix_repl)
-    os.write(unix_repl, b"\x03")
-    read(unix_repl, b">>> ")
+    real = typed(unix_repl, keys)
     assert b"".join(repl.key(c)[0] for c in keys) == real
 
 
