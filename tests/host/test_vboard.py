@@ -35,21 +35,27 @@ class Port:
     def __init__(self, path):
         self.s = serial.Serial(path, 115200, timeout=0.05)
         self.s.reset_input_buffer()
+        self.rest = b""  # read past the last pattern waited for
 
     def write(self, data):
         self.s.write(data)
 
-    def until(self, pattern, timeout=10):
-        data = b""
+    def until(self, pattern, timeout=10, keep=False):
+        """What the board sent up to and including ``pattern``; with ``keep``
+        what came after it is kept for the next read, else dropped."""
+        data, self.rest = self.rest, b""
         deadline = time.monotonic() + timeout
         while pattern not in data:
             if time.monotonic() > deadline:
                 raise AssertionError("waited for %r, got %r" % (pattern, data))
             data += self.s.read(4096)
-        return data
+        end = data.index(pattern) + len(pattern)
+        if keep:
+            self.rest = data[end:]
+        return data[:end]
 
     def read_exactly(self, n, timeout=10):
-        data = b""
+        data, self.rest = self.rest[:n], self.rest[n:]
         deadline = time.monotonic() + timeout
         while len(data) < n and time.monotonic() < deadline:
             data += self.s.read(n - len(data))
@@ -104,9 +110,8 @@ def test_compound_statement_and_traceback(port):
 
 
 def test_ctrl_c_interrupts_running_code(port):
-    port.write(b"while True: pass\r\r")
-    port.until(b"pass\r\n... \r\n")
-    time.sleep(0.3)
+    port.write(b"while True:\rprint('spinning')\rwhile True: pass\r\r\r\r")
+    port.until(b"spinning\r\n")  # the inner loop runs
     port.write(b"\x03")
     got = port.until(b">>> ")
     assert b"KeyboardInterrupt: \r\n>>> " in got
@@ -354,12 +359,12 @@ def test_with_no_host_the_board_does_not_wait_for_the_link(tmp_path):
 
 def test_main_py_looping_forever_is_interrupted_by_mpremote(port, board):
     flash = board[1]
-    (flash / "main.py").write_text("import pyb\nwhile True:\n    pyb.delay(10)\n")
+    (flash / "main.py").write_text(
+        "import pyb\nprint('main.py runs')\nwhile True:\n    pyb.delay(10)\n")
     try:
         port.write(b"\x04")
-        port.until(b"MPY: soft reboot\r\n")
-        time.sleep(0.3)  # main.py runs: no prompt
-        assert b">>>" not in port.s.read(4096)
+        port.until(b"MPY: soft reboot\r\n", keep=True)
+        assert b">>>" not in port.until(b"main.py runs\r\n")  # main.py runs: no prompt
         assert mpremote(board, "exec", "print('in')") == "in\n"  # Ctrl-C, raw REPL, soft reset
     finally:
         os.remove(flash / "main.py")
@@ -422,9 +427,8 @@ def test_kbd_intr_off_lets_ctrl_c_through_as_data(port):
     port.write(b"\x01")
     port.until(b"raw REPL; CTRL-B to exit\r\n>")
     port.write(b"import micropython, sys\nmicropython.kbd_intr(-1)\n"
-               b"print(sys.stdin.buffer.read(3))\n\x04")
-    port.until(b"OK")
-    time.sleep(0.2)
+               b"print('ready')\nprint(sys.stdin.buffer.read(3))\n\x04")
+    port.until(b"OKready\r\n")  # Ctrl-C is data from here on
     port.write(b"\x03\x04\x03")
     assert port.until(b"\x04>") == b"b'\\x03\\x04\\x03'\r\n\x04\x04>"
     port.write(b"\x02")
@@ -434,14 +438,15 @@ def test_kbd_intr_off_lets_ctrl_c_through_as_data(port):
 def test_code_that_ignores_one_ctrl_c_gets_the_next(port):
     port.write(b"\x05")
     port.until(b"=== ")
-    port.write(b"n = 0\rwhile n < 2:\r    try:\r        while True: pass\r"
+    port.write(b"n = 0\rwhile n < 2:\r    try:\r        print('spinning', n)\r"
+               b"        while True: pass\r"
                b"    except KeyboardInterrupt:\r        n += 1\r        print('caught', n)\r\x04")
-    port.until(b"\r\n")
+    port.until(b"\r\n", keep=True)
     got = b""
     for n in (1, 2):
-        time.sleep(0.2)
+        got += port.until(b"spinning %d\r\n" % (n - 1), keep=True)  # inside the try
         port.write(b"\x03")
-        got += port.until(b"caught %d" % n)
+        got += port.until(b"caught %d" % n, keep=True)
     if not got.endswith(b">>> "):
         got += port.until(b">>> ")
-    assert got.endswith(b"caught 1\r\ncaught 2\r\n>>> ")
+    assert got.endswith(b"spinning 0\r\ncaught 1\r\nspinning 1\r\ncaught 2\r\n>>> ")
