@@ -11,7 +11,7 @@ STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
 .PHONY: bench-reliability fuzz
-.PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-py test-mp bench bench-mqtt clean bench-serve bench-link bench-e2e soak
+.PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-loaded test-py test-mp bench bench-mqtt clean bench-serve bench-link bench-e2e soak
 
 all: test
 
@@ -23,14 +23,19 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP)
 
-# System programs some tests drive for real: an MQTT broker and a headless
-# browser (Debian packages; installed only when missing).
-SYSDEPS := mosquitto chromium chromium-driver
+# System programs some tests drive for real: an MQTT broker, a headless
+# browser, openssl for test certificates (Debian packages). Installed when
+# missing and this user may (root, or sudo without a password); otherwise
+# one line says what to install, and the tests do not start.
+SYSDEPS := mosquitto chromium chromium-driver openssl
 sysdeps:
 	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+		else echo "make: the tests need the Debian package(s)$$missing; install them with: sudo apt-get install$$missing" >&2; exit 1; fi; \
+		command -v apt-get >/dev/null || { echo "make: the tests need the Debian package(s)$$missing (or your system's equivalent); apt-get is not here to install them" >&2; exit 1; }; \
 		echo "installing:$$missing"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
@@ -65,7 +70,12 @@ test-py: $(STAMP) $(TYPINGS)/.installed
 test-mp: $(STAMP)
 	$(PY) tests/run_micropython.py --heapsize $(MPHEAP)
 
-test: check test-mp test-py
+test: sysdeps check test-mp test-py
+
+# The whole suite while busy loops keep every core busy (LOAD=N for N loops):
+# a test that leans on timing fails here before it fails in CI.
+test-loaded:
+	tools/with_load.sh $(MAKE) test
 
 # The main job: a board streams sensor readings for 10 s into demo.sqlite,
 # then a summary and demo.png. A virtual PyBoard unless PORT names a real one.
