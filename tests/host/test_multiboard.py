@@ -65,21 +65,22 @@ def test_each_board_reconnects_on_its_own(tmp_path):
     lg = logger.Logger([a, b], [sink], backoff=(0.05, 0.2))
     try:
         with lg:
-            def until(cond, limit=10):
+            def until(cond, limit=60):
                 t0 = time.monotonic()
-                while not cond() and time.monotonic() - t0 < limit:
+                while not cond():
+                    assert time.monotonic() - t0 < limit, "still waiting after %d s" % limit
                     lg.step(0.02)
 
             until(lambda: lg.rows_by_board[a] > 1000 and lg.rows_by_board[b] > 1000)
             fa.unplug()
-            until(lambda: lg.boards[0].link.connected is False, 2)
+            until(lambda: lg.boards[0].link.connected is False)
             b_at_unplug = lg.rows_by_board[b]
             until(lambda: lg.rows_by_board[b] > b_at_unplug + 500)
             a_at_unplug = lg.rows_by_board[a]  # what A sent before is written by now
             until(lambda: lg.rows_by_board[b] > b_at_unplug + 1500)  # B goes on alone
             assert lg.rows_by_board[a] == a_at_unplug
             again = FakeBoard(a)
-            until(lambda: lg.boards[0].link.reconnects > 0, 5)
+            until(lambda: lg.boards[0].link.reconnects > 0)
             again.start(2000)
             until(lambda: lg.rows_by_board[a] >= a_at_unplug + 2000)
     finally:
