@@ -86,7 +86,7 @@ def check_eeprom(lines):
 
 
 def check_i2c_scan(lines):
-    assert lines == ["I2C(1): 1 device(s) 0x76", "I2C(2): 0 device(s) ",
+    assert lines == ["I2C(1): 2 device(s) 0x50 0x76", "I2C(2): 0 device(s) ",
                      "I2C(1) device 0x76: register 0xD0 = 0x60"]  # the BME280's chip id
 
 

@@ -146,7 +146,7 @@ def test_boot_py_and_main_py_run_on_soft_reset(port, board):
 
 def test_pyb_is_the_simulated_board_with_its_wiring(port):
     port.write(b"import pyb; pyb.I2C(1, pyb.I2C.CONTROLLER).scan()\r")
-    assert port.until(b">>> ").endswith(b"[118]\r\n>>> ")
+    assert port.until(b">>> ").endswith(b"[80, 118]\r\n>>> ")
     port.write(b"import os; sorted(os.listdir()) == sorted(os.listdir('/flash')), os.getcwd()\r")
     assert port.until(b">>> ").endswith(b"(True, '/flash')\r\n>>> ")
 

@@ -143,7 +143,7 @@ def test_machine_on_the_virtual_board_through_mpremote(tmp_path):
                        "print(b[1:])")
     finally:
         assert stop_vboard(proc) == 0
-    assert out == "[118] b'`'\nbytearray(b'\\xef@\\x18')\n", out
+    assert out == "[80, 118] b'`'\nbytearray(b'\\xef@\\x18')\n", out
 
 
 def test_send_times_out_while_the_host_does_not_read(tmp_path):
