@@ -130,7 +130,7 @@ def test_the_charts_follow_the_board_live(browser, tmp_path):
             "return [document.body.dataset.points, document.body.dataset.lastBoardTime]"))
         in_window = con.execute("SELECT COUNT(*) FROM adc WHERE board_time_us > ? AND "
                                 "board_time_us <= ?", (t_end - 10_000_000, t_end)).fetchone()[0]
-        assert 1000 < shown and abs(shown - in_window) <= 1, (shown, in_window)
+        assert shown > 0 and abs(shown - in_window) <= 1, (shown, in_window)
         status = browser.execute_script(
             "return ['s-rows','s-rate','s-lost','s-crc','s-gaps'].map("
             "id => document.getElementById(id).textContent)")
