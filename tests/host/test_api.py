@@ -189,13 +189,14 @@ def test_dashboard_and_its_files_are_served(client):
         assert ref not in page.data and ref not in js.data
 
 
-def read_events(resp, want, timeout=5.0):
+def read_events(resp, want, timeout=30.0, stats=0):
     """Parse Server-Sent Events from a streamed response until ``want`` rows
-    events arrived."""
+    events (and ``stats`` stats events) arrived."""
     events, buf = [], b""
     end = time.monotonic() + timeout
     it = iter(resp.response)
-    while time.monotonic() < end and sum(e[0] == "rows" for e in events) < want:
+    while time.monotonic() < end and (sum(e[0] == "rows" for e in events) < want
+                                      or sum(e[0] == "stats" for e in events) < stats):
         buf += next(it)
         while b"\n\n" in buf:
             block, buf = buf.split(b"\n\n", 1)
@@ -228,7 +229,7 @@ def test_events_push_new_rows_as_they_are_logged(tmp_path):
 
     t = threading.Thread(target=writer)
     t.start()
-    events = read_events(resp, 1)
+    events = read_events(resp, 1, stats=1)
     t.join()
     rows = [e for e in events if e[0] == "rows"]
     assert rows, events
