@@ -18,6 +18,7 @@ from pyb_lib.sampler import Sampler  # noqa: E402
 
 MICROPYTHON = sys.implementation.name == "micropython"
 FULL = 4095
+MASK = 0x3FFFFFFF  # pyb.micros() wraps to 0 after 0x3FFFFFFF (2**30 us, 17.9 min)
 
 
 def ramp(t):
@@ -80,14 +81,14 @@ class CheckPort:
         if typ != 2 or self.f0 is None:
             return
         count = length // 4
-        if self.last_t is not None and t != self.last_t + self.period:
+        if self.last_t is not None and (t - self.last_t) & MASK != self.period:
             self.gaps += 1
         for k in range(count):
             tk = t + k * self.period
             v0, v1 = struct.unpack_from("<HH", b, 16 + 4 * k)
             if v0 != raw_at(self.f0, tk) or v1 != raw_at(self.f1, tk):
                 self.bad += 1
-        self.last_t = t + (count - 1) * self.period
+        self.last_t = (t + (count - 1) * self.period) & MASK
         self.records += count
 
 
