@@ -52,6 +52,9 @@ class I2CDevice(RegisterDevice):
             if pyb is None:
                 raise err(TypeError, name, "no pyb on this board: pass i2c=machine.I2C(...)")
             i2c = pyb.I2C(n, pyb.I2C.CONTROLLER, baudrate=baudrate)
+            self._baud = baudrate
+        else:
+            self._baud = 0  # a bus passed in keeps the caller's settings
         RegisterDevice.__init__(self)
         self.bus = n
         self.address = address
@@ -86,6 +89,9 @@ class I2CDevice(RegisterDevice):
         n = self.retries
         i2c = self.i2c
         a = self.address
+        if self._baud:
+            # pyb.I2C(n) is one object per bus: re-apply this device's rate.
+            i2c.init(0, baudrate=self._baud)  # 0: pyb.I2C.CONTROLLER
         while True:
             try:
                 if self._m:

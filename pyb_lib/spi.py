@@ -9,6 +9,12 @@
     ...     dev.write(b"\\x9f")
     ...     dev.readinto(buf)
 
+The firmware has one ``pyb.SPI`` object per bus, and ``init`` reconfigures
+the bus for everyone: like Adafruit's BusDevice, a device re-applies its own
+mode and rate each time it takes the bus (``with dev:`` and every register
+access), so devices of different modes share a bus. A bus passed as
+``spi=`` is used as the caller set it up.
+
 CS is driven high (idle) as soon as the device is made. Transfers with a
 caller's buffer allocate nothing. ``spi=`` may also be a ``machine.SPI`` or
 ``machine.SoftSPI`` and ``cs`` a ``machine.Pin``: transfers use the methods
@@ -48,8 +54,10 @@ class SPIDevice(RegisterDevice):
                 raise err(TypeError, name, "no pyb on this board: pass spi=machine.SPI(...) "
                           "and cs=machine.Pin(...)")
             check(name, "baudrate", baudrate, 1)
-            spi = pyb.SPI(n, pyb.SPI.CONTROLLER, baudrate=baudrate, polarity=polarity,
-                          phase=phase, firstbit=firstbit)
+            spi = pyb.SPI(n)  # the bus's one object; set up when the device takes it
+            self._mode = (baudrate, polarity, phase, firstbit)
+        else:
+            self._mode = None  # a bus passed in keeps the caller's settings
         try:
             if isinstance(cs, str):
                 cs = pyb.Pin(cs, pyb.Pin.OUT_PP, value=1)
@@ -70,6 +78,12 @@ class SPIDevice(RegisterDevice):
         if self._active:
             raise err(RuntimeError, self.name, "already in a transaction")
         self._active = True
+        m = self._mode
+        if m is not None:
+            # pyb.SPI(n) is one object per bus: another device may have set
+            # another mode or rate since; re-apply ours before selecting.
+            self.spi.init(pyb.SPI.CONTROLLER, baudrate=m[0], polarity=m[1], phase=m[2],
+                          firstbit=m[3])
         self.cs.value(0)
         return self
 

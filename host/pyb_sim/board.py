@@ -185,6 +185,7 @@ class Board:
         self.irq_depth = 0
         self.events = []
         self.timers = {}  # timer id -> pyb.Timer with a callback or freq
+        self.peripherals = {}  # (kind, id) -> the one pyb object of that peripheral
         self.i2c_devices = {1: {}, 2: {}}
         self.spi_devices = {1: [], 2: []}  # [(cs cpu name, model)]
         self.pin_levels = {}  # cpu name -> level driven (by board or test)

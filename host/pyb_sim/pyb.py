@@ -80,6 +80,31 @@ def unique_id():
     return b"\x32\x00\x33\x00\x0d\x51\x34\x37\x33\x38\x33\x35"
 
 
+def _shared(cls, base, id):
+    """The one object of peripheral ``base`` ``id``, as the firmware has one
+    static object per bus, timer or DAC channel (ports/stm32/pyb_spi.c,
+    pyb_i2c.c, uart.c, timer.c, dac.c: ``make_new`` returns it). A new
+    object has ``_new`` set until its ``__init__`` has run once. The
+    simulated ``machine`` classes built on these (machine.SPI, SoftSPI, ...)
+    get an object of their own each time (``base`` None)."""
+    key = None if base is None or cls is not base else (base, id)
+    obj = board.peripherals.get(key) if key else None
+    if obj is None:
+        obj = object.__new__(cls)
+        obj._new = True
+        if key:
+            board.peripherals[key] = obj
+    return obj
+
+
+def _first(obj):
+    """True the first time it is called for a shared object."""
+    if obj._new:
+        obj._new = False
+        return True
+    return False
+
+
 def _is_8bit(buf):
     """True if the elements of ``buf`` hold 8 bits (bytearray, array 'B')."""
     if isinstance(buf, (bytearray, bytes)):
@@ -413,17 +438,21 @@ class Timer:
     BRK_LOW = 1
     BRK_HIGH = 2
 
-    def __init__(self, id, **kwargs):
+    def __new__(cls, id, **kwargs):
         if not isinstance(id, int) or not 1 <= id <= 14:
             raise ValueError("Timer(%s) doesn't exist" % (id,))
-        self._id = id
-        self._cb = None
-        self._due = None
-        self._psc = 1
-        self._per = 1
-        self._k = 0
-        self._start = 0
-        self.fired = 0
+        return _shared(cls, Timer, id)
+
+    def __init__(self, id, **kwargs):
+        if _first(self):
+            self._id = id
+            self._cb = None
+            self._due = None
+            self._psc = 1
+            self._per = 1
+            self._k = 0
+            self._start = 0
+            self.fired = 0
         if kwargs:
             self.init(**kwargs)
 
@@ -671,17 +700,26 @@ class DAC:
     NORMAL = 0
     CIRCULAR = 256
 
-    def __init__(self, port, bits=8, *, buffering=None):
+    def __new__(cls, port, *args, **kwargs):
         if isinstance(port, int):
             if port not in (1, 2):
                 raise ValueError("DAC(%d) doesn't exist" % port)
-            self._ch = port
+            ch = port
         else:
             cpu = pins.cpu_name(port)
             if cpu not in pins.DAC_PINS:
                 raise ValueError("Pin(%s) doesn't have DAC capabilities" % cpu)
-            self._ch = pins.DAC_PINS[cpu]
+            ch = pins.DAC_PINS[cpu]
+        return _shared(cls, DAC, ch)
+
+    def __init__(self, port, bits=8, *, buffering=None):
+        if _first(self):
+            self._ch = self._channel(port)
         self.init(bits, buffering=buffering)
+
+    @staticmethod
+    def _channel(port):
+        return port if isinstance(port, int) else pins.DAC_PINS[pins.cpu_name(port)]
 
     def init(self, bits=8, *, buffering=None):
         if bits not in (8, 12):
@@ -741,20 +779,30 @@ class I2C:
     PERIPHERAL = 1
     SLAVE = 1
 
+    def __new__(cls, *args, **kwargs):
+        if cls is not I2C:
+            return _shared(cls, None, 0)
+        return _shared(cls, I2C, pins.i2c_bus_id(args[0] if args else kwargs.get("bus")))
+
     def __init__(self, bus, mode=None, *, addr=0x12, baudrate=400000, gencall=False, dma=False):
-        self._bus = pins.i2c_bus_id(bus)
-        self._mode = None
-        self._baud = baudrate
+        if _first(self):
+            self._bus = pins.i2c_bus_id(bus)
+            self._mode = None
+            self._baud = baudrate
         if mode is not None:
             self.init(mode, addr=addr, baudrate=baudrate, gencall=gencall, dma=dma)
 
     def init(self, mode, *, addr=0x12, baudrate=400000, gencall=False, dma=False):
-        if mode not in (I2C.CONTROLLER, I2C.PERIPHERAL):
-            raise ValueError("invalid mode")
-        if baudrate > 400000:
-            raise ValueError("unsupported I2C baudrate: %u" % baudrate)
-        self._mode = mode
-        self._baud = baudrate
+        board.hw_enter()  # the firmware does not allocate here
+        try:
+            if mode not in (I2C.CONTROLLER, I2C.PERIPHERAL):
+                raise ValueError("invalid mode")
+            if baudrate > 400000:
+                raise ValueError("unsupported I2C baudrate: %u" % baudrate)
+            self._mode = mode
+            self._baud = baudrate
+        finally:
+            board.hw_exit()
 
     def deinit(self):
         self._mode = None
@@ -868,17 +916,30 @@ class SPI:
     MSB = 0
     LSB = 128
 
+    def __new__(cls, *args, **kwargs):
+        if cls is not SPI:
+            return _shared(cls, None, 0)
+        return _shared(cls, SPI, pins.spi_bus_id(args[0] if args else kwargs.get("bus")))
+
     def __init__(self, bus, mode=None, baudrate=328125, *, prescaler=None, polarity=1, phase=0,
                  dir=0, bits=8, nss=0, firstbit=0, ti=False, crc=None):
-        self._bus = pins.spi_bus_id(bus)
-        self._mode = None
-        self._baud = baudrate
+        if _first(self):
+            self._bus = pins.spi_bus_id(bus)
+            self._mode = None
+            self._baud = baudrate
         if mode is not None:
             self.init(mode, baudrate, prescaler=prescaler, polarity=polarity, phase=phase,
                       bits=bits, firstbit=firstbit, ti=ti, crc=crc)
 
     def init(self, mode, baudrate=328125, *, prescaler=None, polarity=1, phase=0, dir=0,
              bits=8, nss=0, firstbit=0, ti=False, crc=None):
+        board.hw_enter()  # the firmware does not allocate here
+        try:
+            self._init(mode, baudrate, prescaler, polarity, phase, bits, firstbit)
+        finally:
+            board.hw_exit()
+
+    def _init(self, mode, baudrate, prescaler, polarity, phase, bits, firstbit):
         if mode not in (SPI.CONTROLLER, SPI.PERIPHERAL):
             raise ValueError("invalid mode")
         if polarity not in (0, 1) or phase not in (0, 1):
@@ -994,11 +1055,17 @@ class UART:
     IRQ_RX = 32
     IRQ_RXIDLE = 16
 
+    def __new__(cls, *args, **kwargs):
+        if cls is not UART:
+            return _shared(cls, None, 0)
+        return _shared(cls, UART, pins.uart_bus_id(args[0] if args else kwargs.get("bus")))
+
     def __init__(self, bus, baudrate=None, bits=8, parity=None, stop=1, *, timeout=0, flow=0,
                  timeout_char=0, rxbuf=None, read_buf_len=64):
-        self._bus = pins.uart_bus_id(bus)
-        self._line = board.uart_line(self._bus)
-        self._init = False
+        if _first(self):
+            self._bus = pins.uart_bus_id(bus)
+            self._line = board.uart_line(self._bus)
+            self._init = False
         if baudrate is not None:
             self.init(baudrate, bits, parity, stop, timeout=timeout, flow=flow,
                       timeout_char=timeout_char, rxbuf=rxbuf, read_buf_len=read_buf_len)
