@@ -70,6 +70,7 @@ def sim_footprint(node, build):
         "        pyb_sim.install()\n"
         "    else:\n"
         "        print(gc.mem_alloc() - held[0])\n"
+        "    gc.collect()  # runs when this call returns\n"
         "STEPS = 2\n"
     )
     out = run(node, 1024 * 1024, "-c", [code], [(build, "/build")], timeout=120)
