@@ -186,6 +186,7 @@ class Board:
         self.events = []
         self.timers = {}  # timer id -> pyb.Timer with a callback or freq
         self.peripherals = {}  # (kind, id) -> the one pyb object of that peripheral
+        self.irq_exceptions = []  # (header line, exception) of each failed handler
         self.i2c_devices = {1: {}, 2: {}}
         self.spi_devices = {1: [], 2: []}  # [(cs cpu name, model)]
         self.pin_levels = {}  # cpu name -> level driven (by board or test)
@@ -281,6 +282,18 @@ class Board:
         finally:
             _heap_unlock()
             self.irq_depth -= 1
+
+    def irq_failed(self, header, exc):
+        """An interrupt handler raised: print ``header`` and the exception, as
+        the firmware prints them on its REPL (shared/runtime/mpirq.c,
+        ports/stm32/extint.c), and record them in ``irq_exceptions``. The
+        caller disables the handler; the main program carries on."""
+        self.irq_exceptions.append((header, exc))
+        print(header)
+        if MICROPYTHON:
+            sys.print_exception(exc)
+        else:
+            print("%s: %s" % (type(exc).__name__, exc))
 
     def hw_enter(self):
         """Enter simulated hardware, which may allocate even when the heap is

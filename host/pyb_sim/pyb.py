@@ -340,7 +340,14 @@ class ExtInt:
         rising = self._mode in (ExtInt.IRQ_RISING, ExtInt.IRQ_RISING_FALLING)
         falling = self._mode in (ExtInt.IRQ_FALLING, ExtInt.IRQ_RISING_FALLING)
         if (level and rising) or (not level and falling):
-            board.run_irq(self._cb, self._line)
+            try:
+                board.run_irq(self._cb, self._line)
+            except Exception as e:
+                # ports/stm32/extint.c extint_callback_handler: disabled, printed.
+                self._cb = None
+                self._enabled = False
+                board.irq_failed("uncaught exception in ExtInt interrupt handler line %u"
+                                 % self._line, e)
 
 
 # --- LED, Switch ---------------------------------------------------------
@@ -511,10 +518,12 @@ class Timer:
         if cb is not None and board.irq_enabled:
             try:
                 board.run_irq(cb, self)
-            except BaseException:
-                # The firmware disables a callback that raised.
+            except Exception as e:
+                # ports/stm32/timer.c timer_handle_irq_channel: mp_irq_dispatch
+                # prints the exception, the callback is disabled, the main
+                # program carries on.
                 self._cb = None
-                raise
+                board.irq_failed("Uncaught exception in IRQ callback handler", e)
 
     def callback(self, fun):
         if fun is not None and not callable(fun):

@@ -81,9 +81,30 @@ def test_allocating_timer_callback_raises_memory_error_and_is_disabled():
         return bytearray(16)
 
     tim = pyb.Timer(4, freq=100, callback=bad)
-    raises(MemoryError, pyb.delay, 20)
-    pyb.delay(20)  # the firmware turned the callback off
-    assert tim._cb is None
+    pyb.delay(20)  # the firmware prints the exception and carries on
+    assert tim.callback is not None and tim._cb is None  # turned off
+    header, exc = board.irq_exceptions[0]
+    assert header == "Uncaught exception in IRQ callback handler"
+    assert isinstance(exc, MemoryError) and len(board.irq_exceptions) == 1
+
+
+def test_a_callback_that_raises_is_disabled_and_the_main_program_goes_on():
+    # ports/stm32/timer.c timer_handle_irq_channel, shared/runtime/mpirq.c
+    calls = bytearray(1)
+    error = ValueError("third tick")  # made here: the handler cannot allocate
+
+    def cb(t):
+        calls[0] += 1
+        if calls[0] == 3:
+            raise error
+
+    tim = pyb.Timer(4, freq=1000, callback=cb)
+    pyb.delay(10)
+    assert calls[0] == 3 and tim._cb is None
+    header, exc = board.irq_exceptions[0]
+    assert header == "Uncaught exception in IRQ callback handler"
+    assert isinstance(exc, ValueError) and str(exc) == "third tick"
+    assert pyb.Timer(4) is tim  # the timer itself runs on, without callback
 
 
 def test_peripheral_calls_that_allocate_fail_in_a_handler():
