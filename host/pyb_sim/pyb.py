@@ -996,7 +996,9 @@ class SPI:
                     for i in range(len(result)):
                         result[i] &= got[i]
         if result is None:
-            return b"\xff" * len(out)
+            # Nothing drives MISO: the firmware pulls the bus pins down for
+            # polarity 0 and up for polarity 1 (ports/stm32/spi.c spi_init).
+            return (b"\xff" if self._polarity else b"\x00") * len(out)
         return result
 
     def send(self, send, *, timeout=5000):
