@@ -117,6 +117,10 @@ class DacTrace:
         self.bits = 8
         self.samples = []  # [(time_ns, raw)] for single writes
         self.playback = None  # (start_ns, data, period_ns, circular, bits)
+        # Output buffer for single writes and for waveforms: the firmware's
+        # defaults for buffering=None (ports/stm32/dac.c, pyb_dac_init_helper).
+        self.buffered_single = False
+        self.buffered_wave = True
 
     def write(self, now, raw, bits):
         self.playback = None
@@ -151,7 +155,13 @@ class DacTrace:
 
     def volts_at(self, t, vdda=3.3):
         full = 4095 if self.bits == 12 else 255
-        return self.raw_at(t) * vdda / full
+        v = self.raw_at(t) * vdda / full
+        pb = self.playback
+        if self.buffered_wave if pb is not None and t >= pb[0] else self.buffered_single:
+            # With the output buffer on, the output swings 0.2 V .. VDDA - 0.2 V
+            # (STM32F405 datasheet DS8626, DAC characteristics).
+            v = min(max(v, 0.2), vdda - 0.2)
+        return v
 
 
 class UsbLine:

@@ -734,6 +734,11 @@ class DAC:
         if bits not in (8, 12):
             raise ValueError("unsupported bits")
         self._bits = bits
+        trace = board.dacs[self._ch]
+        # ports/stm32/dac.c: None keeps the legacy defaults (single writes
+        # unbuffered, waveforms buffered); True/False set both.
+        trace.buffered_single = bool(buffering)
+        trace.buffered_wave = buffering is None or bool(buffering)
         board.pin_modes["A4" if self._ch == 1 else "A5"] = (Pin.ANALOG, 0, -1)
 
     def deinit(self):

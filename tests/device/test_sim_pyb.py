@@ -5,7 +5,7 @@ import sys
 
 import pyb
 import pyb_sim
-from support import message, raises
+from support import approx, message, raises
 
 board = pyb_sim.board
 
@@ -199,8 +199,8 @@ def test_dac_timed_circular_output_and_loopback():
     low = adc.read()
     pyb.udelay(1000)
     high = adc.read()
-    assert low == 0
-    assert high == 4095
+    assert low == int(0.2 * 4095 / 3.3 + 0.5)  # buffered: 0.2 V .. VDDA - 0.2 V
+    assert high == int(3.1 * 4095 / 3.3 + 0.5)
 
 
 def test_extint_fires_on_edges_with_heap_locked():
@@ -214,3 +214,22 @@ def test_extint_fires_on_edges_with_heap_locked():
     board.set_pin("Y1", 0)
     board.set_pin("Y1", 1)
     assert hits[0] == 2
+
+
+def test_the_buffered_dac_output_stays_0_2_v_from_the_rails():
+    # ports/stm32/dac.c: buffering=None leaves single writes unbuffered and
+    # waveforms buffered; the buffer's swing is 0.2 V .. VDDA - 0.2 V.
+    dac = pyb.DAC(1)
+    dac.write(0)
+    assert board.dacs[1].volts_at(board.now) == 0.0
+    dac.write(255)
+    assert approx(board.dacs[1].volts_at(board.now), 3.3, 1e-6)
+    dac.write_timed(bytearray([0, 255]), 1000, mode=pyb.DAC.CIRCULAR)
+    t = board.now
+    assert approx(board.dacs[1].volts_at(t), 0.2, 1e-6)
+    assert approx(board.dacs[1].volts_at(t + 1000000), 3.1, 1e-6)
+    dac = pyb.DAC(1, buffering=True)
+    dac.write(0)
+    assert approx(board.dacs[1].volts_at(board.now), 0.2, 1e-6)
+    pyb.DAC(1, buffering=False).write_timed(bytearray([0, 255]), 1000)
+    assert board.dacs[1].volts_at(board.now) == 0.0
