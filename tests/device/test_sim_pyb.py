@@ -233,3 +233,12 @@ def test_the_buffered_dac_output_stays_0_2_v_from_the_rails():
     assert approx(board.dacs[1].volts_at(board.now), 0.2, 1e-6)
     pyb.DAC(1, buffering=False).write_timed(bytearray([0, 255]), 1000)
     assert board.dacs[1].volts_at(board.now) == 0.0
+
+
+def test_pin_names_are_the_firmware_s():
+    # boards/PYBV11/pins.csv and make-pins.py: board names, and CPU names
+    # without the "P", only for the CPU pins the board file lists.
+    assert pyb.Pin("X1").name() == "A0" and pyb.Pin("A0").name() == "A0"
+    assert pyb.Pin("D2").name() == "D2"  # SD_CMD
+    for bad in ("PA0", "C14", "D3", "X13", "x1"):
+        assert message(raises(ValueError, pyb.Pin, bad)) == "Pin(%s) doesn't exist" % bad
