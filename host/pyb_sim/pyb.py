@@ -585,6 +585,8 @@ def _sample_period_ns(timer):
 class ADC:
     """12-bit ADC on a pin with an analog input, or an internal channel."""
 
+    CONV_NS = 643  # one 12-bit conversion: 27 ADC clocks at 42 MHz
+
     def __init__(self, pin):
         if isinstance(pin, int):
             if not 0 <= pin <= 18:
@@ -653,14 +655,34 @@ class ADC:
             if len(b) != n or (n and _is_8bit(b) != eight):
                 raise ValueError("size and type of buffers must match")
         period = _sample_period_ns(timer)
+        # ports/stm32/adc.c adc_read_timed(_multi): wait for the timer's
+        # update flag (or go on at once when it is already set: late), clear
+        # it, then convert each ADC in turn. A conversion takes 15 + 12 ADC
+        # clocks at 42 MHz (PCLK2 / 2; RM0090 13.5): CONV_NS. Sample k starts
+        # at the first tick after the previous one, or right after the
+        # previous conversions if a tick came while they ran. The call is taken
+        # to start on a tick (sample 0 at once).
         start = board.now
+        on_time = True
+        t = start
         for i in range(n):
-            board.advance_to(start + int(i * period))
-            for a, b in zip(adcs, bufs):
-                v = a._raw()
-                b[i] = v >> 4 if eight else v
-        board.advance_to(start + int(n * period))
-        return True
+            if i:
+                k = int((t - start) // period) + 1  # the next tick after t
+                tick = start + int(k * period)
+                end = t + len(adcs) * ADC.CONV_NS
+                if tick <= end:
+                    on_time = False
+                    t = end
+                else:
+                    t = tick
+            board.advance_to(t)
+            for j in range(len(adcs)):
+                v = adcs[j]._raw()
+                bufs[j][i] = v >> 4 if eight else v
+                board.advance(ADC.CONV_NS)
+        # The call returns at the tick after the last sample, as before.
+        board.advance_to(max(t + len(adcs) * ADC.CONV_NS, start + int(n * period)))
+        return on_time
 
 
 class ADCAll:

@@ -242,3 +242,19 @@ def test_pin_names_are_the_firmware_s():
     assert pyb.Pin("D2").name() == "D2"  # SD_CMD
     for bad in ("PA0", "C14", "D3", "X13", "x1"):
         assert message(raises(ValueError, pyb.Pin, bad)) == "Pin(%s) doesn't exist" % bad
+
+
+def test_read_timed_multi_reports_a_rate_the_adc_cannot_keep():
+    # ports/stm32/adc.c adc_read_timed_multi returns False when the timer
+    # ticked again before the conversions of a tick were done: 4 ADCs take
+    # 4 x 27 ADC clocks at 42 MHz (2.6 us), more than the 2 us of 500 kHz.
+    from array import array
+
+    adcs = (pyb.ADC("X1"), pyb.ADC("X2"), pyb.ADC("X3"), pyb.ADC("X4"))
+    bufs = (array("H", [0] * 20), array("H", [0] * 20), array("H", [0] * 20),
+            array("H", [0] * 20))
+    assert pyb.ADC.read_timed_multi(adcs, bufs, pyb.Timer(8, freq=100000)) is True
+    t = board.now
+    assert pyb.ADC.read_timed_multi(adcs, bufs, pyb.Timer(8, freq=500000)) is False
+    assert board.now - t >= 20 * 4 * pyb.ADC.CONV_NS  # back to back, not at 2 us
+    assert pyb.ADC.read_timed_multi(adcs[:1], bufs[:1], pyb.Timer(8, freq=500000)) is True
