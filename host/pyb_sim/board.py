@@ -201,6 +201,11 @@ class Board:
         self.spi_devices = {1: [], 2: []}  # [(cs cpu name, model)]
         self.pin_levels = {}  # cpu name -> level driven (by board or test)
         self.pin_modes = {}
+        # cpu name -> what drives it now: "GPIO", "DAC", "ADC", "SPI1", "I2C1",
+        # "UART4", ... The last peripheral initialised takes the pin (the
+        # firmware reconfigures it, ports/stm32/*.c *_init); a bus whose pins
+        # were taken reaches no device.
+        self.pin_owner = {}
         self.pin_listeners = {}  # cpu name -> [fn(level)]
         self.extints = {}  # line -> ExtInt
         self.analog = {}  # cpu name -> volts or fn(t_seconds) -> volts
@@ -329,6 +334,19 @@ class Board:
         if self.irq_depth:
             raise MemoryError("memory allocation failed, heap is locked")
 
+    # --- pin ownership -------------------------------------------------------
+    def own(self, cpus, tag):
+        """Peripheral ``tag`` takes the CPU pins ``cpus``."""
+        for c in cpus:
+            self.pin_owner[c] = tag
+
+    def owns(self, cpus, tag):
+        """Whether ``tag`` still drives every pin of ``cpus``; allocates nothing."""
+        for c in cpus:
+            if self.pin_owner.get(c) != tag:
+                return False
+        return True
+
     # --- wiring: I2C --------------------------------------------------------
     def attach_i2c(self, bus, model):
         """Put a device model (with ``.address``) on I2C bus 1 or 2."""
@@ -386,7 +404,10 @@ class Board:
     def connect_dac(self, channel, pin):
         """Wire DAC ``channel`` (1 = X5, 2 = X6) to the ADC pin ``pin``."""
         dac = self.dacs[channel]
-        self.analog[pins.cpu_name(pin)] = lambda t: dac.volts_at(int(t * NS_PER_S), self.vdda)
+        out = "A4" if channel == 1 else "A5"
+        self.analog[pins.cpu_name(pin)] = lambda t: (
+            dac.volts_at(int(t * NS_PER_S), self.vdda) if self.pin_owner.get(out) == "DAC"
+            else 0.0)
 
     def volts(self, cpu):
         """The voltage on a pin now (clamped to 0..VDDA as the ADC sees it)."""

@@ -167,6 +167,7 @@ class Pin:
             raise ValueError("invalid pin pull: %d" % pull)
         cpu = self._cpu
         board.pin_modes[cpu] = (mode, pull, alt)
+        board.own((cpu,), "GPIO")
         if value is not None:
             self.value(value)
         elif mode in (Pin.OUT_PP, Pin.OUT_OD) and cpu not in board.pin_levels:
@@ -181,7 +182,7 @@ class Pin:
         board.hw_enter()  # the firmware's pin write (pin.c pin_call) does not allocate
         try:
             mode = board.pin_modes.get(cpu, (Pin.IN,))[0]
-            if mode in (Pin.OUT_PP, Pin.OUT_OD):
+            if mode in (Pin.OUT_PP, Pin.OUT_OD) and board.pin_owner.get(cpu) == "GPIO":
                 board._drive(cpu, 1 if v else 0)
         finally:
             board.hw_exit()
@@ -602,6 +603,7 @@ class ADC:
             raise ValueError("Pin(%s) doesn't have ADC capabilities" % cpu)
         self._cpu = cpu
         self._channel = pins.ADC_CHANNELS[cpu]
+        board.own((cpu,), "ADC")  # adc.c: the pin becomes an analog input
 
     def _raw(self):
         ch = self._channel
@@ -762,6 +764,7 @@ class DAC:
         trace.buffered_single = bool(buffering)
         trace.buffered_wave = buffering is None or bool(buffering)
         board.pin_modes["A4" if self._ch == 1 else "A5"] = (Pin.ANALOG, 0, -1)
+        board.own(("A4" if self._ch == 1 else "A5",), "DAC")
 
     def deinit(self):
         board.dacs[self._ch].stop(board.now)
@@ -837,6 +840,7 @@ class I2C:
                 raise ValueError("unsupported I2C baudrate: %u" % baudrate)
             self._mode = mode
             self._baud = baudrate
+            board.own(pins.I2C_PINS[self._bus], "I2C%d" % self._bus)  # SCL, SDA
         finally:
             board.hw_exit()
 
@@ -859,16 +863,18 @@ class I2C:
             board.i2c_faults[addr] = faults - 1
             raise OSError(errno.EIO)
         dev = board.i2c_devices[self._bus].get(addr)
-        if dev is None or not dev.i2c_ack():
+        if dev is None or not dev.i2c_ack() or not board.owns(pins.I2C_PINS[self._bus],
+                                                               "I2C%d" % self._bus):
             raise OSError(errno.EIO)
         return dev
 
     def scan(self):
         self._controller()
         found = []
+        wired = board.owns(pins.I2C_PINS[self._bus], "I2C%d" % self._bus)
         for addr in range(0x08, 0x78):
             dev = board.i2c_devices[self._bus].get(addr)
-            if dev is not None and dev.i2c_ack():
+            if wired and dev is not None and dev.i2c_ack():
                 found.append(addr)
         board.advance(0x70 * 9 * NS_PER_S // self._baud)
         return found
@@ -994,6 +1000,8 @@ class SPI:
                 prescaler *= 2
         self._baud = src // prescaler
         self._mode = mode
+        if self._bus in pins.SPI_PINS:  # spi.c spi_init: SCK, MISO, MOSI
+            board.own(pins.SPI_PINS[self._bus][1:], "SPI%d" % self._bus)
         self._polarity = polarity
         self._phase = phase
         self._bits = bits
@@ -1013,6 +1021,9 @@ class SPI:
             raise OSError(errno.EPERM)
         board.advance(len(out) * 8 * NS_PER_S // self._baud)
         result = None
+        if self._bus in pins.SPI_PINS and not board.owns(pins.SPI_PINS[self._bus][1:],
+                                                         "SPI%d" % self._bus):
+            return (b"\xff" if self._polarity else b"\x00") * len(out)  # pins taken
         for cpu, model in board.spi_devices.get(self._bus, ()):
             if board.pin_levels.get(cpu, 1) == 0:
                 got = model.spi_transfer(
@@ -1135,6 +1146,7 @@ class UART:
         min_char = (2 * frame_bits * 1000 + baudrate - 1) // baudrate
         self._timeout_char = max(timeout_char, min_char)
         self._init = True
+        board.own(pins.UART_PINS[self._bus], "UART%d" % self._bus)  # uart.c: TX, RX
 
     def deinit(self):
         self._init = False
@@ -1225,12 +1237,16 @@ class UART:
             data = _as_bytes(buf)
             n = len(data)
             start = board.now
-            line.tx.extend(data)
-            if line.loopback and n:
-                line.feed(data, start + line.char_ns)
-            board.advance(n * line.char_ns)
+            if board.owns(pins.UART_PINS[self._bus], "UART%d" % self._bus):
+                line.tx.extend(data)
+                if line.loopback and n:
+                    line.feed(data, start + line.char_ns)
+            else:
+                n = 0  # its TX pin drives another peripheral: nothing goes out
+            board.advance(len(data) * line.char_ns)
             if line.model is not None and n:
                 line.model.uart_receive(data, line, board)
+            n = len(data)
         finally:
             board.hw_exit()
         return n
