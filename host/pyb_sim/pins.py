@@ -107,18 +107,15 @@ for _port in "ABCD":
         _CPU_PINS[_port + str(_n)] = True
 
 
-# The CPU pins the firmware knows: those of pins.csv, named without the "P"
-# (ports/stm32/boards/make-pins.py strips it): A0..A15, B0..B15, C0..C13, D2.
-_CSV_CPU = " " + " ".join(kv.split("=")[1] for kv in BOARD_PINS._t.split()) + " "
-
-
 def _in_csv(cpu):
-    """Whether pins.csv has CPU pin ``cpu``; allocates nothing."""
-    t = _CSV_CPU
+    """Whether pins.csv has CPU pin ``cpu`` (the firmware's CPU pins are
+    those of pins.csv, named without the "P": ports/stm32/boards/make-pins.py):
+    A0..A15, B0..B15, C0..C13, D2. Allocates nothing."""
+    t = BOARD_PINS._t
     n = len(cpu)
     i = t.find(cpu)
     while i > 0:
-        if t.startswith(" ", i - 1) and t.startswith(" ", i + n):
+        if t.startswith("=", i - 1) and t.startswith(" ", i + n):
             return True
         i = t.find(cpu, i + 1)
     return False
