@@ -222,6 +222,10 @@ class Board:
         self.irq_enabled = True
         self._relock = bytearray(32)  # heap-lock depths undone by hw_enter
         self._hw_sp = 0
+        # Test mode (0: off): each call into simulated hardware from the main
+        # program first lets this many ns pass and runs the callbacks that
+        # fall due, so an interrupt can land between any two hardware calls.
+        self.preempt_ns = 0
 
     # --- time ---------------------------------------------------------------
     def advance(self, ns):
@@ -321,6 +325,9 @@ class Board:
             n -= 1
         self._relock[self._hw_sp] = depth
         self._hw_sp += 1
+        if self.preempt_ns and self._hw_sp == 1 and not self.irq_depth:
+            # (what runs here enters hardware at depth 2 or in an interrupt)
+            self._run_until(self.now + self.preempt_ns)
 
     def hw_exit(self):
         self._hw_sp -= 1

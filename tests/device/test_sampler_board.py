@@ -7,6 +7,7 @@ import struct
 import pyb
 import pyb_sim
 from pyb_lib.stream import Stream
+from support import message, raises
 
 board = pyb_sim.board
 # stream.py first: the largest module to compile, while the heap is emptiest.
@@ -115,3 +116,87 @@ def test_an_overrun_counted_while_the_main_loop_reports_is_not_lost():
     smp.stop()
     assert s.overruns == smp.overruns
     assert port.status[2] == smp.overruns  # the last status frame has them all
+
+
+def test_the_preempt_mode_runs_due_callbacks_at_each_hardware_call():
+    # board.preempt_ns: each call into simulated hardware from the main
+    # program lets that much time pass and runs the callbacks due by then.
+    ticks = bytearray(1)
+
+    def tick(t):
+        ticks[0] += 1
+
+    pyb.Timer(4, freq=10000, callback=tick)  # every 100 us
+    pin = pyb.Pin("X3", pyb.Pin.OUT_PP)
+    n = ticks[0]
+    pin.value(1)
+    pin.value(0)
+    assert ticks[0] == n  # by default, interrupts wait for a clock read
+    board.preempt_ns = 100000
+    n = ticks[0]
+    pin.value(1)
+    assert ticks[0] == n + 1  # one tick fell due, at the pin write
+    pin.value(0)
+    assert ticks[0] == n + 2
+    pyb.Timer(4).deinit()
+
+
+class PinPort(FramePort):
+    """A FramePort that drives a pin for every write, as a port on the
+    board's hardware would: with board.preempt_ns, ticks land inside poll()."""
+
+    def __init__(self, want):
+        FramePort.__init__(self, want)
+        self.pin = pyb.Pin("X3", pyb.Pin.OUT_PP)
+
+    def write(self, data):
+        self.pin.value(1)
+        n = FramePort.write(self, data)
+        self.pin.value(0)
+        return n
+
+
+def test_overruns_add_up_with_ticks_landing_inside_poll():
+    board.set_analog("X1", 0.0)
+    board.set_analog("X2", 3.3)
+    board.preempt_ns = 30000  # 30 us per hardware call
+    port = PinPort((0, 4095))
+    s = stream(port)
+    smp = Sampler(s, ("X1", "X2"), 1000, frames=2)
+    smp.start()
+    for _ in range(6):
+        pyb.delay(250)  # more than the ring holds: overruns
+        smp.poll()
+    smp.stop()
+    assert smp.overruns > 0 and port.bad == 0
+    assert s.overruns == smp.overruns and port.status[2] == smp.overruns
+    assert port.records == smp.samples == s.records
+
+
+def test_arguments_are_checked():
+    port = FramePort((0, 0))
+    s = Stream((("x1", "H", "raw"), ("x2", "H", "raw")), port, name="adc", period_us=1000)
+    e = raises(ValueError, Sampler, s, ("X1", "X2"), 0)
+    assert message(e) == "Sampler: rate_hz must be an int 1..10000, not 0"
+    e = raises(ValueError, Sampler, s, ("X1", "X2"), 3000)
+    assert "does not divide 1000000" in message(e)
+    e = raises(ValueError, Sampler, s, ("X1", "X2"), 500)
+    assert message(e) == "Sampler: stream 'adc' has period_us 1000; 500 Hz needs period_us=2000"
+    e = raises(ValueError, Sampler, s, ("X1",), 1000)
+    assert message(e) == "Sampler: need 2 sources (one per channel of stream 'adc')"
+    e = raises(TypeError, Sampler, s, ("X1", 5), 1000)
+    assert message(e).startswith("Sampler: source 1 (5) is not an ADC pin name")
+    e = raises(TypeError, Sampler, s, ("X1", lambda: 1.5), 1000)
+    assert message(e).startswith("Sampler: source 1 returned float, not int")
+    e = raises(ValueError, Sampler, s, ("X1", "X9"), 1000)
+    assert message(e).startswith("Sampler: source 1: pin 'X9' has no ADC")
+    e = raises(ValueError, Sampler, s, ("X1", "X2"), 1000, frames=1)
+    assert message(e) == "Sampler: frames must be an int 2..64, not 1"
+    big = Stream((("v", "I", ""),), port, period_us=100, max_latency_ms=1000)
+    e = raises(ValueError, Sampler, big, ("X1",), 10000, frames=64)
+    assert "too large" in message(e)
+    smp = Sampler(s, ("X1", "X2"), 1000)
+    smp.start()
+    assert message(raises(ValueError, smp.start)) == "Sampler: already started"
+    smp.stop()
+    smp.stop()  # a second stop does nothing
