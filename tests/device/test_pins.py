@@ -65,3 +65,20 @@ def test_uart_xb_and_i2c_1_share_x9_and_x10():
     assert message(e) == "X9 is UART(1)'s TX; I2C(1) uses X9 as SCL"
     port.deinit()
     I2CDevice(1, 0x76)
+
+
+def test_an_analog_input_on_a_bus_pin_is_refused():
+    from pyb_lib.adc import AnalogIn
+
+    dev = SPIDevice(1, "X5")
+    e = raises(ValueError, AnalogIn, "X7")
+    assert message(e) == "X7 is SPI(1)'s MISO; AnalogIn(X7) uses X7 as analog input"
+    x1 = AnalogIn("X1")
+    AnalogIn("X1")  # two inputs on one pin read the same signal
+    dev.deinit()
+    x7 = AnalogIn("X7")
+    e = raises(ValueError, SPIDevice, 1, "X4")
+    assert message(e) == "X7 is AnalogIn(X7)'s analog input; SPI(1) uses X7 as MISO"
+    x7.deinit()
+    x1.deinit()
+    SPIDevice(1, "X4")
