@@ -11,6 +11,7 @@ STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
 .PHONY: bench-reliability fuzz
+.PHONY: node
 .PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-loaded test-py test-mp bench bench-mqtt clean bench-serve bench-link bench-e2e soak
 
 all: test
@@ -38,6 +39,24 @@ sysdeps:
 		echo "installing:$$missing"; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+# Node.js (Debian's nodejs and npm, installed only when missing) and the
+# 32-bit MicroPython the device tests also run under: npm
+# @micropython/micropython-webassembly-pyscript, pinned in tests/wasm/package.json
+# and its lockfile.
+WASM_MP := tests/wasm/node_modules/@micropython/micropython-webassembly-pyscript/package.json
+$(WASM_MP): tests/wasm/package.json tests/wasm/package-lock.json
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+		else echo "make: the 32-bit MicroPython tests need Node.js and npm; install them with: sudo apt-get install nodejs npm" >&2; exit 1; fi; \
+		echo "installing: nodejs npm"; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; \
+	fi
+	cd tests/wasm && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: $(WASM_MP)
 
 $(TYPINGS)/.installed: $(STAMP)
 	rm -rf $(TYPINGS)
@@ -67,8 +86,13 @@ mpy: $(STAMP)
 test-py: $(STAMP) $(TYPINGS)/.installed
 	$(BIN)/pytest
 
-test-mp: $(STAMP)
-	$(PY) tests/run_micropython.py --heapsize $(MPHEAP)
+# The device tests under the 64-bit unix port and the 32-bit WebAssembly
+# build; both always run, and either failing fails the target.
+test-mp: $(STAMP) $(WASM_MP)
+	@rc=0; \
+	$(PY) tests/run_micropython.py --heapsize $(MPHEAP) || rc=1; \
+	$(PY) tests/run_micropython32.py --heapsize $(MPHEAP) || rc=1; \
+	exit $$rc
 
 test: sysdeps check test-mp test-py
 

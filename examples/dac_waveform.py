@@ -1,6 +1,8 @@
 """Waveforms on DAC1 (X5), checked on X1: wire X5 to X1.
 
 Plays a 100 Hz sine, then a square and a ramp, each read back by the ADC.
+Waveforms use the DAC's output buffer, which swings 0.2 V .. 3.1 V: the
+0..3.3 V sine comes back clipped (docs/dac.md).
 In the simulation the wire X5-X1 is made below.
 Copy pyb_lib/ to /flash/lib/ and this file to the board, then import it.
 """

@@ -10,7 +10,7 @@ Analog pins: X1-X8, X11, X12, X19-X22, Y11, Y12.
 """
 
 import pyb
-from pyb_lib._check import check
+from pyb_lib._check import check, give, take
 
 _timers: dict = {}  # timer id -> pyb.Timer, reused so that capture allocates nothing
 # [0]: one pyb.ADCAll for the internal channels, made on first use;
@@ -84,13 +84,24 @@ class AnalogIn:
     """A 12-bit analog input on a pin ('X1', pyb.Pin.board.X1, ...)."""
 
     def __init__(self, pin):
+        # the board name the pin is held under (pyb_lib._check.take)
+        name = pin if isinstance(pin, str) else pin.names()[-1] if hasattr(pin, "names") else ""
+        if name:
+            take(name, "AnalogIn(%s)" % name, "analog input")
         try:
             self._hw = pyb.ADC(pin)
         except ValueError as e:
+            give(name, "AnalogIn(%s)" % name)
             raise ValueError("pin %s has no ADC (%s); analog pins: "
                              "X1-X8, X11, X12, X19-X22, Y11, Y12" % (pin, e))
         self.pin = pin
+        self._name = name
         self.calibrate()
+
+    def deinit(self):
+        """Let go of the pin, so that another pyb_lib object may take it."""
+        give(self._name, "AnalogIn(%s)" % self._name)
+        self._name = ""
 
     def __repr__(self):
         return "<AnalogIn %s>" % (self.pin,)

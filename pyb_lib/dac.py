@@ -13,7 +13,7 @@ construction), paced by a timer, so the CPU is free while they play.
 from array import array
 
 import pyb
-from pyb_lib._check import check, err, one_of
+from pyb_lib._check import check, err, give, one_of, take
 
 
 class AnalogOut:
@@ -43,6 +43,7 @@ class AnalogOut:
         self._timer = timer_id  # the id; the pyb.Timer once a waveform has played
         self._n = 0  # samples of the waveform playing; 0: none plays
         self._wave = bytearray(max_samples) if bits == 8 else array("H", [0] * max_samples)
+        take("X%d" % (4 + channel), name, "output")  # DAC(1) on X5, DAC(2) on X6
         self._hw = pyb.DAC(channel, bits=bits)
 
     def __repr__(self):
@@ -156,5 +157,7 @@ class AnalogOut:
         self.write(0)
 
     def deinit(self):
+        """Output 0 V, stop the DAC and let go of its pin (X5 or X6)."""
         self.write(0)
         self._hw.deinit()
+        give("X%d" % (4 + self.channel), self.name)

@@ -19,7 +19,7 @@ acknowledge raises errno 19 (ENODEV) there, 5 (EIO) on ``pyb.I2C``.
 """
 
 from pyb_lib._bus import RegisterDevice, bus_number
-from pyb_lib._check import check, err, one_of
+from pyb_lib._check import check, err, give, one_of, take
 
 try:
     import pyb
@@ -51,7 +51,11 @@ class I2CDevice(RegisterDevice):
             check(name, "baudrate", baudrate, 1, 400000)
             if pyb is None:
                 raise err(TypeError, name, "no pyb on this board: pass i2c=machine.I2C(...)")
+            take("%s9,%s10" % ("XY"[n - 1], "XY"[n - 1]), "I2C(%d)" % n, "SCL,SDA")
             i2c = pyb.I2C(n, pyb.I2C.CONTROLLER, baudrate=baudrate)
+            self._baud = baudrate
+        else:
+            self._baud = 0  # a bus passed in keeps the caller's settings
         RegisterDevice.__init__(self)
         self.bus = n
         self.address = address
@@ -62,6 +66,13 @@ class I2CDevice(RegisterDevice):
         self._regw = addr_size // 4
         # a machine.I2C / SoftI2C bus instead of a pyb.I2C
         self._m = hasattr(i2c, "readfrom_mem_into")
+
+    def deinit(self):
+        """Let go of the bus pins (SCL, SDA) once no device uses the bus."""
+        if self._baud:
+            c = "XY"[self.bus - 1]
+            give("%s9,%s10" % (c, c), "I2C(%d)" % self.bus)
+            self._baud = 0
 
     def scan(self):
         """Addresses of all devices that answer on this device's bus."""
@@ -86,6 +97,9 @@ class I2CDevice(RegisterDevice):
         n = self.retries
         i2c = self.i2c
         a = self.address
+        if self._baud:
+            # pyb.I2C(n) is one object per bus: re-apply this device's rate.
+            i2c.init(0, baudrate=self._baud)  # 0: pyb.I2C.CONTROLLER
         while True:
             try:
                 if self._m:

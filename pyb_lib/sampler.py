@@ -26,6 +26,16 @@ _MAX_RATE = const(10000)
 _MAX_RING = const(32768)
 
 
+def _after(t, d):
+    """``(t + d) & _MASK`` for ``t`` and ``d`` in 0.._MASK without a long
+    int: on the board ``t + d`` itself can exceed the largest small int
+    (0x3FFFFFFF), and making it allocates, which fails in an interrupt."""
+    r = t - (_MASK - d) - 1  # t + d - 2**30, within -2**30 .. 2**30 - 2
+    if r < 0:
+        return r + _MASK + 1
+    return r
+
+
 def _reader(src, i):
     if isinstance(src, str):
         try:
@@ -91,6 +101,9 @@ class Sampler:
         self._r3 = more[3]
         rec = stream.record_size
         chunk = min(stream.capacity, max(1, stream.max_latency_ms * 1000 // period))
+        if chunk * period > _MASK:
+            raise ValueError("Sampler: a frame of %d samples spans more than the "
+                             "micros() range; lower max_latency_ms" % chunk)
         size = frames * chunk * rec
         if size > _MAX_RING:
             raise ValueError("Sampler: a ring of %d bytes is too large (at most %d); "
@@ -98,6 +111,7 @@ class Sampler:
         self.stream = stream
         self.rate_hz = rate_hz
         self._period = period
+        self._span = chunk * period  # us one chunk covers
         self._fmt = stream._fmt
         self._cfmts = stream._cfmts
         self._csizes = stream._csizes
@@ -165,12 +179,13 @@ class Sampler:
         t = self._tnext
         k = (self._k + 1) % self._m2
         if (k - self._rc) % self._m2 >= self._m:
-            self.overruns = (self.overruns + 1) & _MASK
-            self._tnext = (t + self._period) & _MASK
+            n = self.overruns
+            self.overruns = n + 1 if n < _MASK else 0
+            self._tnext = _after(t, self._period)
             return False
         j = k % self._m
         self._chunk_t[j] = t
-        self._tnext = (t + self._c * self._period) & _MASK
+        self._tnext = _after(t, self._span)
         off = j * self._c * self._rec
         self._off = off
         self._end = off + self._c * self._rec
@@ -200,10 +215,12 @@ class Sampler:
                 stream.send_records(self._mv[start:self._off], have, self._chunk_t[j])
                 self.samples += have
             self._rc = (k + 1) % self._m2
-        d = self.overruns - self._reported
+        # One read of the count: the timer callback may add to it at any point.
+        n = self.overruns
+        d = (n - self._reported) & _MASK
         if d:
-            self._reported = self.overruns
-            stream.overruns += d & _MASK
+            self._reported = n
+            stream.overruns += d
 
     def poll(self):
         """Call from the main loop: sends the frames the ring holds, reads the
@@ -232,7 +249,7 @@ class Sampler:
         self._reset()
         self._t_slow = (pyb.millis() - self._slow_ms) & _MASK
         tim = pyb.Timer(self._timer_id)
-        self._tnext = (pyb.micros() + self._period) & _MASK
+        self._tnext = _after(pyb.micros(), self._period)
         tim.init(freq=self.rate_hz, callback=self._cb)
         self._timer = tim
 

@@ -9,6 +9,12 @@
     ...     dev.write(b"\\x9f")
     ...     dev.readinto(buf)
 
+The firmware has one ``pyb.SPI`` object per bus, and ``init`` reconfigures
+the bus for everyone: like Adafruit's BusDevice, a device re-applies its own
+mode and rate each time it takes the bus (``with dev:`` and every register
+access), so devices of different modes share a bus. A bus passed as
+``spi=`` is used as the caller set it up.
+
 CS is driven high (idle) as soon as the device is made. Transfers with a
 caller's buffer allocate nothing. ``spi=`` may also be a ``machine.SPI`` or
 ``machine.SoftSPI`` and ``cs`` a ``machine.Pin``: transfers use the methods
@@ -19,7 +25,7 @@ naming the bus and the CS pin.
 
 from micropython import const
 from pyb_lib._bus import RegisterDevice, bus_number
-from pyb_lib._check import check, err, one_of
+from pyb_lib._check import check, err, give, one_of, take
 
 try:
     import pyb
@@ -34,7 +40,7 @@ class SPIDevice(RegisterDevice):
     """A device on SPI bus 1 ('X') or 2 ('Y') with its chip select on pin ``cs``."""
 
     def __init__(self, bus, cs, *, baudrate=1000000, polarity=0, phase=0, firstbit=MSB,
-                 read_flag=0x80, write_flag=0x00, spi=None):
+                 read_flag=0x80, write_flag=0x00, spi=None, owner=None):
         pin = cs if isinstance(cs, str) else cs.names()[-1] if hasattr(cs, "names") else cs
         n = bus_number(bus, "SPI", "SPI(%r) CS %s" % (bus, pin))
         self.name = name = "SPI(%d) CS %s" % (n, pin)
@@ -48,14 +54,32 @@ class SPIDevice(RegisterDevice):
                 raise err(TypeError, name, "no pyb on this board: pass spi=machine.SPI(...) "
                           "and cs=machine.Pin(...)")
             check(name, "baudrate", baudrate, 1)
-            spi = pyb.SPI(n, pyb.SPI.CONTROLLER, baudrate=baudrate, polarity=polarity,
-                          phase=phase, firstbit=firstbit)
+            spi = pyb.SPI(n)  # the bus's one object; set up when the device takes it
+            self._mode = (baudrate, polarity, phase, firstbit)  # type: tuple | None
+        else:
+            self._mode = None  # a bus passed in keeps the caller's settings
+        # The pins it holds (pyb_lib._check.take): CS as ``owner``, the bus's
+        # SCK, MISO, MOSI as SPI(n) when pyb_lib set the bus up.
+        self.owner = owner = owner or "SPI(%d) device" % n
+        self.bus = n
+        self._cpin = pin if isinstance(pin, str) else ""
+        self._bpins = ""
+        take(self._cpin, owner, "chip select")
+        if self._mode:
+            c = "XY"[n - 1]
+            try:
+                take("%s6,%s7,%s8" % (c, c, c), "SPI(%d)" % n, "SCK,MISO,MOSI")
+            except ValueError:
+                self.deinit()
+                raise
+            self._bpins = "%s6,%s7,%s8" % (c, c, c)
         try:
             if isinstance(cs, str):
                 cs = pyb.Pin(cs, pyb.Pin.OUT_PP, value=1)
             else:
                 cs.init(cs.OUT, value=1)
         except ValueError as e:
+            self.deinit()
             raise err(ValueError, name, "%s", e)
         RegisterDevice.__init__(self)
         self.bus = n
@@ -65,11 +89,24 @@ class SPIDevice(RegisterDevice):
         self.write_flag = write_flag
         self._active = False
 
+    def deinit(self):
+        """Let go of the pins this device holds (its CS, and the bus pins
+        once no device uses the bus), so that another object may take them."""
+        give(self._cpin, self.owner)
+        give(self._bpins, "SPI(%d)" % self.bus)
+        self._cpin = self._bpins = ""
+
     # --- transactions ------------------------------------------------------
     def __enter__(self):
         if self._active:
             raise err(RuntimeError, self.name, "already in a transaction")
         self._active = True
+        m = self._mode
+        if m is not None:
+            # pyb.SPI(n) is one object per bus: another device may have set
+            # another mode or rate since; re-apply ours before selecting.
+            self.spi.init(pyb.SPI.CONTROLLER, baudrate=m[0], polarity=m[1], phase=m[2],
+                          firstbit=m[3])
         self.cs.value(0)
         return self
 

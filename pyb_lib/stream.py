@@ -11,7 +11,10 @@
 Every frame is: sync (2) + header (14) + payload + CRC-32 (4), built with
 ``struct.pack_into`` in one preallocated buffer and written through a
 preallocated memoryview: a full frame costs the same few Python operations
-and no heap, whatever its size.
+whatever its size, and no heap but the CRC: on a PyBoard (31-bit small ints)
+``binascii.crc32`` returns a CRC >= 2**30 as a long int, 32 bytes per CRC
+step for about 3 frames in 4 (docs/protocol.md). Frames are built in the
+main loop only, never in an interrupt handler.
 """
 
 import binascii
@@ -323,7 +326,8 @@ class Stream:
         format (row-major, as ``add()`` packs them), e.g. a preallocated
         memoryview into a ring buffer (``pyb_lib.sampler``), as one data frame
         of time ``t0_us``, without copying them: header, ``payload`` and CRC
-        leave in three ``write()`` calls. Allocates nothing."""
+        leave in three ``write()`` calls. Allocates nothing but the CRC
+        (at most 64 bytes on a PyBoard, see the module docstring)."""
         length = count * self.record_size
         if len(payload) != length or length > MAX_PAYLOAD:
             raise ValueError("Stream %r: %d payload bytes for %d records"

@@ -11,7 +11,7 @@ call: nothing is returned half-done and nothing is lost.
 """
 
 import pyb
-from pyb_lib._check import check, one_of
+from pyb_lib._check import check, give, one_of, take
 
 
 class UARTPort:
@@ -51,6 +51,21 @@ class UARTPort:
         check(name, "timeout_char", timeout_char, 0)
         check(name, "rxbuf", rxbuf, 0)
         check(name, "linebuf", linebuf, 1)
+        if flow and n not in (2, 3):
+            # boards/PYBV11/mpconfigboard.h gives RTS/CTS pins to UART 2 and 3 only
+            raise ValueError("%s has no RTS/CTS pins; flow control needs UART 2 or 3" % name)
+        # TX, RX, RTS, CTS (boards/PYBV11/mpconfigboard.h, pins.csv)
+        p = "X9,X10|X3,X4,X2,X1|Y9,Y10,Y7,Y6|X1,X2||Y1,Y2".split("|")[n - 1].split(",")
+        pins = p[0] + "," + p[1]
+        roles = "TX,RX"
+        if flow & pyb.UART.RTS:
+            pins += "," + p[2]
+            roles += ",RTS"
+        if flow & pyb.UART.CTS:
+            pins += "," + p[3]
+            roles += ",CTS"
+        take(pins, name, roles)
+        self._pins = pins
         self.timeout = timeout
         self._hw = pyb.UART(n, baudrate, bits, parity, stop, timeout=timeout,
                               flow=flow, timeout_char=timeout_char, read_buf_len=rxbuf)
@@ -224,4 +239,7 @@ class UARTPort:
         return size
 
     def deinit(self):
+        """Stop the UART and let go of its pins."""
         self._hw.deinit()
+        give(self._pins, self.name)
+        self._pins = ""

@@ -46,6 +46,11 @@ class _Machine:
 
 
 def reset():
-    """Power-cycle the simulated board: time 0, nothing wired."""
+    """Power-cycle the simulated board: time 0, nothing wired. As a board's
+    reset clears its RAM, pyb_lib's record of the pins its objects hold
+    (pyb_lib._check.held) is cleared too."""
     board.reset()
+    check = sys.modules.get("pyb_lib._check")
+    if check is not None:
+        check.held.clear()
     return board

@@ -117,6 +117,10 @@ class DacTrace:
         self.bits = 8
         self.samples = []  # [(time_ns, raw)] for single writes
         self.playback = None  # (start_ns, data, period_ns, circular, bits)
+        # Output buffer for single writes and for waveforms: the firmware's
+        # defaults for buffering=None (ports/stm32/dac.c, pyb_dac_init_helper).
+        self.buffered_single = False
+        self.buffered_wave = True
 
     def write(self, now, raw, bits):
         self.playback = None
@@ -151,7 +155,13 @@ class DacTrace:
 
     def volts_at(self, t, vdda=3.3):
         full = 4095 if self.bits == 12 else 255
-        return self.raw_at(t) * vdda / full
+        v = self.raw_at(t) * vdda / full
+        pb = self.playback
+        if self.buffered_wave if pb is not None and t >= pb[0] else self.buffered_single:
+            # With the output buffer on, the output swings 0.2 V .. VDDA - 0.2 V
+            # (STM32F405 datasheet DS8626, DAC characteristics).
+            v = min(max(v, 0.2), vdda - 0.2)
+        return v
 
 
 class UsbLine:
@@ -185,10 +195,17 @@ class Board:
         self.irq_depth = 0
         self.events = []
         self.timers = {}  # timer id -> pyb.Timer with a callback or freq
+        self.peripherals = {}  # (kind, id) -> the one pyb object of that peripheral
+        self.irq_exceptions = []  # (header line, exception) of each failed handler
         self.i2c_devices = {1: {}, 2: {}}
         self.spi_devices = {1: [], 2: []}  # [(cs cpu name, model)]
         self.pin_levels = {}  # cpu name -> level driven (by board or test)
         self.pin_modes = {}
+        # cpu name -> what drives it now: "GPIO", "DAC", "ADC", "SPI1", "I2C1",
+        # "UART4", ... The last peripheral initialised takes the pin (the
+        # firmware reconfigures it, ports/stm32/*.c *_init); a bus whose pins
+        # were taken reaches no device.
+        self.pin_owner = {}
         self.pin_listeners = {}  # cpu name -> [fn(level)]
         self.extints = {}  # line -> ExtInt
         self.analog = {}  # cpu name -> volts or fn(t_seconds) -> volts
@@ -205,6 +222,10 @@ class Board:
         self.irq_enabled = True
         self._relock = bytearray(32)  # heap-lock depths undone by hw_enter
         self._hw_sp = 0
+        # Test mode (0: off): each call into simulated hardware from the main
+        # program first lets this many ns pass and runs the callbacks that
+        # fall due, so an interrupt can land between any two hardware calls.
+        self.preempt_ns = 0
 
     # --- time ---------------------------------------------------------------
     def advance(self, ns):
@@ -281,6 +302,18 @@ class Board:
             _heap_unlock()
             self.irq_depth -= 1
 
+    def irq_failed(self, header, exc):
+        """An interrupt handler raised: print ``header`` and the exception, as
+        the firmware prints them on its REPL (shared/runtime/mpirq.c,
+        ports/stm32/extint.c), and record them in ``irq_exceptions``. The
+        caller disables the handler; the main program carries on."""
+        self.irq_exceptions.append((header, exc))
+        print(header)
+        if MICROPYTHON:
+            sys.print_exception(exc)
+        else:
+            print("%s: %s" % (type(exc).__name__, exc))
+
     def hw_enter(self):
         """Enter simulated hardware, which may allocate even when the heap is
         locked (by an interrupt handler or by a test's heap_lock()): the
@@ -292,6 +325,9 @@ class Board:
             n -= 1
         self._relock[self._hw_sp] = depth
         self._hw_sp += 1
+        if self.preempt_ns and self._hw_sp == 1 and not self.irq_depth:
+            # (what runs here enters hardware at depth 2 or in an interrupt)
+            self._run_until(self.now + self.preempt_ns)
 
     def hw_exit(self):
         self._hw_sp -= 1
@@ -304,6 +340,19 @@ class Board:
         """Raise MemoryError when called from an interrupt handler."""
         if self.irq_depth:
             raise MemoryError("memory allocation failed, heap is locked")
+
+    # --- pin ownership -------------------------------------------------------
+    def own(self, cpus, tag):
+        """Peripheral ``tag`` takes the CPU pins ``cpus``."""
+        for c in cpus:
+            self.pin_owner[c] = tag
+
+    def owns(self, cpus, tag):
+        """Whether ``tag`` still drives every pin of ``cpus``; allocates nothing."""
+        for c in cpus:
+            if self.pin_owner.get(c) != tag:
+                return False
+        return True
 
     # --- wiring: I2C --------------------------------------------------------
     def attach_i2c(self, bus, model):
@@ -362,7 +411,10 @@ class Board:
     def connect_dac(self, channel, pin):
         """Wire DAC ``channel`` (1 = X5, 2 = X6) to the ADC pin ``pin``."""
         dac = self.dacs[channel]
-        self.analog[pins.cpu_name(pin)] = lambda t: dac.volts_at(int(t * NS_PER_S), self.vdda)
+        out = "A4" if channel == 1 else "A5"
+        self.analog[pins.cpu_name(pin)] = lambda t: (
+            dac.volts_at(int(t * NS_PER_S), self.vdda) if self.pin_owner.get(out) == "DAC"
+            else 0.0)
 
     def volts(self, cpu):
         """The voltage on a pin now (clamped to 0..VDDA as the ADC sees it)."""

@@ -107,8 +107,23 @@ for _port in "ABCD":
         _CPU_PINS[_port + str(_n)] = True
 
 
+def _in_csv(cpu):
+    """Whether pins.csv has CPU pin ``cpu`` (the firmware's CPU pins are
+    those of pins.csv, named without the "P": ports/stm32/boards/make-pins.py):
+    A0..A15, B0..B15, C0..C13, D2. Allocates nothing."""
+    t = BOARD_PINS._t
+    n = len(cpu)
+    i = t.find(cpu)
+    while i > 0:
+        if t.startswith("=", i - 1) and t.startswith(" ", i + n):
+            return True
+        i = t.find(cpu, i + 1)
+    return False
+
+
 def cpu_name(pin):
-    """CPU name ("A4") of a pin given as board name, CPU name or Pin object."""
+    """CPU name ("A4") of a pin given as board name, CPU name or Pin object;
+    ValueError for a name the firmware does not have ('PA0', 'C14')."""
     if not isinstance(pin, str):
         name = getattr(pin, "_cpu", None)
         if name is None:
@@ -116,10 +131,8 @@ def cpu_name(pin):
         return name
     if pin in BOARD_PINS:
         return BOARD_PINS[pin]
-    if pin in _CPU_PINS:
+    if pin in _CPU_PINS and _in_csv(pin):
         return pin
-    if pin.startswith("P") and pin[1:] in _CPU_PINS:
-        return pin[1:]
     raise ValueError("Pin(%s) doesn't exist" % pin)
 
 

@@ -80,6 +80,31 @@ def unique_id():
     return b"\x32\x00\x33\x00\x0d\x51\x34\x37\x33\x38\x33\x35"
 
 
+def _shared(cls, base, id):
+    """The one object of peripheral ``base`` ``id``, as the firmware has one
+    static object per bus, timer or DAC channel (ports/stm32/pyb_spi.c,
+    pyb_i2c.c, uart.c, timer.c, dac.c: ``make_new`` returns it). A new
+    object has ``_new`` set until its ``__init__`` has run once. The
+    simulated ``machine`` classes built on these (machine.SPI, SoftSPI, ...)
+    get an object of their own each time (``base`` None)."""
+    key = None if base is None or cls is not base else (base, id)
+    obj = board.peripherals.get(key) if key else None
+    if obj is None:
+        obj = object.__new__(cls)
+        obj._new = True
+        if key:
+            board.peripherals[key] = obj
+    return obj
+
+
+def _first(obj):
+    """True the first time it is called for a shared object."""
+    if obj._new:
+        obj._new = False
+        return True
+    return False
+
+
 def _is_8bit(buf):
     """True if the elements of ``buf`` hold 8 bits (bytearray, array 'B')."""
     if isinstance(buf, (bytearray, bytes)):
@@ -142,6 +167,7 @@ class Pin:
             raise ValueError("invalid pin pull: %d" % pull)
         cpu = self._cpu
         board.pin_modes[cpu] = (mode, pull, alt)
+        board.own((cpu,), "GPIO")
         if value is not None:
             self.value(value)
         elif mode in (Pin.OUT_PP, Pin.OUT_OD) and cpu not in board.pin_levels:
@@ -156,7 +182,7 @@ class Pin:
         board.hw_enter()  # the firmware's pin write (pin.c pin_call) does not allocate
         try:
             mode = board.pin_modes.get(cpu, (Pin.IN,))[0]
-            if mode in (Pin.OUT_PP, Pin.OUT_OD):
+            if mode in (Pin.OUT_PP, Pin.OUT_OD) and board.pin_owner.get(cpu) == "GPIO":
                 board._drive(cpu, 1 if v else 0)
         finally:
             board.hw_exit()
@@ -315,7 +341,14 @@ class ExtInt:
         rising = self._mode in (ExtInt.IRQ_RISING, ExtInt.IRQ_RISING_FALLING)
         falling = self._mode in (ExtInt.IRQ_FALLING, ExtInt.IRQ_RISING_FALLING)
         if (level and rising) or (not level and falling):
-            board.run_irq(self._cb, self._line)
+            try:
+                board.run_irq(self._cb, self._line)
+            except Exception as e:
+                # ports/stm32/extint.c extint_callback_handler: disabled, printed.
+                self._cb = None
+                self._enabled = False
+                board.irq_failed("uncaught exception in ExtInt interrupt handler line %u"
+                                 % self._line, e)
 
 
 # --- LED, Switch ---------------------------------------------------------
@@ -413,17 +446,21 @@ class Timer:
     BRK_LOW = 1
     BRK_HIGH = 2
 
-    def __init__(self, id, **kwargs):
+    def __new__(cls, id, **kwargs):
         if not isinstance(id, int) or not 1 <= id <= 14:
             raise ValueError("Timer(%s) doesn't exist" % (id,))
-        self._id = id
-        self._cb = None
-        self._due = None
-        self._psc = 1
-        self._per = 1
-        self._k = 0
-        self._start = 0
-        self.fired = 0
+        return _shared(cls, Timer, id)
+
+    def __init__(self, id, **kwargs):
+        if _first(self):
+            self._id = id
+            self._cb = None
+            self._due = None
+            self._psc = 1
+            self._per = 1
+            self._k = 0
+            self._start = 0
+            self.fired = 0
         if kwargs:
             self.init(**kwargs)
 
@@ -482,10 +519,12 @@ class Timer:
         if cb is not None and board.irq_enabled:
             try:
                 board.run_irq(cb, self)
-            except BaseException:
-                # The firmware disables a callback that raised.
+            except Exception as e:
+                # ports/stm32/timer.c timer_handle_irq_channel: mp_irq_dispatch
+                # prints the exception, the callback is disabled, the main
+                # program carries on.
                 self._cb = None
-                raise
+                board.irq_failed("Uncaught exception in IRQ callback handler", e)
 
     def callback(self, fun):
         if fun is not None and not callable(fun):
@@ -547,6 +586,8 @@ def _sample_period_ns(timer):
 class ADC:
     """12-bit ADC on a pin with an analog input, or an internal channel."""
 
+    CONV_NS = 643  # one 12-bit conversion: 27 ADC clocks at 42 MHz
+
     def __init__(self, pin):
         if isinstance(pin, int):
             if not 0 <= pin <= 18:
@@ -562,6 +603,7 @@ class ADC:
             raise ValueError("Pin(%s) doesn't have ADC capabilities" % cpu)
         self._cpu = cpu
         self._channel = pins.ADC_CHANNELS[cpu]
+        board.own((cpu,), "ADC")  # adc.c: the pin becomes an analog input
 
     def _raw(self):
         ch = self._channel
@@ -615,14 +657,34 @@ class ADC:
             if len(b) != n or (n and _is_8bit(b) != eight):
                 raise ValueError("size and type of buffers must match")
         period = _sample_period_ns(timer)
+        # ports/stm32/adc.c adc_read_timed(_multi): wait for the timer's
+        # update flag (or go on at once when it is already set: late), clear
+        # it, then convert each ADC in turn. A conversion takes 15 + 12 ADC
+        # clocks at 42 MHz (PCLK2 / 2; RM0090 13.5): CONV_NS. Sample k starts
+        # at the first tick after the previous one, or right after the
+        # previous conversions if a tick came while they ran. The call is taken
+        # to start on a tick (sample 0 at once).
         start = board.now
+        on_time = True
+        t = start
         for i in range(n):
-            board.advance_to(start + int(i * period))
-            for a, b in zip(adcs, bufs):
-                v = a._raw()
-                b[i] = v >> 4 if eight else v
-        board.advance_to(start + int(n * period))
-        return True
+            if i:
+                k = int((t - start) // period) + 1  # the next tick after t
+                tick = start + int(k * period)
+                end = t + len(adcs) * ADC.CONV_NS
+                if tick <= end:
+                    on_time = False
+                    t = end
+                else:
+                    t = tick
+            board.advance_to(t)
+            for j in range(len(adcs)):
+                v = adcs[j]._raw()
+                bufs[j][i] = v >> 4 if eight else v
+                board.advance(ADC.CONV_NS)
+        # The call returns at the tick after the last sample, as before.
+        board.advance_to(max(t + len(adcs) * ADC.CONV_NS, start + int(n * period)))
+        return on_time
 
 
 class ADCAll:
@@ -671,23 +733,38 @@ class DAC:
     NORMAL = 0
     CIRCULAR = 256
 
-    def __init__(self, port, bits=8, *, buffering=None):
+    def __new__(cls, port, *args, **kwargs):
         if isinstance(port, int):
             if port not in (1, 2):
                 raise ValueError("DAC(%d) doesn't exist" % port)
-            self._ch = port
+            ch = port
         else:
             cpu = pins.cpu_name(port)
             if cpu not in pins.DAC_PINS:
                 raise ValueError("Pin(%s) doesn't have DAC capabilities" % cpu)
-            self._ch = pins.DAC_PINS[cpu]
+            ch = pins.DAC_PINS[cpu]
+        return _shared(cls, DAC, ch)
+
+    def __init__(self, port, bits=8, *, buffering=None):
+        if _first(self):
+            self._ch = self._channel(port)
         self.init(bits, buffering=buffering)
+
+    @staticmethod
+    def _channel(port):
+        return port if isinstance(port, int) else pins.DAC_PINS[pins.cpu_name(port)]
 
     def init(self, bits=8, *, buffering=None):
         if bits not in (8, 12):
             raise ValueError("unsupported bits")
         self._bits = bits
+        trace = board.dacs[self._ch]
+        # ports/stm32/dac.c: None keeps the legacy defaults (single writes
+        # unbuffered, waveforms buffered); True/False set both.
+        trace.buffered_single = bool(buffering)
+        trace.buffered_wave = buffering is None or bool(buffering)
         board.pin_modes["A4" if self._ch == 1 else "A5"] = (Pin.ANALOG, 0, -1)
+        board.own(("A4" if self._ch == 1 else "A5",), "DAC")
 
     def deinit(self):
         board.dacs[self._ch].stop(board.now)
@@ -741,20 +818,31 @@ class I2C:
     PERIPHERAL = 1
     SLAVE = 1
 
+    def __new__(cls, *args, **kwargs):
+        if cls is not I2C:
+            return _shared(cls, None, 0)
+        return _shared(cls, I2C, pins.i2c_bus_id(args[0] if args else kwargs.get("bus")))
+
     def __init__(self, bus, mode=None, *, addr=0x12, baudrate=400000, gencall=False, dma=False):
-        self._bus = pins.i2c_bus_id(bus)
-        self._mode = None
-        self._baud = baudrate
+        if _first(self):
+            self._bus = pins.i2c_bus_id(bus)
+            self._mode = None
+            self._baud = baudrate
         if mode is not None:
             self.init(mode, addr=addr, baudrate=baudrate, gencall=gencall, dma=dma)
 
     def init(self, mode, *, addr=0x12, baudrate=400000, gencall=False, dma=False):
-        if mode not in (I2C.CONTROLLER, I2C.PERIPHERAL):
-            raise ValueError("invalid mode")
-        if baudrate > 400000:
-            raise ValueError("unsupported I2C baudrate: %u" % baudrate)
-        self._mode = mode
-        self._baud = baudrate
+        board.hw_enter()  # the firmware does not allocate here
+        try:
+            if mode not in (I2C.CONTROLLER, I2C.PERIPHERAL):
+                raise ValueError("invalid mode")
+            if baudrate > 400000:
+                raise ValueError("unsupported I2C baudrate: %u" % baudrate)
+            self._mode = mode
+            self._baud = baudrate
+            board.own(pins.I2C_PINS[self._bus], "I2C%d" % self._bus)  # SCL, SDA
+        finally:
+            board.hw_exit()
 
     def deinit(self):
         self._mode = None
@@ -775,16 +863,18 @@ class I2C:
             board.i2c_faults[addr] = faults - 1
             raise OSError(errno.EIO)
         dev = board.i2c_devices[self._bus].get(addr)
-        if dev is None or not dev.i2c_ack():
+        if dev is None or not dev.i2c_ack() or not board.owns(pins.I2C_PINS[self._bus],
+                                                               "I2C%d" % self._bus):
             raise OSError(errno.EIO)
         return dev
 
     def scan(self):
         self._controller()
         found = []
+        wired = board.owns(pins.I2C_PINS[self._bus], "I2C%d" % self._bus)
         for addr in range(0x08, 0x78):
             dev = board.i2c_devices[self._bus].get(addr)
-            if dev is not None and dev.i2c_ack():
+            if wired and dev is not None and dev.i2c_ack():
                 found.append(addr)
         board.advance(0x70 * 9 * NS_PER_S // self._baud)
         return found
@@ -868,17 +958,30 @@ class SPI:
     MSB = 0
     LSB = 128
 
+    def __new__(cls, *args, **kwargs):
+        if cls is not SPI:
+            return _shared(cls, None, 0)
+        return _shared(cls, SPI, pins.spi_bus_id(args[0] if args else kwargs.get("bus")))
+
     def __init__(self, bus, mode=None, baudrate=328125, *, prescaler=None, polarity=1, phase=0,
                  dir=0, bits=8, nss=0, firstbit=0, ti=False, crc=None):
-        self._bus = pins.spi_bus_id(bus)
-        self._mode = None
-        self._baud = baudrate
+        if _first(self):
+            self._bus = pins.spi_bus_id(bus)
+            self._mode = None
+            self._baud = baudrate
         if mode is not None:
             self.init(mode, baudrate, prescaler=prescaler, polarity=polarity, phase=phase,
                       bits=bits, firstbit=firstbit, ti=ti, crc=crc)
 
     def init(self, mode, baudrate=328125, *, prescaler=None, polarity=1, phase=0, dir=0,
              bits=8, nss=0, firstbit=0, ti=False, crc=None):
+        board.hw_enter()  # the firmware does not allocate here
+        try:
+            self._init(mode, baudrate, prescaler, polarity, phase, bits, firstbit)
+        finally:
+            board.hw_exit()
+
+    def _init(self, mode, baudrate, prescaler, polarity, phase, bits, firstbit):
         if mode not in (SPI.CONTROLLER, SPI.PERIPHERAL):
             raise ValueError("invalid mode")
         if polarity not in (0, 1) or phase not in (0, 1):
@@ -897,6 +1000,8 @@ class SPI:
                 prescaler *= 2
         self._baud = src // prescaler
         self._mode = mode
+        if self._bus in pins.SPI_PINS:  # spi.c spi_init: SCK, MISO, MOSI
+            board.own(pins.SPI_PINS[self._bus][1:], "SPI%d" % self._bus)
         self._polarity = polarity
         self._phase = phase
         self._bits = bits
@@ -916,6 +1021,9 @@ class SPI:
             raise OSError(errno.EPERM)
         board.advance(len(out) * 8 * NS_PER_S // self._baud)
         result = None
+        if self._bus in pins.SPI_PINS and not board.owns(pins.SPI_PINS[self._bus][1:],
+                                                         "SPI%d" % self._bus):
+            return (b"\xff" if self._polarity else b"\x00") * len(out)  # pins taken
         for cpu, model in board.spi_devices.get(self._bus, ()):
             if board.pin_levels.get(cpu, 1) == 0:
                 got = model.spi_transfer(
@@ -926,7 +1034,9 @@ class SPI:
                     for i in range(len(result)):
                         result[i] &= got[i]
         if result is None:
-            return b"\xff" * len(out)
+            # Nothing drives MISO: the firmware pulls the bus pins down for
+            # polarity 0 and up for polarity 1 (ports/stm32/spi.c spi_init).
+            return (b"\xff" if self._polarity else b"\x00") * len(out)
         return result
 
     def send(self, send, *, timeout=5000):
@@ -994,11 +1104,17 @@ class UART:
     IRQ_RX = 32
     IRQ_RXIDLE = 16
 
+    def __new__(cls, *args, **kwargs):
+        if cls is not UART:
+            return _shared(cls, None, 0)
+        return _shared(cls, UART, pins.uart_bus_id(args[0] if args else kwargs.get("bus")))
+
     def __init__(self, bus, baudrate=None, bits=8, parity=None, stop=1, *, timeout=0, flow=0,
                  timeout_char=0, rxbuf=None, read_buf_len=64):
-        self._bus = pins.uart_bus_id(bus)
-        self._line = board.uart_line(self._bus)
-        self._init = False
+        if _first(self):
+            self._bus = pins.uart_bus_id(bus)
+            self._line = board.uart_line(self._bus)
+            self._init = False
         if baudrate is not None:
             self.init(baudrate, bits, parity, stop, timeout=timeout, flow=flow,
                       timeout_char=timeout_char, rxbuf=rxbuf, read_buf_len=read_buf_len)
@@ -1030,6 +1146,7 @@ class UART:
         min_char = (2 * frame_bits * 1000 + baudrate - 1) // baudrate
         self._timeout_char = max(timeout_char, min_char)
         self._init = True
+        board.own(pins.UART_PINS[self._bus], "UART%d" % self._bus)  # uart.c: TX, RX
 
     def deinit(self):
         self._init = False
@@ -1120,12 +1237,16 @@ class UART:
             data = _as_bytes(buf)
             n = len(data)
             start = board.now
-            line.tx.extend(data)
-            if line.loopback and n:
-                line.feed(data, start + line.char_ns)
-            board.advance(n * line.char_ns)
+            if board.owns(pins.UART_PINS[self._bus], "UART%d" % self._bus):
+                line.tx.extend(data)
+                if line.loopback and n:
+                    line.feed(data, start + line.char_ns)
+            else:
+                n = 0  # its TX pin drives another peripheral: nothing goes out
+            board.advance(len(data) * line.char_ns)
             if line.model is not None and n:
                 line.model.uart_receive(data, line, board)
+            n = len(data)
         finally:
             board.hw_exit()
         return n

