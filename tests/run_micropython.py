@@ -84,12 +84,24 @@ def main():
     print("MicroPython: heap %d bytes for the device code + %d bytes held by the simulated pyb"
           % (args.heapsize, sim))
 
-    passed = failed = 0
-    for mod in modules:
-        proc = subprocess.run(
+    def run_module(mod):
+        return subprocess.run(
             [micropython, "-X", "heapsize=%d" % heap, os.path.join(ROOT, "tests", "mp_main.py"),
              ROOT, build, mod],
             capture_output=True, text=True, timeout=600)
+
+    ok = tally("MicroPython", modules, run_module, args.verbose)
+    shutil.rmtree(build, ignore_errors=True)
+    return ok
+
+
+def tally(label, modules, run_module, verbose=False):
+    """Run each module with ``run_module(mod)`` (a finished process whose
+    output ends with mp_main.py's RESULT line), print a line per module and
+    ``LABEL: N passed, N failed``; return the exit status (0: all passed)."""
+    passed = failed = 0
+    for mod in modules:
+        proc = run_module(mod)
         m = re.search(r"^RESULT (\d+) (\d+)$", proc.stdout, re.M)
         if proc.returncode != 0 or not m:
             failed += 1
@@ -100,15 +112,13 @@ def main():
         passed += p
         failed += f
         for line in proc.stdout.splitlines():
-            if line.startswith("FAIL") or (args.verbose and line.startswith("PASS")):
+            if line.startswith("FAIL") or (verbose and line.startswith("PASS")):
                 print(line)
         if f:
             print(proc.stdout[-4000:])
         print("  %-28s %3d passed, %d failed" % (mod, p, f))
-    shutil.rmtree(build, ignore_errors=True)
-    print("MicroPython: %d passed, %d failed" % (passed, failed))
+    print("%s: %d passed, %d failed" % (label, passed, failed))
     return 0 if failed == 0 and passed > 0 else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

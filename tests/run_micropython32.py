@@ -24,7 +24,6 @@ npm package or mpy-cross is missing: the run never skips.
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from run_micropython import ROOT, compile_tree, parse_size, tool  # noqa: E402
+from run_micropython import ROOT, compile_tree, parse_size, tally, tool  # noqa: E402
 
 WASM = os.path.join(HERE, "wasm")
 RUN = os.path.join(WASM, "run.mjs")
@@ -103,28 +102,12 @@ def main():
 
     dirs = [(build, "/build"), (os.path.join(ROOT, "pyb_lib"), "/root/pyb_lib"),
             (tests_dir, "/root/tests/device")]
-    passed = failed = 0
-    for mod in modules:
-        proc = run(node, heap, os.path.join(HERE, "mp_main.py"), ["/root", "/build", mod], dirs)
-        m = re.search(r"^RESULT (\d+) (\d+)$", proc.stdout, re.M)
-        if proc.returncode != 0 or not m:
-            failed += 1
-            print("FAIL %s: the module did not run to the end (exit %d)\n%s%s"
-                  % (mod, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
-            continue
-        p, f = int(m.group(1)), int(m.group(2))
-        passed += p
-        failed += f
-        for line in proc.stdout.splitlines():
-            if line.startswith("FAIL") or (args.verbose and line.startswith("PASS")):
-                print(line)
-        if f:
-            print(proc.stdout[-4000:])
-        print("  %-28s %3d passed, %d failed" % (mod, p, f))
-    shutil.rmtree(build, ignore_errors=True)
-    print("%s: %d passed, %d failed" % (LABEL, passed, failed))
-    return 0 if failed == 0 and passed > 0 else 1
+    def run_module(mod):
+        return run(node, heap, os.path.join(HERE, "mp_main.py"), ["/root", "/build", mod], dirs)
 
+    ok = tally(LABEL, modules, run_module, args.verbose)
+    shutil.rmtree(build, ignore_errors=True)
+    return ok
 
 if __name__ == "__main__":
     sys.exit(main())
