@@ -17,9 +17,10 @@ then SIGCONT. Time the board did not use because it slept (or waited for the
 link) is not saved up beyond ``CREDIT_CAP_BOARD_NS`` of board time; time it
 lost waiting for a CPU of a busy host is made up (up to
 ``CATCH_UP_BOARD_NS``). So the board
-runs in bursts of at most one tick of host time (``TICK * slowdown`` of
-board time), and its clock stays the wall clock, which the USB link model
-and the host share.
+runs in bursts of about one tick of host time (``TICK * slowdown`` of board
+time; a program that starts after the board was idle may run its first
+``IDLE_TICK`` at the host's speed), and its clock stays the wall clock,
+which the USB link model and the host share.
 
 The slowdown factor comes from a calibration on this machine (see
 ``calibrate``; docs/virtual-board.md, "The CPU model").
@@ -35,9 +36,10 @@ import sys
 import threading
 import time
 
-TICK = 0.0005  # s between two looks at the interpreter
+TICK = 0.0002  # s between two looks at the interpreter while it runs
+IDLE_TICK = 0.0005  # s between two looks while it did not run
 CREDIT_CAP_BOARD_NS = 1_000_000  # unused board time kept: 1 ms
-CATCH_UP_BOARD_NS = 200_000_000  # most board time made up after waiting for a CPU
+CATCH_UP_BOARD_NS = 20_000_000  # most board time made up after waiting for a CPU
 RT_PRIORITY = 10  # SCHED_FIFO priority of the throttle's thread, when allowed
 
 # --- calibration ---------------------------------------------------------------
@@ -86,7 +88,7 @@ def work(n):
 work(int(sys.argv[1]))
 """
 CAL_ITERS = 20000
-PYB_NS_PER_ITER = 184_000  # see docs/virtual-board.md, "Calibration"
+PYB_NS_PER_ITER = 156_000  # see docs/virtual-board.md, "Calibration"
 
 
 def cache_path():
@@ -262,13 +264,14 @@ class Throttle:
         except (OSError, AttributeError):
             self.realtime = False
         sys.setswitchinterval(min(sys.getswitchinterval(), self.tick))
+        busy = False
         while not self._quit:
-            time.sleep(self.tick)
+            time.sleep(self.tick if busy else max(self.tick, IDLE_TICK))
             with self.lock:
                 if self.pid is None:
                     continue
                 try:
-                    self._step()
+                    busy = self._step()
                 except (OSError, ValueError, IndexError):
                     self._close()  # the process is gone
 
@@ -298,6 +301,7 @@ class Throttle:
         self.catch_up = min(self.catch_up, max(self.credit, 0.0))
         if self.credit < 0:
             self._stop_for(-self.credit * k)
+        return d_cpu > 0
 
     def _stop_for(self, wall_ns):
         """Stop the process until the wall clock has caught up with its debt."""

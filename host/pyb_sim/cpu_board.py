@@ -112,10 +112,46 @@ def install(board):
     board.advance_to = _wrap1(board.advance_to)
 
 
-def count_clock(board):
-    """Count reads of the clock (pyb.millis, micros ...) whole, pacing included
-    (they do not sleep, but for the 1 us a read costs)."""
+def _paused(fn):
+    """``fn`` (one argument) with the counting stopped while it runs."""
+
+    def call(a):
+        st = _state
+        depth = st[0]
+        if depth:
+            _spent[0] += _diff(_us(), st[1]) * 1000
+            st[0] = 0
+        try:
+            return fn(a)
+        finally:
+            if depth:
+                st[0] = depth
+                st[1] = _us()
+
+    return call
+
+
+class _Time:
+    """The time module as the wall-clock pacing sees it: its sleeps (board
+    time passing, as a bus transfer or a delay takes it) are not counted as
+    the simulation's work, even inside a simulated call."""
+
+    def __init__(self, real):
+        for name in dir(real):
+            if not name.startswith("__"):
+                setattr(self, name, getattr(real, name))
+        self.sleep_us = _paused(real.sleep_us)
+        self.sleep_ms = _paused(real.sleep_ms)
+        self.sleep = _paused(real.sleep)
+
+
+def count_clock(board, pacing=None):
+    """Count reads of the clock (pyb.millis, micros ...) whole, pacing
+    included; ``pacing``: the globals of the module that paces the clock to
+    the wall clock, whose sleeps are left out."""
     board.read_time = _wrap0(board.read_time)
+    if pacing is not None and "time" in pacing:
+        pacing["time"] = _Time(pacing["time"])
 
 
 # What the firmware's C code behind a call costs the board (ns), on top of the

@@ -586,7 +586,7 @@ def setup(cfg):
     if cfg.get("realtime", True):
         _realtime(pyb_sim.board)
     if cfg.get("cpu"):
-        cpu_board.count_clock(pyb_sim.board)
+        cpu_board.count_clock(pyb_sim.board, globals())
     _wire(pyb_sim.board, cfg.get("wiring", {}))
     _fresh_qstr_pool()
     return {"__name__": "__main__"}

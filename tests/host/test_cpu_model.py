@@ -169,3 +169,30 @@ def test_bad_cpu_option_is_one_line(tmp_path, bad):
     proc = vboard_cli("--cpu", bad, cache_home=tmp_path)
     assert proc.returncode == 2
     assert "--cpu: invalid choice" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_sleeps_inside_a_simulated_call_are_not_the_simulations_work():
+    """A bus transfer lets board time pass by sleeping (the wall-clock
+    pacing); that sleep is not counted as host time of the simulation."""
+    out = run_mp(COUNTERS.replace("cpu_board.count_clock(pyb_sim.board)", "") + """
+import time
+g = {'time': time}
+t0 = time.ticks_us()
+def paced(t):
+    g['time'].sleep_us(20000)  # the pacing's sleep
+    real(t)
+real = pyb_sim.board.advance_to
+pyb_sim.board.advance_to = paced
+cpu_board.count_clock(pyb_sim.board, g)
+i2c = pyb.I2C(1, pyb.I2C.CONTROLLER)
+for i in range(5):
+    try:
+        i2c.send(b'x', 0x50)  # inside the simulated call: hw_enter .. hw_exit
+    except OSError:
+        pass  # nothing answers at 0x50: after the address byte's time
+print('counted_ms', cpu_board._spent[0] // 1000000, 'wall_ms',
+      time.ticks_diff(time.ticks_us(), t0) // 1000)
+""")
+    counted, wall = int(out.split()[1]), int(out.split()[3])
+    assert wall >= 100  # five sleeps of 20 ms
+    assert counted < 100, out
