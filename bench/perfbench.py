@@ -9,6 +9,10 @@ exported with ``git archive`` into a temporary folder and run there.
 
     python bench/perfbench.py --repo ~/src/micropython [--average 1] [--cpu pyboard]
     python bench/perfbench.py --parse run.txt     # ratios of an earlier run's output
+
+A run merges vboard_perfbench_* keys (``--cpu host``: vboard_host_perfbench_*)
+into bench/results.json and writes its table between the perfbench markers
+of docs/performance.md.
 """
 
 import argparse
@@ -87,6 +91,21 @@ def table(r, geo):
     return "\n".join(rows)
 
 
+def save(r, geo, cpu, command):
+    from report import merge_results, write_block
+
+    prefix = "vboard_perfbench" if cpu == "pyboard" else "vboard_host_perfbench"
+    figures = {"%s_vs_pyboard_geomean" % prefix: {"value": round(geo, 2), "unit": "x"}}
+    for name, v in r.items():
+        figures["%s_%s_vs_pyboard" % (prefix, name)] = {"value": round(v, 2), "unit": "x"}
+    merge_results(figures)
+    write_block("perfbench-%s" % cpu, "perf_bench on the virtual board (--cpu %s)" % cpu,
+                "MicroPython's own perf_bench against the virtual board's serial port "
+                "at `--cpu %s` (`%s`), each score over the PYBv1.1's published score "
+                "(1.0: as fast as a PYBv1.1; docs/virtual-board.md says how to read it):"
+                "\n\n%s" % (cpu, command, table(r, geo)))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repo", default=os.environ.get("MICROPYTHON_REPO"),
@@ -101,13 +120,19 @@ def main(argv=None):
             out = f.read()
     else:
         if not args.repo:
-            ap.error("give a MicroPython clone with --repo or MICROPYTHON_REPO")
+            ap.error("give a MicroPython clone with --repo or MICROPYTHON_REPO "
+                     "(git clone https://github.com/micropython/micropython)")
         out = run_on_board(args.repo, args.cpu, args.average, args.tests)
         print(out)
     r, geo = ratios(out)
+    if not r:
+        sys.exit("bench/perfbench.py: no perf_bench scores in the output")
     print(table(r, geo))
-    return r, geo
+    if not args.parse:
+        save(r, geo, args.cpu, "python bench/perfbench.py --cpu %s --average %d"
+             % (args.cpu, args.average))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

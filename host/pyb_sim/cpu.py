@@ -183,9 +183,11 @@ def calibrate(micropython, force=False, cache=None):
 
 
 # --- the throttle ----------------------------------------------------------------
-class Throttle:
+class Pacer:
     """Keeps one interpreter process at ``1/slowdown`` of the host's speed
-    for the board's code (see the module's docstring)."""
+    for the board's code (see the module's docstring): a thread that looks
+    at it every tick. It runs in a process of its own (``Throttle``), where
+    no other Python code holds the interpreter lock when it wants to look."""
 
     def __init__(self, slowdown, tick=TICK):
         self.slowdown = float(slowdown)
@@ -313,6 +315,64 @@ class Throttle:
         finally:
             os.kill(self.pid, signal.SIGCONT)
         self.stats["stopped_ns"] += time.monotonic_ns() - t0
+
+
+class Throttle:
+    """The supervisor's side: a ``Pacer`` in a process of its own, told on
+    its standard input which interpreter to pace. When the supervisor ends,
+    the pacer sees its input close, lets the interpreter go on (SIGCONT)
+    and ends too."""
+
+    def __init__(self, slowdown):
+        self.slowdown = float(slowdown)
+        self.describe = "cpu: the board's code slowed %.1fx" % self.slowdown
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        path = os.environ.get("PYTHONPATH")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from pyb_sim.cpu import serve; serve()", repr(slowdown)],
+            stdin=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=here + (
+                os.pathsep + path if path else "")))
+
+    def _say(self, line):
+        try:
+            self.proc.stdin.write(line.encode())
+            self.proc.stdin.flush()
+        except (OSError, ValueError):
+            pass
+
+    def attach(self, pid, address):
+        self._say("A %d %d\n" % (pid, address))
+
+    def detach(self):
+        self._say("D\n")
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def serve(argv=None):
+    """The pacer's process: ``A pid address`` / ``D`` lines on stdin."""
+    argv = sys.argv[1:] if argv is None else argv
+    pacer = Pacer(float(argv[0]))
+    try:
+        for line in sys.stdin:
+            parts = line.split()
+            if parts[:1] == ["A"] and len(parts) == 3:
+                pacer.attach(int(parts[1]), int(parts[2]))
+            elif parts[:1] == ["D"]:
+                pacer.detach()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pacer.close()
 
 
 # --- the command line --------------------------------------------------------------

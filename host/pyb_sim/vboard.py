@@ -685,6 +685,8 @@ def main(argv=None, prog="vboard"):
         board.run()
     finally:
         board.close()
+        if throttle:
+            throttle.close()
         if link and os.path.islink(link) and os.readlink(link) == board.port:
             os.unlink(link)
         if own_flash:
