@@ -11,12 +11,11 @@ How: a thread in the supervisor reads, every ``TICK`` seconds, the CPU time
 the interpreter has used and the time it waited for a CPU
 (``/proc/PID/schedstat``), and the host time it spent in the simulation (a
 counter in the interpreter's memory, ``/proc/PID/mem``). The board's code
-may use ``1/slowdown`` of the wall clock; what it used beyond that is a debt,
-paid by stopping the process (SIGSTOP) until the wall clock has caught up,
-then SIGCONT. Time the board did not use because it slept (or waited for the
-link) is not saved up beyond ``CREDIT_CAP_BOARD_NS`` of board time; time it
-lost waiting for a CPU of a busy host is made up (up to
-``CATCH_UP_BOARD_NS``). So the board
+may use ``1/slowdown`` of the wall clock while it runs; what it used beyond
+that is a debt, paid by stopping the process (SIGSTOP) until the wall clock
+has caught up, then SIGCONT. Time the board slept (or waited for the link)
+is not saved up; time it lost waiting for a CPU of a busy host is made up
+(up to ``CATCH_UP_BOARD_NS``). So the board
 runs in bursts of about one tick of host time (``TICK * slowdown`` of board
 time; a program that starts after the board was idle may run its first
 ``IDLE_TICK`` at the host's speed), and its clock stays the wall clock,
@@ -38,7 +37,6 @@ import time
 
 TICK = 0.0002  # s between two looks at the interpreter while it runs
 IDLE_TICK = 0.0005  # s between two looks while it did not run
-CREDIT_CAP_BOARD_NS = 1_000_000  # unused board time kept: 1 ms
 CATCH_UP_BOARD_NS = 20_000_000  # most board time made up after waiting for a CPU
 RT_PRIORITY = 10  # SCHED_FIFO priority of the throttle's thread, when allowed
 
@@ -197,6 +195,16 @@ class Pacer:
         self.sched = self.mem = None
         self.stats = {"board_ns": 0, "sim_ns": 0, "stops": 0, "stopped_ns": 0}
         self.describe = "cpu: the board's code slowed %.1fx" % self.slowdown
+        # The pacer and the interpreter share one CPU: on a virtual machine
+        # a CPU can be taken away for milliseconds at a time, and the
+        # interpreter must not run on unpaced while the pacer's CPU is away.
+        self.cpu_id = None
+        try:
+            cpus = sorted(os.sched_getaffinity(0))
+            self.cpu_id = cpus[os.getpid() % len(cpus)]
+            os.sched_setaffinity(0, {self.cpu_id})
+        except (OSError, AttributeError):
+            self.cpu_id = None
         self._quit = False
         self.thread = threading.Thread(target=self._loop, name="cpu-throttle", daemon=True)
         self.thread.start()
@@ -214,12 +222,17 @@ class Pacer:
                 self.mem = os.open("/proc/%d/mem" % pid, os.O_RDONLY)
             except OSError:
                 self.mem = None  # no exemption of the simulation: slower than a board
+            if self.cpu_id is not None:
+                try:
+                    os.sched_setaffinity(pid, {self.cpu_id})
+                except OSError:
+                    pass
             self.pid = pid
             self.address = address
             self.t = time.monotonic_ns()
             self.cpu, self.delay, self.sim, self.charged = self._read()
             self.credit = 0.0  # host ns of board code it may still run
-            self.catch_up = 0.0  # host ns of it owed for time spent waiting for a CPU
+            self.stopped = 0  # ns it was stopped since the last look
 
     def detach(self):
         with self.lock:
@@ -295,12 +308,13 @@ class Pacer:
         self.t, self.cpu, self.delay, self.sim, self.charged = now, cpu, delay, sim, charged
         self.stats["board_ns"] += d_board
         self.stats["sim_ns"] += d_sim
-        # Board time lost while the process waited for a CPU (a busy host)
-        # is made up afterwards, up to CATCH_UP_BOARD_NS; time it slept is not.
-        self.catch_up = min(self.catch_up + d_delay / k, CATCH_UP_BOARD_NS / k)
-        self.credit = min(self.credit + dt / k - d_board,
-                          CREDIT_CAP_BOARD_NS / k + self.catch_up)
-        self.catch_up = min(self.catch_up, max(self.credit, 0.0))
+        # The board's share accrues while it ran, waited for a CPU (a busy
+        # host) or was stopped here, not while it slept (or waited for the
+        # link): a board that slept does not then run faster than a PYBv1.1.
+        # Time lost waiting for a CPU is made up, up to CATCH_UP_BOARD_NS.
+        active = min(d_cpu + d_delay + self.stopped, dt)
+        self.stopped = 0
+        self.credit = min(self.credit + active / k - d_board, CATCH_UP_BOARD_NS / k)
         if self.credit < 0:
             self._stop_for(-self.credit * k)
         return d_cpu > 0
@@ -314,6 +328,7 @@ class Pacer:
             time.sleep(wall_ns / 1e9)
         finally:
             os.kill(self.pid, signal.SIGCONT)
+        self.stopped += time.monotonic_ns() - t0
         self.stats["stopped_ns"] += time.monotonic_ns() - t0
 
 
