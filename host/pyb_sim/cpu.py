@@ -86,7 +86,7 @@ def work(n):
 work(int(sys.argv[1]))
 """
 CAL_ITERS = 20000
-PYB_NS_PER_ITER = 156_000  # see docs/virtual-board.md, "Calibration"
+PYB_NS_PER_ITER = 115_000  # see docs/virtual-board.md, "Calibration"
 
 
 def cache_path():
@@ -126,8 +126,10 @@ def _run_cpu_ns(micropython, script, iters):
 
 
 def measure(micropython, runs=7, iters=CAL_ITERS):
-    """Host CPU ns per workload iteration: the least of ``runs`` runs, less
-    the interpreter's start-up (a run of 0 iterations)."""
+    """Host CPU ns per workload iteration: the median of ``runs`` runs (a
+    busy machine's shared caches slow every run down, the median follows
+    what the board's code will see), less the interpreter's start-up (the
+    least of three runs of 0 iterations)."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="vboard-cal-") as d:
@@ -135,8 +137,8 @@ def measure(micropython, runs=7, iters=CAL_ITERS):
         with open(script, "w") as f:
             f.write(WORKLOAD)
         base = min(_run_cpu_ns(micropython, script, 0) for _ in range(3))
-        best = min(_run_cpu_ns(micropython, script, iters) for _ in range(runs))
-    return max(best - base, 1) / iters
+        times = sorted(_run_cpu_ns(micropython, script, iters) for _ in range(runs))
+    return max(times[len(times) // 2] - base, 1) / iters
 
 
 def calibrate(micropython, force=False, cache=None):
@@ -345,8 +347,12 @@ class Throttle:
         path = os.environ.get("PYTHONPATH")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from pyb_sim.cpu import serve; serve()", repr(slowdown)],
-            stdin=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=here + (
-                os.pathsep + path if path else "")))
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env=dict(os.environ, PYTHONPATH=here + (os.pathsep + path if path else "")))
+        # paces from the first attach on: wait until it is ready
+        if self.proc.stdout.readline() != b"ready\n":
+            self.proc.wait()
+            raise OSError("the CPU model's pacer did not start")
 
     def _say(self, line):
         try:
@@ -377,6 +383,7 @@ def serve(argv=None):
     """The pacer's process: ``A pid address`` / ``D`` lines on stdin."""
     argv = sys.argv[1:] if argv is None else argv
     pacer = Pacer(float(argv[0]))
+    print("ready", flush=True)
     try:
         for line in sys.stdin:
             parts = line.split()
@@ -426,7 +433,10 @@ def from_args(args, micropython, log):
         log("cpu: this machine is not faster than a PYBv1.1 (%.2fx): the board runs at "
             "the host's speed" % c["slowdown"])
         return None
-    t = Throttle(c["slowdown"])
+    try:
+        t = Throttle(c["slowdown"])
+    except OSError as e:
+        raise SystemExit("vboard: %s; use --cpu host" % e) from None
     t.describe = "cpu: PYBv1.1 speed, the board's code slowed %.1fx%s" % (
         c["slowdown"], "" if c["cached"] else " (calibrated now)")
     return t
