@@ -13,7 +13,8 @@ for it (bus bytes at the bus speed, a clock read, a conversion).
 The simulated pyb's functions that a program calls in a tight loop or in an
 interrupt handler (the clock, ADC.read, Pin.value, LED, DAC.write) are
 counted whole, so their Python code is not charged to the board; each is
-charged instead what the firmware's C code costs the board (``BOARD_NS``,
+charged instead what the firmware's C code costs the board (``BOARD_NS``;
+``USB_VCP.write`` too, whose waits for the link are board time passing,
 sources in docs/virtual-board.md). Calls that let board time pass (delays,
 bus transfers) are left to the simulated clock, which charges their time.
 
@@ -145,6 +146,43 @@ class _Time:
         self.sleep = _paused(real.sleep)
 
 
+class _Out:
+    """The interpreter's stdout as the USB link sees it: a write that waits
+    for room on the link is board time passing, not the simulation's work."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def write(self, buf, off=0, n=-1):
+        st = _state
+        depth = st[0]
+        if depth:
+            _spent[0] += _diff(_us(), st[1]) * 1000
+            st[0] = 0
+        try:
+            if n < 0:
+                return self.real.write(buf)
+            return self.real.write(buf, off, n)
+        finally:
+            if depth:
+                st[0] = depth
+                st[1] = _us()
+
+    def flush(self):
+        return self.real.flush()
+
+
+class _Poll:
+    """A poll object whose waits are not counted as the simulation's work."""
+
+    def __init__(self, real):
+        self.real = real
+        self.poll = _paused(real.poll)
+
+    def register(self, *args):
+        return self.real.register(*args)
+
+
 def count_clock(board, pacing=None):
     """Count reads of the clock (pyb.millis, micros ...) whole, pacing
     included; ``pacing``: the globals of the module that paces the clock to
@@ -152,6 +190,10 @@ def count_clock(board, pacing=None):
     board.read_time = _wrap0(board.read_time)
     if pacing is not None and "time" in pacing:
         pacing["time"] = _Time(pacing["time"])
+    if pacing is not None and "_out" in pacing:  # USB_VCP's writes, waiting for the link
+        pacing["_out"] = _Out(pacing["_out"])
+    if pacing is not None and "_out_poll" in pacing:  # USB_VCP.send waiting for room
+        pacing["_out_poll"] = _Poll(pacing["_out_poll"])
 
 
 # What the firmware's C code behind a call costs the board (ns), on top of the
@@ -162,6 +204,7 @@ BOARD_NS = {
     "adc": 643,  # one conversion: 15 + 12 ADC clocks at 42 MHz (PCLK2 / 2)
     "pin": 0,  # a GPIO register read or write
     "dac": 0,  # one register write
+    "usb_byte": 60,  # usbd_cdc_tx: a byte into the ring buffer, about 10 cycles at 168 MHz
 }
 
 
@@ -234,3 +277,27 @@ def patch(pyb):
     for name in ("on", "off", "toggle"):
         setattr(pyb.LED, name, _charged1(getattr(pyb.LED, name), pin))
     pyb.DAC.write = _charged_opt(pyb.DAC.write, BOARD_NS["dac"])
+    vcp = getattr(pyb, "USB_VCP", None)
+    if vcp is not None and hasattr(vcp, "write"):
+        vcp.write = _vcp_write(vcp.write)
+
+
+def _vcp_write(fn):
+    # USB_VCP.write: the board's copy into the 1 KB transmit buffer,
+    # BOARD_NS["usb_byte"] a byte; waiting for room is board time (_Out)
+    per_byte = BOARD_NS["usb_byte"]
+
+    def call(self, buf):
+        st = _state
+        if st[0] == 0:
+            st[1] = _us()
+        st[0] += 1
+        try:
+            return fn(self, buf)
+        finally:
+            st[0] -= 1
+            if st[0] == 0:
+                _spent[0] += _diff(_us(), st[1]) * 1000
+            _spent[1] += per_byte * len(buf)
+
+    return call
