@@ -10,7 +10,7 @@ TYPINGS := build/typings
 STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
-.PHONY: bench-reliability fuzz
+.PHONY: bench-reliability fuzz bench-perf
 .PHONY: node
 .PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-loaded test-py test-mp bench bench-mqtt clean bench-serve bench-link bench-e2e soak
 
@@ -113,6 +113,13 @@ bench: $(STAMP)
 	$(PY) bench/stream.py
 	$(PY) bench/link.py
 	$(PY) bench/e2e.py
+	$(PY) bench/e2e.py --cpu pyboard
+	$(PY) bench/perfbench.py --cpu pyboard
+
+# MicroPython's perf_bench against the virtual board at a PYBv1.1's speed
+# (needs a MicroPython clone: MICROPYTHON_REPO=DIR; see docs/virtual-board.md).
+bench-perf: $(STAMP)
+	$(PY) bench/perfbench.py --cpu pyboard
 
 # The REST API under load while the bridge writes (printed; see docs/api.md).
 bench-serve: $(STAMP)

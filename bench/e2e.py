@@ -16,10 +16,12 @@ Every row that reaches SQLite is checked against what the board sent
 The board-side time per reading of each method is measured separately under
 the MicroPython unix port, its output going to /dev/null.
 
-    python bench/e2e.py [--seconds S]
+    python bench/e2e.py [--seconds S] [--cpu host|pyboard]
 
-Prints a table; merges e2e_* keys into bench/results.json and writes the
-table between the e2e markers of docs/performance.md.
+Prints a table; merges e2e_* keys (``--cpu host``, the default: the board's
+code at the PC's speed) or board_* keys (``--cpu pyboard``: at a PYBv1.1's
+speed, docs/virtual-board.md) into bench/results.json and writes the table
+between the e2e (or e2e-pyboard) markers of docs/performance.md.
 """
 
 import argparse
@@ -73,6 +75,30 @@ with open('/flash/%(count)s', 'w') as f:
     f.write('%%d %%d' %% (s.records, nbytes))
 """
 
+# The same readings one record at a time: Stream.add (channels as arguments)
+# or Stream.add_row (a preallocated list), frames flushed as they fill.
+ADD_BOARD = """
+import time
+from pyb_lib.stream import Stream
+P = %(period)d
+s = Stream((('a0', 'H', 'raw'), ('a1', 'H', 'raw'), ('a2', 'H', 'raw'), ('a3', 'H', 'raw')),
+           name='e2e', period_us=P)
+row = [0, 0, 0, 0]
+s.start()
+t0 = time.ticks_ms()
+k = 0
+while k & 63 or time.ticks_diff(time.ticks_ms(), t0) < %(ms)d:
+    v = k & 0xFFF
+    %(call)s
+    k += 1
+s.stop()
+with open('/flash/%(count)s', 'w') as f:
+    f.write('%%d %%d' %% (s.records, s.records * 8 + s.frames * 20))
+"""
+ADD_CALLS = {"add": "s.add(v, v + 1, v + 2, v + 3)",
+             "add_row": "row[0] = v; row[1] = v + 1; row[2] = v + 2; row[3] = v + 3; "
+                        "s.add_row(row)"}
+
 CSV_BOARD = """
 import time
 ticks_us = time.ticks_us
@@ -103,8 +129,12 @@ def belay_task(dev):
     return e2e_readings
 
 
+CPU = ["host"]  # --cpu of the virtual boards
+
+
 def start_usb_fs_board(flash):
-    return board.start_board(flash, "--link-speed", "usb-fs", who="bench/e2e.py")
+    return board.start_board(flash, "--link-speed", "usb-fs", "--cpu", CPU[0],
+                             who="bench/e2e.py")
 
 
 def make_flash():
@@ -134,18 +164,32 @@ def bridge_cmd():
     return [sys.executable, "-c", "import sys; from pyb_bridge.cli import main; sys.exit(main())"]
 
 
-def check_stream_db(db, board_records):
+def check_stream_db(db, board_records, from_clock=False):
     """(rows, seconds from the first batch to the last) after checking that
-    SQLite holds every reading the board sent, in order, with its values."""
+    SQLite holds every reading the board sent, in order, with its values.
+    ``from_clock``: the first reading's time is the board's clock (Stream.add),
+    not 0 (send_block's times given by the program)."""
     con = sqlite3.connect(db)
     try:
         rows, t_min, t_max, h0, h1 = con.execute(
             "SELECT COUNT(*), MIN(board_time_us), MAX(board_time_us), MIN(host_time), "
             "MAX(host_time) FROM e2e").fetchone()
-        bad = con.execute(
-            "SELECT COUNT(*) FROM e2e WHERE a0 != ((board_time_us / ?) & 4095) "
-            "OR a1 != a0 + 1 OR a2 != a0 + 2 OR a3 != a0 + 3 OR board_time_us % ? != 0",
-            (PERIOD_US, PERIOD_US)).fetchone()[0]
+        if from_clock:
+            # each frame's time comes from the board's clock: check the
+            # readings in their order, and that the times go forward
+            bad, last = 0, None
+            for k, (t, a0, a1, a2, a3) in enumerate(con.execute(
+                    "SELECT board_time_us, a0, a1, a2, a3 FROM e2e ORDER BY rowid")):
+                v = k & 4095
+                if (a0, a1, a2, a3) != (v, v + 1, v + 2, v + 3) or (last is not None
+                                                                    and t <= last):
+                    bad += 1
+                last = t
+        else:
+            bad = con.execute(
+                "SELECT COUNT(*) FROM e2e WHERE a0 != ((board_time_us / ?) & 4095) "
+                "OR a1 != a0 + 1 OR a2 != a0 + 2 OR a3 != a0 + 3 OR board_time_us % ? != 0",
+                (PERIOD_US, PERIOD_US)).fetchone()[0]
         dup = con.execute("SELECT COUNT(*) - COUNT(DISTINCT board_time_us) FROM e2e").fetchone()[0]
         counters = dict(con.execute("SELECT name, value FROM _counters").fetchall())
     finally:
@@ -153,7 +197,7 @@ def check_stream_db(db, board_records):
     problems = []
     if rows != board_records:
         problems.append("%d rows for %d readings sent" % (rows, board_records))
-    if rows and (t_min != 0 or t_max != (rows - 1) * PERIOD_US):
+    if rows and not from_clock and (t_min != 0 or t_max != (rows - 1) * PERIOD_US):
         problems.append("times %s..%s for %d rows" % (t_min, t_max, rows))
     if bad or dup:
         problems.append("%d rows with wrong values, %d duplicates" % (bad, dup))
@@ -163,12 +207,17 @@ def check_stream_db(db, board_records):
     return rows, (h1 - h0) if rows else 0.0, problems
 
 
-def run_stream(flash, seconds, tmp, extra_args=(), on_start=None):
-    """pyb_lib stream + pyb-bridge log: dict of figures."""
+def run_stream(flash, seconds, tmp, extra_args=(), on_start=None, call=None):
+    """pyb_lib stream + pyb-bridge log: dict of figures (``call``: one
+    record at a time with Stream.add or add_row, else send_block)."""
     script = os.path.join(tmp, "stream_board.py")
     with open(script, "w") as f:
-        f.write(STREAM_BOARD % {"block": BLOCK, "period": PERIOD_US, "ms": int(seconds * 1000),
-                                "count": COUNT_FILE})
+        if call:
+            f.write(ADD_BOARD % {"period": PERIOD_US, "ms": int(seconds * 1000),
+                                 "count": COUNT_FILE, "call": ADD_CALLS[call]})
+        else:
+            f.write(STREAM_BOARD % {"block": BLOCK, "period": PERIOD_US,
+                                    "ms": int(seconds * 1000), "count": COUNT_FILE})
     db = os.path.join(tmp, "stream.sqlite")
     proc, port = start_usb_fs_board(flash)
     try:
@@ -183,7 +232,7 @@ def run_stream(flash, seconds, tmp, extra_args=(), on_start=None):
     finally:
         board.stop_board(proc)
     records, nbytes = read_count(flash)
-    rows, span, problems = check_stream_db(db, records)
+    rows, span, problems = check_stream_db(db, records, from_clock=bool(call))
     os.remove(db)
     return {"rows": rows, "seconds": span, "bytes": nbytes, "problems": problems,
             "bridge_out": out, "watch": watch}
@@ -415,7 +464,11 @@ def main():
     ap.add_argument("--seconds", type=float, default=5.0, help="sending time per method")
     ap.add_argument("--board-readings", type=int, default=20480,
                     help="readings for the board-side cost")
+    ap.add_argument("--cpu", choices=("host", "pyboard"), default="host",
+                    help="the virtual boards' --cpu (host: the e2e_* figures; pyboard: "
+                         "the board_* figures, at a PYBv1.1's speed)")
     args = ap.parse_args()
+    CPU[0] = args.cpu
     flash = make_flash()
     tmp = tempfile.mkdtemp(prefix="bench-e2e-db-")
     try:
@@ -423,6 +476,9 @@ def main():
                "csv": run_csv(flash, args.seconds, tmp),
                "csv_chunks": run_csv(flash, args.seconds, tmp, csv_lines_chunks),
                "belay": run_belay(flash, args.seconds, tmp)}
+        if args.cpu == "pyboard":
+            for call in ADD_CALLS:
+                res[call] = run_stream(flash, args.seconds, tmp, call=call)
     finally:
         shutil.rmtree(flash, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -513,6 +569,35 @@ def main():
         "costs several times more; only the stream's stays far below the link's time per "
         "reading (%.1f us)." % (BLOCK, 1e6 / ceiling),
     ])
+    if args.cpu == "pyboard":
+        add, row = res["add"], res["add_row"]
+        table = ("**At `--cpu pyboard`**: the board's code runs at a PYBv1.1's speed "
+                 "(docs/virtual-board.md, \"The CPU model\"); the board-time column is "
+                 "still the unix port's.\n\n" + table + "\n\nOne record at a time, at "
+                 "`--cpu pyboard`, the same readings and checks (wire bytes about: "
+                 "8 a record + 20 a frame):\n\n| method | readings in SQLite | time | "
+                 "readings/s, none lost | vs `print()` CSV |\n|---|---:|---:|---:|---:|\n"
+                 + "\n".join("| `Stream.%s` + `pyb-bridge log` | %d | %.1f s | %.0f | %.1fx |"
+                              % (name, r["rows"], r["seconds"], r["rate"],
+                                 r["rate"] / csv["rate"] if csv["rate"] else 0)
+                              for name, r in (("add", add), ("add_row", row))))
+        print(table)
+        merge_results({
+            "board_send_block_samples_per_s": {"value": round(st["rate"]),
+                                               "unit": "readings/s"},
+            "board_send_block_fraction_of_link": {"value": round(fraction, 3),
+                                                  "unit": "fraction"},
+            "board_csv_samples_per_s": {"value": round(csv["rate"]), "unit": "readings/s"},
+            "board_send_block_vs_csv_ratio": {"value": round(vs_csv, 1), "unit": "x"},
+            "board_belay_samples_per_s": {"value": round(bl["rate"]), "unit": "readings/s"},
+            "board_add_samples_per_s": {"value": round(add["rate"]), "unit": "readings/s"},
+            "board_add_row_samples_per_s": {"value": round(row["rate"]),
+                                            "unit": "readings/s"},
+            "board_add_vs_csv_ratio": {"value": round(add["rate"] / csv["rate"], 2),
+                                       "unit": "x"},
+        })
+        write_block("e2e-pyboard", "End to end at a PYBv1.1's speed (--cpu pyboard)", table)
+        return 1 if failed else 0
     print(table)
     merge_results({
         "e2e_samples_per_s": {"value": round(st["rate"]), "unit": "readings/s"},

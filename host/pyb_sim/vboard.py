@@ -24,6 +24,7 @@ import tempfile
 import time
 import tty
 
+from pyb_sim import cpu
 from pyb_sim.vboard_repl import FriendlyRepl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -49,7 +50,7 @@ USB_RX_BUF = 1024
 USB_MAX_BACKLOG = 2  # frames of bandwidth the bus may make up after a late wake-up
 PIPE_PAGE = 4096  # the smallest pipe between the interpreter and this supervisor
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py")
+HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py", "cpu.py")
 MSG_HDR = 12  # kind + 10 digits + newline
 
 
@@ -150,7 +151,8 @@ class UsbLink:
 
 class VBoard:
     def __init__(self, flash, wiring, heapsize, realtime=True, flash_size=0,
-                 link_speed="usb-fs"):
+                 link_speed="usb-fs", throttle=None):
+        self.throttle = throttle  # pyb_sim.cpu.Throttle for --cpu pyboard
         self.usb = UsbLink() if link_speed == "usb-fs" else None
         self.tx_limit = USB_TX_BUF if self.usb else OUT_LIMIT
         self.rx_limit = USB_RX_BUF if self.usb else OUT_LIMIT
@@ -192,7 +194,7 @@ class VBoard:
             "import sys, gc, json\n"
             "gc.collect(); a = gc.mem_free()\n"
             "import pyb_sim.vboard_agent as agent\n"
-            "g = agent.setup({'realtime': False, 'wiring': json.loads(%r)})\n"
+            "g = agent.setup({'realtime': False, 'cpu': True, 'wiring': json.loads(%r)})\n"
             "gc.collect(); print('\\nHELD', a - gc.mem_free())\n"
             "v = sys.implementation.version\n"
             "tag = '-' + v[3] if len(v) > 3 and v[3] else ''\n"
@@ -229,7 +231,8 @@ class VBoard:
         cfg = {"token": list(self.token), "cmd_fd": cmd_r, "host_fd": host_r,
                "flash": self.flash,
                "path": [self.build], "mode": self.mode, "wiring": self.wiring,
-               "realtime": self.realtime, "flash_size": self.flash_size}
+               "realtime": self.realtime, "flash_size": self.flash_size,
+               "cpu": self.throttle is not None}
         cfg_path = os.path.join(self.work, "boot.json")
         with open(cfg_path, "w") as f:
             json.dump(cfg, f)
@@ -254,6 +257,8 @@ class VBoard:
     def kill(self):
         if self.child is None:
             return
+        if self.throttle:
+            self.throttle.detach()
         if self.child.poll() is None:
             self.child.kill()
         self.child.wait()
@@ -476,6 +481,8 @@ class VBoard:
             self.intr = int(payload) if 0 <= int(payload) < 256 else -1
         elif kind == "M":
             log(payload.decode(errors="replace"))
+        elif kind == "C" and self.throttle:  # the CPU model's counter: pace from now on
+            self.throttle.attach(self.child.pid, int(payload))
         elif kind == "B":
             self.to_repl()
             if self.mode == "friendly":
@@ -648,13 +655,16 @@ def main(argv=None, prog="vboard"):
     ap.add_argument("--flash-size", type=parse_size, default=0,
                     help="make the flash hold this much (e.g. 64K): writes beyond it fail "
                          "with OSError 28 (ENOSPC), as on a full board (default: no limit)")
+    cpu.add_arguments(ap)
     args = ap.parse_args(argv)
+    throttle = cpu.from_args(args, tool("micropython"), log)
 
     own_flash = args.flash is None
     flash = tempfile.mkdtemp(prefix="vboard-flash-") if own_flash else os.path.abspath(args.flash)
     os.makedirs(flash, exist_ok=True)
     board = VBoard(flash, load_wiring(args.wiring), args.heapsize, realtime=not args.fast,
-                   flash_size=args.flash_size, link_speed=args.link_speed)
+                   flash_size=args.flash_size, link_speed=args.link_speed,
+                   throttle=throttle)
 
     def stop(signum, frame):
         board.stop = True
@@ -670,9 +680,13 @@ def main(argv=None, prog="vboard"):
             os.symlink(board.port, link)
         print(board.port, flush=True)
         log("serial port %s%s, flash %s" % (board.port, " (%s)" % link if link else "", flash))
+        if throttle:
+            log(throttle.describe)
         board.run()
     finally:
         board.close()
+        if throttle:
+            throttle.close()
         if link and os.path.islink(link) and os.readlink(link) == board.port:
             os.unlink(link)
         if own_flash:

@@ -14,7 +14,8 @@ kinds: S (boot code starts), R (a block starts), Q (the boot code or block
 ended: stop sending SIGINT for Ctrl-C, answer "A" on the command pipe),
 B (booted, REPL ready), D (block done: status O ok / E error / X SystemExit,
 then the traceback), I (setinterrupt value), W (bytes written to USB_VCP,
-raw), M (a warning for the supervisor's log).
+raw), M (a warning for the supervisor's log), C (where the CPU model's
+counter is, ``pyb_sim.cpu_board``).
 
 Commands come on a pipe: ``E`` mode(1 byte: s single / e exec) length "\\n"
 source; and the one-byte answer ``A`` to each Q.
@@ -577,8 +578,15 @@ def setup(cfg):
     sys.modules["machine"] = machine
     pyb.USB_VCP = _make_vcp(pyb.USB_VCP)
     _wrap_micropython()
+    if cfg.get("cpu"):  # --cpu pyboard: count the simulation's host time (pyb_sim.cpu_board)
+        from pyb_sim import cpu_board
+
+        cpu_board.install(pyb_sim.board)
+        cpu_board.patch(pyb)
     if cfg.get("realtime", True):
         _realtime(pyb_sim.board)
+    if cfg.get("cpu"):
+        cpu_board.count_clock(pyb_sim.board, globals())
     _wire(pyb_sim.board, cfg.get("wiring", {}))
     _fresh_qstr_pool()
     return {"__name__": "__main__"}
@@ -600,6 +608,10 @@ def main():
     os.chdir("/flash")
     sys.path[:] = ["", "/flash", "/flash/lib"] + cfg["path"]
     g = setup(cfg)
+    if cfg.get("cpu"):  # C: the supervisor paces this process from here on
+        from pyb_sim import cpu_board
+
+        _send(67, str(cpu_board.address()).encode())
     _cmd_poll.register(cmd, select.POLLIN)
     status, tb = _guarded(cmd, _boot, cfg, g)
     if status == b"X":

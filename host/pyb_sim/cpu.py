@@ -1,0 +1,442 @@
+"""The virtual board's CPU model: ``pyb-bridge vboard --cpu pyboard``.
+
+The board's interpreter is MicroPython's unix port, tens of times faster on
+a PC than the firmware on a PYBv1.1. With ``--cpu pyboard`` the supervisor
+slows that process down so that the board's own code (bytecode and the C
+functions it calls) takes as long as on a PYBv1.1, while the simulation of
+the hardware, which is Python too, is not charged to the board (the
+interpreter's half, ``pyb_sim.cpu_board``, counts the host time spent in it).
+
+How: a thread in the supervisor reads, every ``TICK`` seconds, the CPU time
+the interpreter has used and the time it waited for a CPU
+(``/proc/PID/schedstat``), and the host time it spent in the simulation (a
+counter in the interpreter's memory, ``/proc/PID/mem``). The board's code
+may use ``1/slowdown`` of the wall clock while it runs; what it used beyond
+that is a debt, paid by stopping the process (SIGSTOP) until the wall clock
+has caught up, then SIGCONT. Time the board slept (or waited for the link)
+is not saved up; time it lost waiting for a CPU of a busy host is made up
+(up to ``CATCH_UP_BOARD_NS``). So the board
+runs in bursts of about one tick of host time (``TICK * slowdown`` of board
+time; a program that starts after the board was idle may run its first
+``IDLE_TICK`` at the host's speed), and its clock stays the wall clock,
+which the USB link model and the host share.
+
+The slowdown factor comes from a calibration on this machine (see
+``calibrate``; docs/virtual-board.md, "The CPU model").
+"""
+
+import json
+import os
+import platform
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+TICK = 0.0002  # s between two looks at the interpreter while it runs
+IDLE_TICK = 0.0005  # s between two looks while it did not run
+CATCH_UP_BOARD_NS = 20_000_000  # most board time made up after waiting for a CPU
+RT_PRIORITY = 10  # SCHED_FIFO priority of the throttle's thread, when allowed
+
+# --- calibration ---------------------------------------------------------------
+# A workload written for this purpose: calls, integer and float arithmetic,
+# lists, dicts, strings, bytes packed with struct, memoryview copies, a
+# generator: the mix of MicroPython's perf_bench in one loop. One iteration
+# of it costs a PYBv1.1 PYB_NS_PER_ITER ns: derived in docs/virtual-board.md
+# ("Calibration") from perf_bench runs of the unix port on the development
+# machine against the published PYBv1.1 scores, and checked with perf_bench
+# on the virtual board at --cpu pyboard.
+WORKLOAD = r"""
+import struct, sys
+def f(a, b=2):
+    return a * b + 1
+def gen(n):
+    for i in range(n):
+        yield i
+class P:
+    def __init__(self, x):
+        self.x = x
+    def step(self, k):
+        self.x = (self.x * 1103515245 + k) & 0xFFFFFF
+        return self.x
+def work(n):
+    buf = bytearray(64)
+    mv = memoryview(buf)
+    p = P(7)
+    acc = 0
+    fl = 0.5
+    d = {}
+    for i in range(n):
+        acc += f(i) & 0xFFFF
+        for j in gen(4):
+            acc ^= p.step(j)
+        fl = fl * 1.0001 + 0.25 / (1.0 + (i & 7))
+        lst = [i, i + 1, i + 2, i + 3]
+        lst.append(len(lst))
+        acc += sum(lst)
+        d[i & 31] = lst
+        s = "%d:%d" % (i, acc & 255)
+        acc += len(s)
+        struct.pack_into("<HHI", buf, i & 31, i & 0xFFFF, acc & 0xFFFF, i)
+        mv[32:48] = mv[0:16]
+        acc += struct.unpack_from("<H", buf, 2)[0]
+    return acc, fl
+work(int(sys.argv[1]))
+"""
+CAL_ITERS = 20000
+PYB_NS_PER_ITER = 115_000  # see docs/virtual-board.md, "Calibration"
+
+
+def cache_path():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "pyb-bridge", "cpu.json")
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _key(micropython):
+    st = os.stat(micropython)
+    return "%s|%d|%d|%s|%s" % (os.path.realpath(micropython), st.st_size, int(st.st_mtime),
+                               platform.machine(), _cpu_name())
+
+
+def _run_cpu_ns(micropython, script, iters):
+    """CPU time (ns) one run of the workload takes the interpreter."""
+    proc = subprocess.Popen([micropython, script, str(iters)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if proc.returncode:
+        raise RuntimeError("the calibration workload failed (%d): %s" % (proc.returncode, err))
+    return int((usage.ru_utime + usage.ru_stime) * 1e9)
+
+
+def measure(micropython, runs=7, iters=CAL_ITERS):
+    """Host CPU ns per workload iteration: the median of ``runs`` runs (a
+    busy machine's shared caches slow every run down, the median follows
+    what the board's code will see), less the interpreter's start-up (the
+    least of three runs of 0 iterations)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="vboard-cal-") as d:
+        script = os.path.join(d, "cal.py")
+        with open(script, "w") as f:
+            f.write(WORKLOAD)
+        base = min(_run_cpu_ns(micropython, script, 0) for _ in range(3))
+        times = sorted(_run_cpu_ns(micropython, script, iters) for _ in range(runs))
+    return max(times[len(times) // 2] - base, 1) / iters
+
+
+def calibrate(micropython, force=False, cache=None):
+    """The slowdown that makes this machine's interpreter run at a PYBv1.1's
+    speed; measured once per interpreter and machine, then read from the
+    cache (``force``: measure again). Returns a dict with ``slowdown``,
+    ``host_ns_per_iter``, ``cached``."""
+    cache = cache or cache_path()
+    key = _key(micropython)
+    if not force:
+        try:
+            with open(cache) as f:
+                data = json.load(f)
+            entry = data.get(key) if isinstance(data, dict) else None
+            if isinstance(entry, dict) and entry.get("host_ns_per_iter", 0) > 0:
+                ns = float(entry["host_ns_per_iter"])
+                return {"slowdown": PYB_NS_PER_ITER / ns, "host_ns_per_iter": ns,
+                        "cached": True, "file": cache}
+        except (OSError, ValueError):
+            pass
+    ns = measure(micropython)
+    try:
+        with open(cache) as f:
+            data = json.load(f)
+        if not isinstance(data, dict):
+            data = {}
+    except (OSError, ValueError):
+        data = {}
+    data[key] = {"host_ns_per_iter": ns, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                 time.gmtime())}
+    try:
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        tmp = cache + ".tmp%d" % os.getpid()
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1)
+        os.replace(tmp, cache)
+    except OSError as e:
+        print("vboard: cannot keep the CPU calibration in %s (%s); it is measured again "
+              "next time" % (cache, e.strerror), file=sys.stderr)
+    return {"slowdown": PYB_NS_PER_ITER / ns, "host_ns_per_iter": ns, "cached": False,
+            "file": cache}
+
+
+# --- the throttle ----------------------------------------------------------------
+class Pacer:
+    """Keeps one interpreter process at ``1/slowdown`` of the host's speed
+    for the board's code (see the module's docstring): a thread that looks
+    at it every tick. It runs in a process of its own (``Throttle``), where
+    no other Python code holds the interpreter lock when it wants to look."""
+
+    def __init__(self, slowdown, tick=TICK):
+        self.slowdown = float(slowdown)
+        self.tick = tick
+        self.lock = threading.Lock()
+        self.pid = None
+        self.sched = self.mem = None
+        self.stats = {"board_ns": 0, "sim_ns": 0, "stops": 0, "stopped_ns": 0}
+        self.describe = "cpu: the board's code slowed %.1fx" % self.slowdown
+        # The pacer and the interpreter share one CPU: on a virtual machine
+        # a CPU can be taken away for milliseconds at a time, and the
+        # interpreter must not run on unpaced while the pacer's CPU is away.
+        self.cpu_id = None
+        try:
+            cpus = sorted(os.sched_getaffinity(0))
+            self.cpu_id = cpus[os.getpid() % len(cpus)]
+            os.sched_setaffinity(0, {self.cpu_id})
+        except (OSError, AttributeError):
+            self.cpu_id = None
+        self._quit = False
+        self.thread = threading.Thread(target=self._loop, name="cpu-throttle", daemon=True)
+        self.thread.start()
+
+    # the supervisor's hooks
+    def attach(self, pid, address):
+        """Start pacing interpreter ``pid``; its simulation-time counter is at ``address``."""
+        with self.lock:
+            self._close()
+            try:
+                self.sched = os.open("/proc/%d/schedstat" % pid, os.O_RDONLY)
+            except OSError:
+                return
+            try:
+                self.mem = os.open("/proc/%d/mem" % pid, os.O_RDONLY)
+            except OSError:
+                self.mem = None  # no exemption of the simulation: slower than a board
+            if self.cpu_id is not None:
+                try:
+                    os.sched_setaffinity(pid, {self.cpu_id})
+                except OSError:
+                    pass
+            self.pid = pid
+            self.address = address
+            self.t = time.monotonic_ns()
+            self.cpu, self.delay, self.sim, self.charged = self._read()
+            self.credit = 0.0  # host ns of board code it may still run
+            self.stopped = 0  # ns it was stopped since the last look
+
+    def detach(self):
+        with self.lock:
+            self._close()
+
+    def close(self):
+        self._quit = True
+        self.detach()
+
+    def _close(self):
+        if self.pid is None:
+            return
+        for fd in (self.sched, self.mem):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.sched = self.mem = None
+        self.pid = None
+
+    def _read(self):
+        """CPU ns used, ns waited for a CPU, host ns counted in the simulation,
+        board ns charged for the firmware's work."""
+        f = os.pread(self.sched, 128, 0).split()
+        sim = charged = 0
+        if self.mem is not None:
+            try:
+                sim, charged = struct.unpack("<qq", os.pread(self.mem, 16, self.address))
+            except (OSError, struct.error):
+                sim, charged = 0, 0
+        return int(f[0]), int(f[1]), sim, charged
+
+    def _loop(self):
+        # Look on time even on a busy host: a real-time thread (allowed to
+        # root) wakes within microseconds, a normal one within the
+        # scheduler's latency, several ms on a loaded machine, while the
+        # interpreter runs at full speed. It needs the GIL each time: the
+        # supervisor's thread hands it over within the switch interval.
+        try:
+            os.sched_setscheduler(threading.get_native_id(), os.SCHED_FIFO,
+                                  os.sched_param(RT_PRIORITY))
+            self.realtime = True
+        except (OSError, AttributeError):
+            self.realtime = False
+        sys.setswitchinterval(min(sys.getswitchinterval(), self.tick))
+        busy = False
+        while not self._quit:
+            time.sleep(self.tick if busy else max(self.tick, IDLE_TICK))
+            with self.lock:
+                if self.pid is None:
+                    continue
+                try:
+                    busy = self._step()
+                except (OSError, ValueError, IndexError):
+                    self._close()  # the process is gone
+
+    def _step(self):
+        k = self.slowdown
+        now = time.monotonic_ns()
+        cpu, delay, sim, charged = self._read()
+        dt = now - self.t
+        d_cpu = cpu - self.cpu
+        d_delay = delay - self.delay
+        # the counter is wall time: less the share of it the process spent
+        # waiting for a CPU (a busy host), as in the whole interval
+        d_sim = max(sim - self.sim, 0)
+        if d_cpu + d_delay > 0:
+            d_sim = d_sim * d_cpu / (d_cpu + d_delay)
+        d_sim = min(d_sim, d_cpu)
+        # + what the calls into the simulation cost the board's firmware
+        d_board = d_cpu - d_sim + max(charged - self.charged, 0) / k
+        self.t, self.cpu, self.delay, self.sim, self.charged = now, cpu, delay, sim, charged
+        self.stats["board_ns"] += d_board
+        self.stats["sim_ns"] += d_sim
+        # The board's share accrues while it ran, waited for a CPU (a busy
+        # host) or was stopped here, not while it slept (or waited for the
+        # link): a board that slept does not then run faster than a PYBv1.1.
+        # Time lost waiting for a CPU is made up, up to CATCH_UP_BOARD_NS.
+        active = min(d_cpu + d_delay + self.stopped, dt)
+        self.stopped = 0
+        self.credit = min(self.credit + active / k - d_board, CATCH_UP_BOARD_NS / k)
+        if self.credit < 0:
+            self._stop_for(-self.credit * k)
+        return d_cpu > 0
+
+    def _stop_for(self, wall_ns):
+        """Stop the process until the wall clock has caught up with its debt."""
+        os.kill(self.pid, signal.SIGSTOP)
+        self.stats["stops"] += 1
+        t0 = time.monotonic_ns()
+        try:
+            time.sleep(wall_ns / 1e9)
+        finally:
+            os.kill(self.pid, signal.SIGCONT)
+        self.stopped += time.monotonic_ns() - t0
+        self.stats["stopped_ns"] += time.monotonic_ns() - t0
+
+
+class Throttle:
+    """The supervisor's side: a ``Pacer`` in a process of its own, told on
+    its standard input which interpreter to pace. When the supervisor ends,
+    the pacer sees its input close, lets the interpreter go on (SIGCONT)
+    and ends too."""
+
+    def __init__(self, slowdown):
+        self.slowdown = float(slowdown)
+        self.describe = "cpu: the board's code slowed %.1fx" % self.slowdown
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        path = os.environ.get("PYTHONPATH")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from pyb_sim.cpu import serve; serve()", repr(slowdown)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env=dict(os.environ, PYTHONPATH=here + (os.pathsep + path if path else "")))
+        # paces from the first attach on: wait until it is ready
+        if self.proc.stdout.readline() != b"ready\n":
+            self.proc.wait()
+            raise OSError("the CPU model's pacer did not start")
+
+    def _say(self, line):
+        try:
+            self.proc.stdin.write(line.encode())
+            self.proc.stdin.flush()
+        except (OSError, ValueError):
+            pass
+
+    def attach(self, pid, address):
+        self._say("A %d %d\n" % (pid, address))
+
+    def detach(self):
+        self._say("D\n")
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def serve(argv=None):
+    """The pacer's process: ``A pid address`` / ``D`` lines on stdin."""
+    argv = sys.argv[1:] if argv is None else argv
+    pacer = Pacer(float(argv[0]))
+    print("ready", flush=True)
+    try:
+        for line in sys.stdin:
+            parts = line.split()
+            if parts[:1] == ["A"] and len(parts) == 3:
+                pacer.attach(int(parts[1]), int(parts[2]))
+            elif parts[:1] == ["D"]:
+                pacer.detach()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pacer.close()
+
+
+# --- the command line --------------------------------------------------------------
+def add_arguments(ap):
+    """``--cpu`` and ``--calibrate`` of ``pyb-bridge vboard``."""
+    ap.add_argument("--cpu", choices=("pyboard", "host"), default="pyboard",
+                    help="pyboard (default): the board's code runs at a PYBv1.1's speed "
+                         "(calibrated on this machine, docs/virtual-board.md); host: as fast "
+                         "as this machine runs it (--fast implies host)")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="measure this machine's speed for --cpu pyboard again, print the "
+                         "result and exit (otherwise it is measured once and kept in %s)"
+                    % cache_path().replace(os.path.expanduser("~"), "~"))
+
+
+def from_args(args, micropython, log):
+    """The throttle the options ask for (None: --cpu host or --fast); exits
+    after ``--calibrate``."""
+    if args.calibrate:
+        try:
+            c = calibrate(micropython, force=True)
+        except (OSError, RuntimeError) as e:
+            raise SystemExit("vboard: calibration failed: %s" % e) from None
+        print("cpu: this machine runs the board's code %.1fx as fast as a PYBv1.1 "
+              "(%.0f ns per workload iteration, a PYBv1.1 %.0f); kept in %s"
+              % (c["slowdown"], c["host_ns_per_iter"], PYB_NS_PER_ITER, c["file"]))
+        raise SystemExit(0)
+    if args.cpu == "host" or getattr(args, "fast", False):
+        return None
+    try:
+        c = calibrate(micropython)
+    except (OSError, RuntimeError) as e:
+        raise SystemExit("vboard: cannot calibrate --cpu pyboard (%s); use --cpu host" % e) \
+            from None
+    if c["slowdown"] <= 1:
+        log("cpu: this machine is not faster than a PYBv1.1 (%.2fx): the board runs at "
+            "the host's speed" % c["slowdown"])
+        return None
+    try:
+        t = Throttle(c["slowdown"])
+    except OSError as e:
+        raise SystemExit("vboard: %s; use --cpu host" % e) from None
+    t.describe = "cpu: PYBv1.1 speed, the board's code slowed %.1fx%s" % (
+        c["slowdown"], "" if c["cached"] else " (calibrated now)")
+    return t

@@ -1,0 +1,303 @@
+"""The interpreter's half of the virtual board's CPU model (``--cpu pyboard``).
+
+The supervisor (``pyb_sim.cpu``) slows the interpreter process down to a
+PYBv1.1's speed. The simulated hardware is Python too, and costs the host far
+more than the firmware's C code costs the board; so this module counts the
+host time spent inside the simulation (``board.hw_enter`` .. ``hw_exit``,
+``read_time``, ``advance_to``), less the interrupt handlers that run inside it
+(they are the board's own code), in one 64-bit counter the supervisor reads
+from this process's memory. That time is not charged to the board: what a
+hardware call costs the board is the virtual time the simulation lets pass
+for it (bus bytes at the bus speed, a clock read, a conversion).
+
+The simulated pyb's functions that a program calls in a tight loop or in an
+interrupt handler (the clock, ADC.read, Pin.value, LED, DAC.write) are
+counted whole, so their Python code is not charged to the board; each is
+charged instead what the firmware's C code costs the board (``BOARD_NS``;
+``USB_VCP.write`` too, whose waits for the link are board time passing,
+sources in docs/virtual-board.md). Calls that let board time pass (delays,
+bus transfers) are left to the simulated clock, which charges their time.
+
+Nothing here allocates once installed, so it runs inside interrupt handlers.
+"""
+
+import array
+import time
+
+_us = time.ticks_us  # time.time_ns would allocate (a long int), ticks_us does not
+_diff = time.ticks_diff
+# read by the supervisor: host ns spent in the simulation, board ns charged
+# for the firmware's work behind a call (BOARD_NS). "l" is a C long, 64 bits
+# on the 64-bit unix port; the items of a "q" array allocate when read.
+_spent = array.array("l", [0, 0])
+_state = array.array("l", [0, 0])  # depth of simulation calls, when (us) the outermost began
+
+
+def address():
+    """Where the counters live in this process (for the supervisor)."""
+    import uctypes
+
+    return uctypes.addressof(_spent)
+
+
+def _enter():
+    st = _state
+    if st[0] == 0:
+        st[1] = _us()
+    st[0] += 1
+
+
+def _leave():
+    st = _state
+    st[0] -= 1
+    if st[0] == 0:
+        _spent[0] += _diff(_us(), st[1]) * 1000
+
+
+def _wrap1(fn):
+    # one fixed argument: *args would allocate a tuple, which an interrupt
+    # handler (heap locked) cannot
+    def counted(a):
+        _enter()
+        try:
+            return fn(a)
+        finally:
+            _leave()
+
+    return counted
+
+
+def _wrap0(fn):
+    def counted():
+        _enter()
+        try:
+            return fn()
+        finally:
+            _leave()
+
+    return counted
+
+
+def install(board):
+    """Count the simulation's host time on ``board`` (a ``pyb_sim.board.Board``)."""
+    enter, leave = board.hw_enter, board.hw_exit
+    run_irq = board.run_irq
+
+    def hw_enter():
+        _enter()
+        enter()
+
+    def hw_exit():
+        leave()
+        _leave()
+
+    def irq(fn, arg):
+        # the handler is the board's code: stop counting while it runs
+        st = _state
+        depth = st[0]
+        if depth:
+            _spent[0] += _diff(_us(), st[1]) * 1000
+            st[0] = 0
+        try:
+            run_irq(fn, arg)
+        finally:
+            if depth:
+                st[0] = depth
+                st[1] = _us()
+
+    board.hw_enter = hw_enter
+    board.hw_exit = hw_exit
+    board.run_irq = irq
+    # the simulated clock below the wall-clock pacing, which sleeps: a sleep
+    # is board time passing, not the simulation's work
+    board.advance_to = _wrap1(board.advance_to)
+
+
+def _paused(fn):
+    """``fn`` (one argument) with the counting stopped while it runs."""
+
+    def call(a):
+        st = _state
+        depth = st[0]
+        if depth:
+            _spent[0] += _diff(_us(), st[1]) * 1000
+            st[0] = 0
+        try:
+            return fn(a)
+        finally:
+            if depth:
+                st[0] = depth
+                st[1] = _us()
+
+    return call
+
+
+class _Time:
+    """The time module as the wall-clock pacing sees it: its sleeps (board
+    time passing, as a bus transfer or a delay takes it) are not counted as
+    the simulation's work, even inside a simulated call."""
+
+    def __init__(self, real):
+        for name in dir(real):
+            if not name.startswith("__"):
+                setattr(self, name, getattr(real, name))
+        self.sleep_us = _paused(real.sleep_us)
+        self.sleep_ms = _paused(real.sleep_ms)
+        self.sleep = _paused(real.sleep)
+
+
+class _Out:
+    """The interpreter's stdout as the USB link sees it: a write that waits
+    for room on the link is board time passing, not the simulation's work."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def write(self, buf, off=0, n=-1):
+        st = _state
+        depth = st[0]
+        if depth:
+            _spent[0] += _diff(_us(), st[1]) * 1000
+            st[0] = 0
+        try:
+            if n < 0:
+                return self.real.write(buf)
+            return self.real.write(buf, off, n)
+        finally:
+            if depth:
+                st[0] = depth
+                st[1] = _us()
+
+    def flush(self):
+        return self.real.flush()
+
+
+class _Poll:
+    """A poll object whose waits are not counted as the simulation's work."""
+
+    def __init__(self, real):
+        self.real = real
+        self.poll = _paused(real.poll)
+
+    def register(self, *args):
+        return self.real.register(*args)
+
+
+def count_clock(board, pacing=None):
+    """Count reads of the clock (pyb.millis, micros ...) whole, pacing
+    included; ``pacing``: the globals of the module that paces the clock to
+    the wall clock, whose sleeps are left out."""
+    board.read_time = _wrap0(board.read_time)
+    if pacing is not None and "time" in pacing:
+        pacing["time"] = _Time(pacing["time"])
+    if pacing is not None and "_out" in pacing:  # USB_VCP's writes, waiting for the link
+        pacing["_out"] = _Out(pacing["_out"])
+    if pacing is not None and "_out_poll" in pacing:  # USB_VCP.send waiting for room
+        pacing["_out_poll"] = _Poll(pacing["_out_poll"])
+
+
+# What the firmware's C code behind a call costs the board (ns), on top of the
+# call's bytecode, which the board's interpreter runs at board speed anyway.
+# docs/virtual-board.md, "Costs of the simulated hardware", gives the sources.
+BOARD_NS = {
+    "clock": 0,  # millis/micros/elapsed_*: read SysTick, a few instructions
+    "adc": 643,  # one conversion: 15 + 12 ADC clocks at 42 MHz (PCLK2 / 2)
+    "pin": 0,  # a GPIO register read or write
+    "dac": 0,  # one register write
+    "usb_byte": 60,  # usbd_cdc_tx: a byte into the ring buffer, about 10 cycles at 168 MHz
+}
+
+
+def _charged0(fn, cost):
+    def call():
+        st = _state
+        if st[0] == 0:
+            st[1] = _us()
+        st[0] += 1
+        try:
+            return fn()
+        finally:
+            st[0] -= 1
+            if st[0] == 0:
+                _spent[0] += _diff(_us(), st[1]) * 1000
+            _spent[1] += cost
+
+    return call
+
+
+def _charged1(fn, cost):
+    def call(a):
+        st = _state
+        if st[0] == 0:
+            st[1] = _us()
+        st[0] += 1
+        try:
+            return fn(a)
+        finally:
+            st[0] -= 1
+            if st[0] == 0:
+                _spent[0] += _diff(_us(), st[1]) * 1000
+            _spent[1] += cost
+
+    return call
+
+
+def _charged_opt(fn, cost):
+    # a method with one optional argument (Pin.value(), DAC.write(v) ...)
+    _none = _charged_opt  # a default no caller passes
+
+    def call(self, a=_none):
+        st = _state
+        if st[0] == 0:
+            st[1] = _us()
+        st[0] += 1
+        try:
+            return fn(self) if a is _none else fn(self, a)
+        finally:
+            st[0] -= 1
+            if st[0] == 0:
+                _spent[0] += _diff(_us(), st[1]) * 1000
+            _spent[1] += cost
+
+    return call
+
+
+def patch(pyb):
+    """Count the simulated ``pyb`` module's hot calls whole (see above)."""
+    clock = BOARD_NS["clock"]
+    for name in ("millis", "micros"):
+        setattr(pyb, name, _charged0(getattr(pyb, name), clock))
+    for name in ("elapsed_millis", "elapsed_micros"):
+        setattr(pyb, name, _charged1(getattr(pyb, name), clock))
+    pyb.ADC.read = _charged1(pyb.ADC.read, BOARD_NS["adc"])
+    pin = BOARD_NS["pin"]
+    pyb.Pin.value = _charged_opt(pyb.Pin.value, pin)
+    for name in ("on", "off", "high", "low"):
+        setattr(pyb.Pin, name, _charged1(getattr(pyb.Pin, name), pin))
+    for name in ("on", "off", "toggle"):
+        setattr(pyb.LED, name, _charged1(getattr(pyb.LED, name), pin))
+    pyb.DAC.write = _charged_opt(pyb.DAC.write, BOARD_NS["dac"])
+    vcp = getattr(pyb, "USB_VCP", None)
+    if vcp is not None and hasattr(vcp, "write"):
+        vcp.write = _vcp_write(vcp.write)
+
+
+def _vcp_write(fn):
+    # USB_VCP.write: the board's copy into the 1 KB transmit buffer,
+    # BOARD_NS["usb_byte"] a byte; waiting for room is board time (_Out)
+    per_byte = BOARD_NS["usb_byte"]
+
+    def call(self, buf):
+        st = _state
+        if st[0] == 0:
+            st[1] = _us()
+        st[0] += 1
+        try:
+            return fn(self, buf)
+        finally:
+            st[0] -= 1
+            if st[0] == 0:
+                _spent[0] += _diff(_us(), st[1]) * 1000
+            _spent[1] += per_byte * len(buf)
+
+    return call

@@ -1,0 +1,230 @@
+"""The virtual board's CPU model (pyb_sim.cpu, pyb_sim.cpu_board):
+the throttle holds an interpreter to its share of the CPU, the interpreter's
+counters leave the simulation out and charge the firmware's costs without
+allocating, and the calibration is measured once, kept, and redone on
+request. How close the model comes to a PYBv1.1 is a benchmark
+(bench/perfbench.py, docs/virtual-board.md), not a test."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from vboard_support import ROOT, env, needs_vboard
+
+sys.path.insert(0, os.path.join(ROOT, "host"))
+from pyb_sim import cpu  # noqa: E402
+
+pytestmark = needs_vboard
+MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
+
+COUNTERS = """
+import sys
+from pyb_sim import cpu_board
+import pyb_sim
+pyb = pyb_sim.install()
+cpu_board.install(pyb_sim.board)
+cpu_board.count_clock(pyb_sim.board)
+cpu_board.patch(pyb)
+"""
+
+
+def run_mp(code):
+    proc = subprocess.run([MICROPYTHON, "-c", code], capture_output=True, timeout=60,
+                          env=dict(env(), MICROPYPATH=os.path.join(ROOT, "host")))
+    assert proc.returncode == 0, proc.stderr.decode() + proc.stdout.decode()
+    return proc.stdout.decode()
+
+
+def test_counters_leave_the_simulation_out_and_charge_the_firmware():
+    out = run_mp(COUNTERS + """
+s = cpu_board._spent
+for i in range(200):
+    pyb.micros()
+print('clock', s[0] > 0, s[1])
+adc = pyb.ADC('X19')
+for i in range(10):
+    adc.read()
+print('adc', s[1])
+p = pyb.Pin('X3', pyb.Pin.OUT)
+p.value(1)
+print('pin', p.value(), s[1])
+""")
+    assert "clock True 0" in out
+    assert "adc %d" % (10 * cpu_board_cost("adc")) in out
+    assert "pin 1 %d" % (10 * cpu_board_cost("adc")) in out
+
+
+def cpu_board_cost(name):
+    out = run_mp("from pyb_sim import cpu_board\nprint(cpu_board.BOARD_NS[%r])" % name)
+    return int(out)
+
+
+def test_counters_allocate_nothing_in_an_interrupt_handler():
+    """A Timer callback (heap locked) reads the clock, the ADC and a pin
+    through the counted calls; the handler's time is the board's, not the
+    simulation's."""
+    out = run_mp(COUNTERS + """
+import micropython
+adc = pyb.ADC('X19')
+p = pyb.Pin('X3', pyb.Pin.OUT)
+n = [0]
+def cb(t):
+    pyb.micros()
+    adc.read()
+    p.value(not p.value())
+    n[0] += 1
+t = pyb.Timer(4, freq=1000, callback=cb)
+micropython.heap_lock()
+while n[0] < 20:
+    pyb.millis()
+micropython.heap_unlock()
+t.deinit()
+print('fired', n[0] >= 20, cpu_board._state[0])
+""")
+    assert "fired True 0" in out, out
+
+
+def cpu_ns(pid):
+    with open("/proc/%d/schedstat" % pid) as f:
+        return int(f.read().split()[0])
+
+
+def test_throttle_holds_the_interpreter_to_its_share():
+    """A busy loop under a 20x throttle: over a second of wall time the
+    interpreter uses no more CPU than 1/20 of it, plus what the model
+    lets it make up (time it waited for a CPU) and one tick."""
+    code = COUNTERS + """
+print(cpu_board.address())
+sys.stdin.readline()
+x = 0
+while True:
+    x = (x + 1) & 0xFFFF
+"""
+    proc = subprocess.Popen([MICROPYTHON, "-c", code], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE,
+                            env=dict(env(), MICROPYPATH=os.path.join(ROOT, "host")))
+    throttle = cpu.Throttle(20)  # the pacer's process, as the supervisor starts it
+    try:
+        addr = int(proc.stdout.readline())
+        throttle.attach(proc.pid, addr)
+        c0, t0 = cpu_ns(proc.pid), time.monotonic()
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        deadline = t0 + 30
+        while time.monotonic() - t0 < 1.0 or cpu_ns(proc.pid) == c0:
+            assert time.monotonic() < deadline, "the loop never ran"
+            time.sleep(0.05)
+        used = (cpu_ns(proc.pid) - c0) / 1e9
+        wall = time.monotonic() - t0
+        allowed = (wall + cpu.CATCH_UP_BOARD_NS / 1e9) / 20 \
+            + 0.05
+        assert used <= allowed, (used, wall)
+    finally:
+        proc.kill()
+        proc.wait()
+        throttle.close()
+    assert throttle.proc.returncode == 0
+
+
+def test_calibration_is_kept_and_redone_on_request(tmp_path):
+    cache = str(tmp_path / "cpu.json")
+    first = cpu.calibrate(MICROPYTHON, cache=cache)
+    assert not first["cached"] and first["slowdown"] > 0
+    with open(cache) as f:
+        kept = json.load(f)
+    assert [v["host_ns_per_iter"] for v in kept.values()] == [first["host_ns_per_iter"]]
+    again = cpu.calibrate(MICROPYTHON, cache=cache)
+    assert again["cached"] and again["host_ns_per_iter"] == first["host_ns_per_iter"]
+    redone = cpu.calibrate(MICROPYTHON, cache=cache, force=True)
+    assert not redone["cached"]
+
+
+def test_a_damaged_cache_is_measured_again(tmp_path):
+    cache = tmp_path / "cpu.json"
+    cache.write_text("{not json")
+    got = cpu.calibrate(MICROPYTHON, cache=str(cache))
+    assert not got["cached"]
+    assert json.loads(cache.read_text())  # rewritten whole
+
+
+def vboard_cli(*args, cache_home):
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from pyb_bridge.cli import main; sys.exit(main())",
+         "vboard", *args], capture_output=True, text=True, timeout=120,
+        env=dict(env(), XDG_CACHE_HOME=str(cache_home)))
+
+
+def test_calibrate_option_prints_one_line_and_keeps_it(tmp_path):
+    proc = vboard_cli("--calibrate", cache_home=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1 and "as fast as a PYBv1.1" in lines[0], proc.stdout
+    assert (tmp_path / "pyb-bridge" / "cpu.json").exists()
+
+
+@pytest.mark.parametrize("bad", ["fast", ""])
+def test_bad_cpu_option_is_one_line(tmp_path, bad):
+    proc = vboard_cli("--cpu", bad, cache_home=tmp_path)
+    assert proc.returncode == 2
+    assert "--cpu: invalid choice" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_sleeps_inside_a_simulated_call_are_not_the_simulations_work():
+    """A bus transfer lets board time pass by sleeping (the wall-clock
+    pacing); that sleep is not counted as host time of the simulation."""
+    out = run_mp(COUNTERS.replace("cpu_board.count_clock(pyb_sim.board)", "") + """
+import time
+g = {'time': time}
+t0 = time.ticks_us()
+def paced(t):
+    g['time'].sleep_us(20000)  # the pacing's sleep
+    real(t)
+real = pyb_sim.board.advance_to
+pyb_sim.board.advance_to = paced
+cpu_board.count_clock(pyb_sim.board, g)
+i2c = pyb.I2C(1, pyb.I2C.CONTROLLER)
+for i in range(5):
+    try:
+        i2c.send(b'x', 0x50)  # inside the simulated call: hw_enter .. hw_exit
+    except OSError:
+        pass  # nothing answers at 0x50: after the address byte's time
+print('counted_ms', cpu_board._spent[0] // 1000000, 'wall_ms',
+      time.ticks_diff(time.ticks_us(), t0) // 1000)
+""")
+    counted, wall = int(out.split()[1]), int(out.split()[3])
+    assert wall >= 100  # five sleeps of 20 ms
+    assert counted < 100, out
+
+
+def proc_state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_the_interpreter_is_not_left_stopped_when_the_supervisor_goes():
+    """The pacer stops the interpreter most of the time at 1000x; when the
+    supervisor's side closes, the interpreter goes on running."""
+    code = COUNTERS + """
+print(cpu_board.address())
+while True:
+    pass
+"""
+    proc = subprocess.Popen([MICROPYTHON, "-c", code], stdout=subprocess.PIPE,
+                            env=dict(env(), MICROPYPATH=os.path.join(ROOT, "host")))
+    throttle = cpu.Throttle(1000)
+    try:
+        throttle.attach(proc.pid, int(proc.stdout.readline()))
+        deadline = time.monotonic() + 30
+        while proc_state(proc.pid) != "T":
+            assert time.monotonic() < deadline, "the pacer never stopped the interpreter"
+            time.sleep(0.01)
+        throttle.close()
+        assert throttle.proc.returncode == 0
+        assert proc_state(proc.pid) != "T"
+    finally:
+        proc.kill()
+        proc.wait()
+        throttle.close()
