@@ -24,8 +24,9 @@ $(STAMP): setup.cfg pyproject.toml
 venv: $(STAMP)
 
 # System programs some tests drive for real: an MQTT broker and a headless
-# browser (Debian packages; installed only when missing).
-SYSDEPS := mosquitto chromium chromium-driver
+# browser; and bubblewrap, the virtual board's sandbox (Debian packages;
+# installed only when missing).
+SYSDEPS := mosquitto chromium chromium-driver bubblewrap
 sysdeps:
 	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -24,6 +24,7 @@ import tempfile
 import time
 import tty
 
+from pyb_sim import sandbox
 from pyb_sim.vboard_repl import FriendlyRepl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -49,7 +50,7 @@ USB_RX_BUF = 1024
 USB_MAX_BACKLOG = 2  # frames of bandwidth the bus may make up after a late wake-up
 PIPE_PAGE = 4096  # the smallest pipe between the interpreter and this supervisor
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py")
+HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py", "sandbox.py")
 MSG_HDR = 12  # kind + 10 digits + newline
 
 
@@ -150,18 +151,36 @@ class UsbLink:
 
 class VBoard:
     def __init__(self, flash, wiring, heapsize, realtime=True, flash_size=0,
-                 link_speed="usb-fs"):
+                 link_speed="usb-fs", sd=None, confined=True):
         self.usb = UsbLink() if link_speed == "usb-fs" else None
         self.tx_limit = USB_TX_BUF if self.usb else OUT_LIMIT
         self.rx_limit = USB_RX_BUF if self.usb else OUT_LIMIT
         self.flash = flash
+        self.sd = sd
         self.flash_size = flash_size
         self.wiring = wiring
         self.realtime = realtime
-        self.micropython = tool("micropython")
+        self.confined = confined
         self.work = tempfile.mkdtemp(prefix="vboard-")
-        self.build = os.path.join(self.work, "build")
-        compile_sim(tool("mpy-cross"), self.build)
+        if confined:
+            try:
+                sandbox.check(self.work, flash)
+            except sandbox.Unconfinable as e:
+                shutil.rmtree(self.work, ignore_errors=True)
+                raise SystemExit("vboard: cannot confine the board: %s; install it (make sysdeps) "
+                                 "or give --unconfined to run board code with your own rights "
+                                 "(docs/vboard.md)" % e) from None
+            self.micropython = None
+            # the paths the interpreter sees inside its sandbox
+            self.build = os.path.join(sandbox.RUN, "build")
+            self.board_flash, self.board_sd = sandbox.FLASH, sandbox.SD if sd else None
+            self.board_work = sandbox.RUN
+        else:
+            self.micropython = tool("micropython")
+            self.build = os.path.join(self.work, "build")
+            self.board_flash, self.board_sd = flash, sd
+            self.board_work = self.work
+        compile_sim(tool("mpy-cross"), os.path.join(self.work, "build"))
         self.banner, held = self._probe()
         self.heap = heapsize + held
         self.master, slave = os.openpty()
@@ -192,21 +211,31 @@ class VBoard:
             "import sys, gc, json\n"
             "gc.collect(); a = gc.mem_free()\n"
             "import pyb_sim.vboard_agent as agent\n"
-            "g = agent.setup({'realtime': False, 'wiring': json.loads(%r)})\n"
+            "g = agent.setup({'realtime': False, 'wiring': json.loads(%r),\n"
+            "                 'flash': %r, 'sd': %r})\n"
             "gc.collect(); print('\\nHELD', a - gc.mem_free())\n"
             "v = sys.implementation.version\n"
             "tag = '-' + v[3] if len(v) > 3 and v[3] else ''\n"
             "print('VERSION v%%d.%%d.%%d%%s on %%s' %% (v[0], v[1], v[2], tag,\n"
-            "      sys.version.split(' on ')[-1]))\n" % (json.dumps(self.wiring),))
-        env = dict(os.environ, MICROPYPATH=self.build)
-        out = subprocess.run([self.micropython, "-X", "heapsize=4M", "-c", code], env=env,
-                             capture_output=True, check=True).stdout.decode(errors="replace")
+            "      sys.version.split(' on ')[-1]))\n" % (json.dumps(self.wiring), self.board_flash,
+                                               self.board_sd))
+        cmd, env = self.command(["-X", "heapsize=4M", "-c", code])
+        out = subprocess.run(cmd, env=env, capture_output=True, check=True,
+                             cwd=self.flash).stdout.decode(errors="replace")
         # + what the agent holds beyond the probe (its files, the REPL state)
         held = int(re.search(r"^HELD (\d+)", out, re.M).group(1)) + 3072
         version = re.search(r"^VERSION (.*)$", out, re.M).group(1).strip()
         return "MicroPython %s; %s" % (version, MACHINE), held
 
     # --- the interpreter ----------------------------------------------------
+    def command(self, argv, info_fd=None):
+        """The command (and environment) that starts the interpreter with
+        ``argv``: in its sandbox, or as it is with --unconfined."""
+        env = {"MICROPYPATH": self.build}
+        if self.confined:
+            return sandbox.command(argv, self.work, self.flash, self.sd, info_fd, env), None
+        return [self.micropython] + argv, dict(os.environ, **env)
+
     def spawn(self):
         self.spawned = time.monotonic()
         self.token = b"\x00\xff" + secrets.token_hex(6).encode()
@@ -227,20 +256,35 @@ class VBoard:
                 except OSError:
                     pass
         cfg = {"token": list(self.token), "cmd_fd": cmd_r, "host_fd": host_r,
-               "flash": self.flash,
+               "flash": self.board_flash, "sd": self.board_sd,
                "path": [self.build], "mode": self.mode, "wiring": self.wiring,
-               "realtime": self.realtime, "flash_size": self.flash_size}
-        cfg_path = os.path.join(self.work, "boot.json")
-        with open(cfg_path, "w") as f:
+               "realtime": self.realtime, "flash_size": self.flash_size,
+               "version": self.banner.split("; ")[0].split(" ", 1)[1]}
+        with open(os.path.join(self.work, "boot.json"), "w") as f:
             json.dump(cfg, f)
-        env = dict(os.environ, MICROPYPATH=self.build)
+        info_r = info_w = None
+        fds = (cmd_r, host_r)
+        if self.confined:
+            info_r, info_w = os.pipe()
+            fds += (info_w,)
+        cmd, env = self.command(
+            ["-X", "heapsize=%d" % self.heap, "-m", "pyb_sim.vboard_agent",
+             os.path.join(self.board_work, "boot.json")], info_w)
         self.child = subprocess.Popen(
-            [self.micropython, "-X", "heapsize=%d" % self.heap, "-m", "pyb_sim.vboard_agent",
-             cfg_path],
-            stdin=in_r, stdout=out_w, stderr=out_w, pass_fds=(cmd_r, host_r), env=env,
+            cmd, stdin=in_r, stdout=out_w, stderr=out_w, pass_fds=fds, env=env,
             cwd=self.flash, start_new_session=True)
-        for fd in (cmd_r, host_r, in_r, out_w):
+        for fd in (cmd_r, host_r, in_r, out_w) + ((info_w,) if info_w is not None else ()):
             os.close(fd)
+        self.child_pid = self.child.pid
+        if info_r is not None:
+            # bwrap names the sandboxed interpreter's process (Ctrl-C goes to it)
+            info = b""
+            with os.fdopen(info_r, "rb") as f:
+                info = f.read()
+            try:
+                self.child_pid = json.loads(info)["child-pid"]
+            except (ValueError, KeyError):
+                pass  # bwrap failed: its error comes on the interpreter's output
         self.cbuf = bytearray()
         self.msg = None  # [kind, remaining payload, payload so far]
         self.inq = bytearray()
@@ -255,6 +299,11 @@ class VBoard:
         if self.child is None:
             return
         if self.child.poll() is None:
+            if self.child_pid != self.child.pid:
+                try:
+                    os.kill(self.child_pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             self.child.kill()
         self.child.wait()
         for fd in (self.cmd_w, self.host_w, self.in_w, self.out_r):
@@ -341,7 +390,7 @@ class VBoard:
         self.want_intr = False
         self.last_sigint = time.monotonic()
         try:
-            os.kill(self.child.pid, signal.SIGINT)
+            os.kill(self.child_pid, signal.SIGINT)
         except ProcessLookupError:
             pass
 
@@ -648,13 +697,30 @@ def main(argv=None, prog="vboard"):
     ap.add_argument("--flash-size", type=parse_size, default=0,
                     help="make the flash hold this much (e.g. 64K): writes beyond it fail "
                          "with OSError 28 (ENOSPC), as on a full board (default: no limit)")
+    ap.add_argument("--sd", metavar="DIR",
+                    help="a folder that is the board's /sd, as a PyBoard with an SD card")
+    ap.add_argument("--unconfined", action="store_true",
+                    help="run the board's interpreter without the operating system's sandbox "
+                         "(only where it cannot be made: board code then has your rights on "
+                         "this computer, see docs/vboard.md)")
     args = ap.parse_args(argv)
+    sd = None
+    if args.sd:
+        sd = os.path.abspath(args.sd)
+        if not os.path.isdir(sd):
+            raise SystemExit("vboard: --sd %s: no such folder" % args.sd)
 
     own_flash = args.flash is None
     flash = tempfile.mkdtemp(prefix="vboard-flash-") if own_flash else os.path.abspath(args.flash)
     os.makedirs(flash, exist_ok=True)
-    board = VBoard(flash, load_wiring(args.wiring), args.heapsize, realtime=not args.fast,
-                   flash_size=args.flash_size, link_speed=args.link_speed)
+    try:
+        board = VBoard(flash, load_wiring(args.wiring), args.heapsize, realtime=not args.fast,
+                       flash_size=args.flash_size, link_speed=args.link_speed, sd=sd,
+                       confined=not args.unconfined)
+    except BaseException:
+        if own_flash:
+            shutil.rmtree(flash, ignore_errors=True)
+        raise
 
     def stop(signum, frame):
         board.stop = True

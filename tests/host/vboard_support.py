@@ -51,6 +51,35 @@ def fast_board(tmp_path_factory):
     assert stop_vboard(proc) == 0
 
 
+def interpreter_pid(proc):
+    """The process id of the board's interpreter (inside its sandbox) under
+    the supervisor ``proc``."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    stat = f.read()
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    cmdline = f.read()
+            except OSError:
+                continue
+            parent[int(d)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmdline)
+
+    def under(pid):
+        while pid > 1:
+            if pid == proc.pid:
+                return True
+            pid = parent.get(pid, (0,))[0]
+        return False
+
+    # the innermost: bwrap's own processes carry the command line too
+    found = [p for p in parent if b"vboard_agent" in parent[p][1] and under(p)
+             and not any(parent[q][0] == p and b"vboard_agent" in parent[q][1] for q in parent)]
+    assert len(found) == 1, found
+    return found[0]
+
+
 def stop_vboard(proc):
     proc.send_signal(signal.SIGTERM)
     return proc.wait(timeout=10)

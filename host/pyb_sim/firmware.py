@@ -1,0 +1,191 @@
+"""What board code sees of the interpreter on the virtual board: the PYBv1.1
+firmware's filesystems, modules and names, not the unix port's. Runs inside
+the MicroPython unix port, installed by ``pyb_sim.vboard_agent`` once the
+simulation is loaded; never imported by board code.
+
+Facts from micropython/micropython (commit 1c3c201149f37fe8d81246191b3127bb198d6306),
+see docs/virtual-board.md: ports/stm32/main.c (sys.path, /flash and /sd),
+extmod/modos.c and ports/stm32/mpconfigport.h (the os module), py/modsys.c
+and py/persistentcode.h (sys.implementation), boards/PYBV11/mpconfigboard.h
+(the machine name).
+
+This is the interpreter's half of the confinement: ordinary board code finds
+only the firmware's names. Board code that digs into the simulation's
+objects can still reach the unix port's own modules; what they can do is
+bounded by the operating system's sandbox around the interpreter
+(``pyb_sim.sandbox``).
+"""
+
+import builtins
+import os
+import sys
+
+import vfs
+
+MACHINE = "PYBv1.1 with STM32F405RG"  # MICROPY_HW_BOARD_NAME " with " MICROPY_HW_MCU_NAME
+PLATFORM = "pyboard"  # MICROPY_PY_SYS_PLATFORM, ports/stm32/mpconfigport.h
+BUILD = "PYBV11"  # MICROPY_BOARD_BUILD_NAME, py/mkrules.mk
+# sys.implementation._mpy: MPY_VERSION 6, MPY_SUB_VERSION 3, native arch
+# MP_NATIVE_ARCH_ARMV7EMSP (7): 6 | (3 | 7 << 2) << 8
+MPY = 6 | (3 | 7 << 2) << 8
+
+# Modules of the unix port that the PYBv1.1 firmware does not have (its own
+# help('modules') next to the unix port's): importing them raises ImportError.
+UNIX_ONLY = ("ffi", "termios", "socket", "ssl", "tls", "websocket", "requests", "mip",
+             "argparse", "_thread", "cryptolib", "jni", "btree", "pyb_sim")
+# os: what extmod/modos.c offers with the stm32 port's settings (VFS, FAT,
+# littlefs v2, sync, uname, urandom, dupterm); no system, getenv, VfsPosix
+OS_NAMES = ("sep", "chdir", "getcwd", "listdir", "ilistdir", "mkdir", "remove", "rename",
+            "rmdir", "unlink", "stat", "statvfs", "mount", "umount", "VfsFat", "VfsLfs2",
+            "urandom")
+VFS_NAMES = ("mount", "umount", "VfsFat", "VfsLfs2")
+SYS_HIDDEN = ("executable", "platform", "implementation", "argv")
+
+
+class module:  # noqa: N801 - the type name in error messages, as the firmware's
+    """A module of the board: the named attributes of a unix port module."""
+
+    def __init__(self, name, src=None, names=()):
+        self.__name__ = name
+        for n in names:
+            if hasattr(src, n):
+                setattr(self, n, getattr(src, n))
+
+    def __repr__(self):
+        return "<module '%s'>" % self.__name__
+
+
+class Record:
+    """A named tuple as the firmware's attrtuple (os.uname(), sys.implementation)."""
+
+    def __init__(self, fields, values):
+        self._f = fields
+        self._v = tuple(values)
+        for k, v in zip(fields, values):
+            setattr(self, k, v)
+
+    def __getitem__(self, i):
+        return self._v[i]
+
+    def __len__(self):
+        return len(self._v)
+
+    def __iter__(self):
+        return iter(self._v)
+
+    def __eq__(self, other):
+        return tuple(self._v) == tuple(other)
+
+    def __repr__(self):
+        return "(%s)" % ", ".join("%s=%r" % (k, v) for k, v in zip(self._f, self._v))
+
+
+def version_string():
+    """MICROPY_VERSION_STRING: 1.29.0-preview."""
+    v = sys.implementation.version
+    return "%d.%d.%d%s" % (v[0], v[1], v[2], "-" + v[3] if len(v) > 3 and v[3] else "")
+
+
+def board_os(uname_version):
+    m = module("os", os, OS_NAMES)
+    info = Record(("sysname", "nodename", "release", "version", "machine"),
+                  (PLATFORM, PLATFORM, version_string(), uname_version, MACHINE))
+
+    def uname():
+        return info
+
+    def sync():
+        pass
+
+    def dupterm(stream_object=None, index=0):
+        return None
+
+    m.uname = uname
+    m.sync = sync
+    m.dupterm = dupterm
+    return m
+
+
+def board_sys():
+    m = module("sys", sys, [n for n in dir(sys) if n not in SYS_HIDDEN
+                           and not n.startswith("__")])
+    impl = sys.implementation
+    m.platform = PLATFORM
+    m.argv = []
+    m.implementation = Record(("name", "version", "_machine", "_mpy", "_build"),
+                              (impl.name, impl.version, MACHINE, MPY, BUILD))
+    return m
+
+
+BLOCKED = UNIX_ONLY + tuple("u" + n for n in UNIX_ONLY)
+
+
+def install_imports(board_modules, sim_path):
+    """``import`` gives board code the board's modules (``board_modules``,
+    also under their u-names) and refuses the unix port's own and the
+    simulation's, except its device models (``from pyb_sim.models.at24c
+    import AT24CModel``, to wire a part with ``pyb.board``), loaded from
+    ``sim_path``, mounted there (where the simulation's packages were
+    loaded from) only for the time of the import."""
+    real = builtins.__import__
+    mods = dict(board_modules)
+    for k in list(mods):
+        mods["u" + k] = mods[k]
+    hidden = {}
+    sim = os.VfsPosix(sim_path) if sim_path else None
+
+    def hide():
+        for k in list(sys.modules):
+            if k.startswith("pyb_sim"):
+                hidden[k] = sys.modules.pop(k)
+
+    loading = []  # a model's own imports go through unfiltered
+
+    def import_model(name, globals, locals, fromlist, level):
+        for k in hidden:
+            sys.modules[k] = hidden[k]
+        os.mount(sim, sim_path, readonly=True)
+        loading.append(name)
+        try:
+            return real(name, globals, locals, fromlist, level)
+        finally:
+            loading.pop()
+            os.umount(sim_path)
+            hide()
+
+    hide()
+
+    def board_import(name, globals=None, locals=None, fromlist=(), level=0):
+        # allocates nothing for an undotted name: an import inside an
+        # interrupt handler (heap locked) works as on the board
+        if level == 0 and not loading:
+            top = name
+            if "." in name:
+                top = name.split(".", 1)[0]
+            m = mods.get(top)
+            if m is not None:
+                return m
+            if sim and fromlist and name.startswith("pyb_sim.models."):
+                return import_model(name, globals, locals, fromlist, level)
+            if top in BLOCKED or top.startswith("pyb_sim"):
+                raise ImportError("no module named '%s'" % name)
+        return real(name, globals, locals, fromlist, level)
+
+    builtins.__import__ = board_import
+
+
+def confine(flash_vfs, sd_vfs, uname_version, sim_path=None):
+    """Make the board's filesystems the only ones (/flash, and /sd with an
+    SD card), sys.path as the firmware sets it, and the board's modules the
+    ones board code imports."""
+    os.umount("/")  # the unix port's VfsPosix of the whole host
+    os.mount(flash_vfs, "/flash")
+    path = ["", ".frozen"]
+    if sd_vfs is not None:
+        os.mount(sd_vfs, "/sd")
+        path += ["/sd", "/sd/lib"]  # "/sd is first so it can override /flash"
+    path += ["/flash", "/flash/lib"]
+    sys.path[:] = path
+    os.chdir("/sd" if sd_vfs is not None else "/flash")
+    install_imports({"os": board_os(uname_version), "vfs": module("vfs", vfs, VFS_NAMES),
+                     "sys": board_sys()}, sim_path)
