@@ -74,13 +74,14 @@ def command(argv, work, flash, sd=None, info_fd=None, env=None):
     if not bwrap:
         raise Unconfinable("the bwrap command (Debian package bubblewrap) is missing")
     lib = interpreter_library()
+    # (no *unpacking in these lists: the file also compiles with mpy-cross)
     args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1",
-            "--cap-drop", "ALL", "--clearenv", "--setenv", "HOME", FLASH,
-            *[a for k, v in sorted((env or {}).items()) for a in ("--setenv", k, v)],
-            *system_binds(),
-            "--ro-bind", work, RUN,
-            "--ro-bind", lib, LIB + "/" + os.path.basename(lib),
-            "--bind", flash, FLASH]
+            "--cap-drop", "ALL", "--clearenv", "--setenv", "HOME", FLASH]
+    for k, v in sorted((env or {}).items()):
+        args += ["--setenv", k, v]
+    args += system_binds() + ["--ro-bind", work, RUN,
+                              "--ro-bind", lib, LIB + "/" + os.path.basename(lib),
+                              "--bind", flash, FLASH]
     if sd:
         args += ["--bind", sd, SD]
     args += ["--dev", "/dev", "--tmpfs", "/tmp", "--chdir", FLASH]
@@ -88,7 +89,7 @@ def command(argv, work, flash, sd=None, info_fd=None, env=None):
         args += ["--info-fd", str(info_fd)]
     boot = ("import sys; sys.path[:0] = [%r]; import micropython_run as m; "
             "sys.exit(m.run_main(['micropython'] + sys.argv[1:]))" % LIB)
-    return args + ["--", os.path.realpath(sys.executable), "-I", "-S", "-c", boot, *argv]
+    return args + ["--", os.path.realpath(sys.executable), "-I", "-S", "-c", boot] + list(argv)
 
 
 def check(work, flash):
