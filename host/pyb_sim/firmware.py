@@ -22,6 +22,8 @@ import sys
 
 import vfs
 
+from pyb_sim import clock
+
 MACHINE = "PYBv1.1 with STM32F405RG"  # MICROPY_HW_BOARD_NAME " with " MICROPY_HW_MCU_NAME
 PLATFORM = "pyboard"  # MICROPY_PY_SYS_PLATFORM, ports/stm32/mpconfigport.h
 BUILD = "PYBV11"  # MICROPY_BOARD_BUILD_NAME, py/mkrules.mk
@@ -39,6 +41,8 @@ OS_NAMES = ("sep", "chdir", "getcwd", "listdir", "ilistdir", "mkdir", "remove", 
             "rmdir", "unlink", "stat", "statvfs", "mount", "umount", "VfsFat", "VfsLfs2",
             "urandom")
 VFS_NAMES = ("mount", "umount", "VfsFat", "VfsLfs2")
+TIME_NAMES = ("gmtime", "localtime", "mktime", "sleep", "sleep_ms", "sleep_us", "ticks_add",
+              "ticks_cpu", "ticks_diff", "ticks_ms", "ticks_us", "time", "time_ns")
 SYS_HIDDEN = ("executable", "platform", "implementation", "argv")
 
 
@@ -188,4 +192,4 @@ def confine(flash_vfs, sd_vfs, uname_version, sim_path=None):
     sys.path[:] = path
     os.chdir("/sd" if sd_vfs is not None else "/flash")
     install_imports({"os": board_os(uname_version), "vfs": module("vfs", vfs, VFS_NAMES),
-                     "sys": board_sys()}, sim_path)
+                     "sys": board_sys(), "time": module("time", clock, TIME_NAMES)}, sim_path)

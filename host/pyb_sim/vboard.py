@@ -52,6 +52,7 @@ PIPE_PAGE = 4096  # the smallest pipe between the interpreter and this superviso
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py", "sandbox.py")
 MSG_HDR = 12  # kind + 10 digits + newline
+FRESH_RTC_NS = 473385600 * 10**9  # 2015-01-01 00:00:00, in ns since 2000-01-01
 
 
 def log(msg):
@@ -161,6 +162,7 @@ class VBoard:
         self.wiring = wiring
         self.realtime = realtime
         self.confined = confined
+        self.started = time.monotonic_ns()
         self.work = tempfile.mkdtemp(prefix="vboard-")
         if confined:
             try:
@@ -259,7 +261,10 @@ class VBoard:
                "flash": self.board_flash, "sd": self.board_sd,
                "path": [self.build], "mode": self.mode, "wiring": self.wiring,
                "realtime": self.realtime, "flash_size": self.flash_size,
-               "version": self.banner.split("; ")[0].split(" ", 1)[1]}
+               "version": self.banner.split("; ")[0].split(" ", 1)[1],
+               # the RTC runs on across a soft reset: a fresh board's date
+               # (2015-01-01, ports/stm32/rtc.c) plus the time since the start
+               "rtc_ns": FRESH_RTC_NS + time.monotonic_ns() - self.started}
         with open(os.path.join(self.work, "boot.json"), "w") as f:
             json.dump(cfg, f)
         info_r = info_w = None

@@ -603,6 +603,10 @@ def setup(cfg):
     if cfg.get("realtime", True):
         _realtime(pyb_sim.board)
     _wire(pyb_sim.board, cfg.get("wiring", {}))
+    from pyb_sim import clock
+
+    if cfg.get("rtc_ns"):
+        clock.set_rtc_start(cfg["rtc_ns"])
     from pyb_sim import firmware
 
     # from here on, the board's filesystems and modules only
