@@ -178,7 +178,61 @@ def install_imports(board_modules, sim_path):
     builtins.__import__ = board_import
 
 
-def confine(flash_vfs, sd_vfs, uname_version, sim_path=None):
+class _FastPoll:
+    """select.poll() with ``--fast``: a wait with nothing ready lets the
+    board's clock run on by the timeout (asyncio.sleep_ms waits this way),
+    since only the program's waits move that clock."""
+
+    def __init__(self, real):
+        self._p = real
+
+    def register(self, obj, eventmask=None):
+        if eventmask is None:
+            return self._p.register(obj)
+        return self._p.register(obj, eventmask)
+
+    def unregister(self, obj):
+        return self._p.unregister(obj)
+
+    def modify(self, obj, eventmask):
+        return self._p.modify(obj, eventmask)
+
+    def _wait(self, timeout):
+        if timeout is not None and timeout > 0:
+            clock.sleep_ms(timeout)
+
+    def poll(self, timeout=-1):
+        got = self._p.poll(0)
+        if got or timeout == 0:
+            return got
+        if timeout is None or timeout < 0:
+            return self._p.poll(-1)
+        self._wait(timeout)
+        return self._p.poll(0)
+
+    def ipoll(self, timeout=-1, flags=0):
+        got = self._p.poll(0)
+        if got or timeout == 0:
+            return self._p.ipoll(0, flags)
+        if timeout is None or timeout < 0:
+            return self._p.ipoll(-1, flags)
+        self._wait(timeout)
+        return self._p.ipoll(0, flags)
+
+
+def fast_select():
+    import select
+
+    m = module("select", select, ("POLLIN", "POLLOUT", "POLLERR", "POLLHUP", "select"))
+
+    def poll():
+        return _FastPoll(select.poll())
+
+    m.poll = poll
+    return m
+
+
+def confine(flash_vfs, sd_vfs, uname_version, sim_path=None, fast=False):
     """Make the board's filesystems the only ones (/flash, and /sd with an
     SD card), sys.path as the firmware sets it, and the board's modules the
     ones board code imports."""
@@ -191,5 +245,72 @@ def confine(flash_vfs, sd_vfs, uname_version, sim_path=None):
     path += ["/flash", "/flash/lib"]
     sys.path[:] = path
     os.chdir("/sd" if sd_vfs is not None else "/flash")
-    install_imports({"os": board_os(uname_version), "vfs": module("vfs", vfs, VFS_NAMES),
-                     "sys": board_sys(), "time": module("time", clock, TIME_NAMES)}, sim_path)
+    mods = {"os": board_os(uname_version), "vfs": module("vfs", vfs, VFS_NAMES),
+            "sys": board_sys(), "time": module("time", clock, TIME_NAMES)}
+    if fast:
+        mods["select"] = fast_select()
+    install_imports(mods, sim_path)
+
+
+# --- pyb functions of the firmware that only make sense on a board -----------
+_state = {"main": "main.py", "country": "XX", "usb_mode": "VCP+MSC"}
+
+
+def main_script():
+    """The script to run after boot.py: main.py, or what boot.py named
+    with pyb.main() (ports/stm32/boardctrl.c)."""
+    return _state["main"]
+
+
+def _country(code=None):
+    """pyb.country: network.country of the firmware (extmod/modnetwork.c),
+    "XX" until set; a code is two characters."""
+    if code is None:
+        return _state["country"]
+    if len(code) != 2:
+        raise ValueError
+    _state["country"] = code
+    return None
+
+
+def _main(filename, opt=0):
+    """pyb.main(filename): the script to run after boot.py (ports/stm32/main.c)."""
+    if isinstance(filename, str):
+        _state["main"] = filename
+    return None
+
+
+def _usb_mode(mode=None, **kw):
+    """pyb.usb_mode(): the USB mode, 'VCP+MSC' on a PYBv1.1 by default
+    (ports/stm32/usb.c); setting it is kept, the virtual board's USB stays
+    a serial port."""
+    if mode is None:
+        return _state["usb_mode"]
+    _state["usb_mode"] = mode
+    return None
+
+
+def _info(dump_alloc_table=None):
+    """pyb.info(): the parts of the firmware's report (machine_info in
+    ports/stm32/modmachine.c) the virtual board has: unique ID, clocks, GC
+    figures, free flash."""
+    import gc
+
+    import pyb
+
+    i = pyb.unique_id()
+    print("ID=%s:%s:%s" % (i[0:4].hex(), i[4:8].hex(), i[8:12].hex()))
+    f = pyb.freq()
+    print("S=%u\nH=%u\nP1=%u\nP2=%u" % f)
+    free, used = gc.mem_free(), gc.mem_alloc()
+    print("GC:\n  %u total\n  %u : %u" % (free + used, used, free))
+    st = os.statvfs("/flash")
+    print("LFS free: %u bytes" % (st[0] * st[3]))
+
+
+def extend_pyb(pyb):
+    """Give the simulated pyb the firmware functions it lacks."""
+    for name, fn in (("country", _country), ("main", _main), ("usb_mode", _usb_mode),
+                     ("info", _info)):
+        if not hasattr(pyb, name):
+            setattr(pyb, name, fn)

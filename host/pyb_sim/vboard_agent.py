@@ -45,6 +45,7 @@ _msg = bytearray(_PIPE_BUF)  # token + kind + length + "\n" + payload
 _head = 12  # header bytes: set by main() with the token
 _one = bytearray(1)
 _AGENT = "vboard_agent.py"
+_firmware = None  # pyb_sim.firmware, once setup() loaded it
 _INTERRUPTED = ("Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
                 "KeyboardInterrupt: \n")
 
@@ -546,7 +547,7 @@ def _boot(cfg, g):
     _send(83)  # S: boot code starts, Ctrl-C works from here
     status, tb = _run_file("boot.py", g)
     if status == b"O" and cfg["mode"] == "friendly":
-        status, tb = _run_file("main.py", g)
+        status, tb = _run_file(_firmware.main_script(), g)
     return status, tb
 
 
@@ -590,6 +591,25 @@ def _fresh_qstr_pool():
     gc.collect()
 
 
+_ballast = None
+
+
+def _trim_heap(free):
+    """Leave ``free`` bytes of heap (--heapsize) to the device code: the
+    interpreter starts with room to spare, the rest is held here in one
+    block."""
+    global _ballast
+    import gc
+
+    if not free:
+        return
+    gc.collect()
+    extra = gc.mem_free() - free
+    if extra > 0:
+        _ballast = bytearray(extra)
+    gc.collect()
+
+
 def setup(cfg):
     """Install the simulated pyb with the wiring; return the REPL's globals."""
     pyb = pyb_sim.install()
@@ -609,11 +629,14 @@ def setup(cfg):
         clock.set_rtc_start(cfg["rtc_ns"])
     from pyb_sim import firmware
 
+    global _firmware
+    _firmware = firmware
     # from here on, the board's filesystems and modules only
     sd = cfg.get("sd")
+    firmware.extend_pyb(pyb)
     firmware.confine(FlashVfs(cfg["flash"], cfg.get("flash_size") or 0),
                      FlashVfs(sd) if sd else None, cfg.get("version", ""),
-                     (cfg.get("path") or [None])[0])
+                     (cfg.get("path") or [None])[0], not cfg.get("realtime", True))
     _fresh_qstr_pool()
     return {"__name__": "__main__"}
 
@@ -632,6 +655,7 @@ def main():
     _host_poll.ipoll(0)  # its first call allocates the tuple it yields: not in a handler
     sys.path[:] = cfg["path"]
     g = setup(cfg)
+    _trim_heap(cfg.get("heap_free"))
     _cmd_poll.register(cmd, select.POLLIN)
     status, tb = _guarded(cmd, _boot, cfg, g)
     if status == b"X":
