@@ -24,7 +24,7 @@ import tempfile
 import time
 import tty
 
-from pyb_sim import factory, sandbox
+from pyb_sim import factory, sandbox, vboard_registry
 from pyb_sim.vboard_repl import FriendlyRepl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,7 +50,8 @@ USB_RX_BUF = 1024
 USB_MAX_BACKLOG = 2  # frames of bandwidth the bus may make up after a late wake-up
 PIPE_PAGE = 4096  # the smallest pipe between the interpreter and this supervisor
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py", "sandbox.py", "factory.py")
+HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py", "sandbox.py", "factory.py",
+             "vboard_registry.py")
 MSG_HDR = 12  # kind + 10 digits + newline
 HEAP_SLACK = 128 * 1024  # heap beyond the probe's measure, trimmed by the agent
 FRESH_RTC_NS = 473385600 * 10**9  # 2015-01-01 00:00:00, in ns since 2000-01-01
@@ -204,6 +205,7 @@ class VBoard:
         self.mode = "friendly"
         self.repl = FriendlyRepl()
         self.stop = False
+        self.want_reset = False  # SIGHUP: the reset button
         self.spawned = 0.0
         # typed while an interrupt or a reboot is on its way: kept for the
         # REPL across a restart of the interpreter, as the board's USB input
@@ -322,6 +324,18 @@ class VBoard:
             except OSError:
                 pass
         self.child = None
+
+    def hard_reset(self):
+        """The reset button: the interpreter is killed whatever it runs
+        (also with Ctrl-C turned off) and the board starts afresh, in the
+        friendly REPL, running boot.py and main.py."""
+        log("reset")
+        self.kill()
+        self.mode = "friendly"
+        self.repl = FriendlyRepl()
+        self.pending = bytearray()
+        self.outq = bytearray()
+        self.spawn()
 
     def soft_reset(self):
         self.kill()
@@ -594,6 +608,9 @@ class VBoard:
         self.spawn()
         usb = self.usb
         while not self.stop:
+            if self.want_reset:
+                self.want_reset = False
+                self.hard_reset()
             sel = selectors.DefaultSelector()
             host = self.host_present()
             if host != self.host_said:  # for USB_VCP.isconnected()
@@ -689,6 +706,31 @@ class VBoard:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
+def check_link(link):
+    """SystemExit unless ``link`` is free for a new board: absent, or a
+    symlink left by a board that no longer runs."""
+    if not os.path.lexists(link):
+        return
+    if not os.path.islink(link):
+        raise SystemExit("vboard: --link %s exists and is not a link to a board: choose "
+                         "another path" % link)
+    for b in vboard_registry.boards():
+        if b.get("link") == link:
+            raise SystemExit("vboard: --link %s is in use by the virtual board of process %d "
+                             "(%s): stop it or choose another path" % (link, b["pid"], b["port"]))
+
+
+def reset(name):
+    """``--reset LINK``: SIGHUP to the board's supervisor, its reset button."""
+    b = vboard_registry.find(name)
+    if b is None:
+        raise SystemExit("vboard: no virtual board runs on %s (pyb-bridge ports lists them)"
+                         % name)
+    os.kill(b["pid"], signal.SIGHUP)
+    log("reset the board on %s" % name)
+    return 0
+
+
 def main(argv=None, prog="vboard"):
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("--link", help="also make this symlink to the serial port, e.g. /tmp/pyboard")
@@ -713,7 +755,15 @@ def main(argv=None, prog="vboard"):
                     help="run the board's interpreter without the operating system's sandbox "
                          "(only where it cannot be made: board code then has your rights on "
                          "this computer, see docs/vboard.md)")
+    ap.add_argument("--reset", metavar="LINK",
+                    help="press the reset button of the virtual board running on LINK (its "
+                         "--link or serial port) and exit")
     args = ap.parse_args(argv)
+    if args.reset:
+        return reset(args.reset)
+    link = os.path.abspath(args.link) if args.link else None
+    if link:
+        check_link(link)
     sd = None
     if args.sd:
         sd = os.path.abspath(args.sd)
@@ -735,23 +785,37 @@ def main(argv=None, prog="vboard"):
     def stop(signum, frame):
         board.stop = True
 
+    def reset_button(signum, frame):
+        board.want_reset = True
+
     if not os.listdir(flash):
         # a blank flash: the firmware makes its filesystem and factory files
         factory.make_files(flash)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, stop)
-    link = args.link
+    signal.signal(signal.SIGHUP, reset_button)
+    entry = None
     try:
         if link:
-            if os.path.islink(link):
-                os.unlink(link)
-            os.symlink(board.port, link)
+            try:
+                if os.path.islink(link):
+                    os.unlink(link)  # left by a board that is gone (check_link)
+                os.symlink(board.port, link)
+            except OSError as e:
+                raise SystemExit("vboard: cannot make the link %s: %s" % (link, e.strerror)) \
+                    from None
+        entry = vboard_registry.add({"pid": os.getpid(), "port": board.port, "link": link,
+                                     "flash": flash, "started": time.time()})
         print(board.port, flush=True)
         log("serial port %s%s, flash %s" % (board.port, " (%s)" % link if link else "", flash))
         board.run()
     finally:
         board.close()
+        if entry:
+            try:
+                os.unlink(entry)
+            except OSError:
+                pass
         if link and os.path.islink(link) and os.readlink(link) == board.port:
             os.unlink(link)
         if own_flash:
