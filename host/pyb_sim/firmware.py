@@ -19,6 +19,7 @@ bounded by the operating system's sandbox around the interpreter
 import builtins
 import os
 import sys
+import time as _time  # the unix port's: real time, for waits on streams
 
 import vfs
 
@@ -110,9 +111,45 @@ def board_os(uname_version):
     return m
 
 
-def board_sys():
+class Stdout:
+    """sys.stdout of the board: ``write`` is cooked (``\n`` goes out as
+    ``\r\n``) and ``buffer.write`` is raw, as shared/runtime/sys_stdio_mphal.c
+    has them; the raw bytes go to the serial port untouched, in order with
+    the printed text (mpremote mount sends its binary protocol this way)."""
+
+    def __init__(self, real, raw_write):
+        self._real = real
+        self.buffer = Raw(raw_write)
+
+    def write(self, s):
+        return self._real.write(s)
+
+    def flush(self):
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+class Raw:
+    def __init__(self, raw_write):
+        self._w = raw_write
+
+    def write(self, buf, n=None):
+        """Write ``buf`` (its first ``n`` bytes with ``n``), as a stream's write."""
+        if n is not None and n < len(buf):
+            buf = memoryview(buf)[:n]
+        return self._w(buf)
+
+    def flush(self):
+        pass
+
+
+def board_sys(raw_write=None):
     m = module("sys", sys, [n for n in dir(sys) if n not in SYS_HIDDEN
                            and not n.startswith("__")])
+    if raw_write is not None:
+        m.stdout = Stdout(sys.stdout, raw_write)
     impl = sys.implementation
     m.platform = PLATFORM
     m.argv = []
@@ -179,45 +216,49 @@ def install_imports(board_modules, sim_path):
 
 
 class _FastPoll:
-    """select.poll() with ``--fast``: a wait with nothing ready lets the
-    board's clock run on by the timeout (asyncio.sleep_ms waits this way),
-    since only the program's waits move that clock."""
+    """select.poll() with ``--fast``: a wait on nothing but time (asyncio's
+    sleep) lets the board's clock run on by the timeout at once, since only
+    the program's waits move that clock; a wait on a stream (sys.stdin,
+    mpremote mount's protocol) waits for it in real time, as long as the
+    timeout, and the board's clock moves by the time that passed."""
 
     def __init__(self, real):
         self._p = real
+        self._n = 0
 
     def register(self, obj, eventmask=None):
+        self._n += 1
         if eventmask is None:
             return self._p.register(obj)
         return self._p.register(obj, eventmask)
 
     def unregister(self, obj):
+        self._n = max(self._n - 1, 0)
         return self._p.unregister(obj)
 
     def modify(self, obj, eventmask):
         return self._p.modify(obj, eventmask)
 
-    def _wait(self, timeout):
-        if timeout is not None and timeout > 0:
-            clock.sleep_ms(timeout)
+    def _wait(self, timeout, it):
+        if timeout is None or timeout < 0 or self._n:
+            t0 = _time.ticks_ms()
+            got = self._p.ipoll(-1 if timeout is None else timeout) if it \
+                else self._p.poll(-1 if timeout is None else timeout)
+            clock.sleep_ms(_time.ticks_diff(_time.ticks_ms(), t0))
+            return got
+        clock.sleep_ms(timeout)
+        return self._p.ipoll(0) if it else self._p.poll(0)
 
     def poll(self, timeout=-1):
         got = self._p.poll(0)
         if got or timeout == 0:
             return got
-        if timeout is None or timeout < 0:
-            return self._p.poll(-1)
-        self._wait(timeout)
-        return self._p.poll(0)
+        return self._wait(timeout, False)
 
     def ipoll(self, timeout=-1, flags=0):
-        got = self._p.poll(0)
-        if got or timeout == 0:
+        if timeout == 0 or self._p.poll(0):
             return self._p.ipoll(0, flags)
-        if timeout is None or timeout < 0:
-            return self._p.ipoll(-1, flags)
-        self._wait(timeout)
-        return self._p.ipoll(0, flags)
+        return self._wait(timeout, True)
 
 
 def fast_select():
@@ -232,7 +273,7 @@ def fast_select():
     return m
 
 
-def confine(flash_vfs, sd_vfs, uname_version, sim_path=None, fast=False):
+def confine(flash_vfs, sd_vfs, uname_version, sim_path=None, fast=False, raw_write=None):
     """Make the board's filesystems the only ones (/flash, and /sd with an
     SD card), sys.path as the firmware sets it, and the board's modules the
     ones board code imports."""
@@ -246,7 +287,7 @@ def confine(flash_vfs, sd_vfs, uname_version, sim_path=None, fast=False):
     sys.path[:] = path
     os.chdir("/sd" if sd_vfs is not None else "/flash")
     mods = {"os": board_os(uname_version), "vfs": module("vfs", vfs, VFS_NAMES),
-            "sys": board_sys(), "time": module("time", clock, TIME_NAMES)}
+            "sys": board_sys(raw_write), "time": module("time", clock, TIME_NAMES)}
     if fast:
         mods["select"] = fast_select()
     install_imports(mods, sim_path)

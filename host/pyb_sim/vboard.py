@@ -528,6 +528,21 @@ class VBoard:
             else:
                 self.message(kind, b"")
 
+    def flush_held(self):
+        """Send on what ``from_child`` held back as the possible start of a
+        token, once the pipe is empty: the agent writes each message in one
+        write of at most PIPE_BUF bytes, which enters the pipe whole, so a
+        token cut by a read has its rest in the pipe already. (Program
+        output that ends in the token's first bytes, a 0x00 say, is not
+        held up waiting for more.)"""
+        buf = self.cbuf
+        if not buf or self.msg is not None or buf.startswith(self.token):
+            return
+        if select.select([self.out_r], [], [], 0)[0]:
+            return
+        self.out(bytes(buf).replace(b"\n", b"\r\n"))
+        del buf[:]
+
     def message(self, kind, payload):
         kind = chr(kind)
         if kind in "SR":
@@ -667,6 +682,7 @@ class VBoard:
                         continue
                     if data:
                         self.from_child(data)
+                        self.flush_held()
                     else:
                         self.child_gone()
                         break

@@ -104,6 +104,14 @@ def _send(kind, payload=b""):
         _put(kind, part, len(part))
 
 
+def _write_raw(buf):
+    """sys.stdout.buffer.write of board code: the bytes as they are."""
+    if isinstance(buf, str):
+        buf = buf.encode()
+    _send(87, buf)  # W
+    return len(buf)
+
+
 def _ready():
     return bool(_poll.poll(0))
 
@@ -636,7 +644,8 @@ def setup(cfg):
     firmware.extend_pyb(pyb)
     firmware.confine(FlashVfs(cfg["flash"], cfg.get("flash_size") or 0),
                      FlashVfs(sd) if sd else None, cfg.get("version", ""),
-                     (cfg.get("path") or [None])[0], not cfg.get("realtime", True))
+                     (cfg.get("path") or [None])[0], not cfg.get("realtime", True),
+                     _write_raw)
     _fresh_qstr_pool()
     return {"__name__": "__main__"}
 
