@@ -159,6 +159,39 @@ def board_sys(raw_write=None):
 
 
 BLOCKED = UNIX_ONLY + tuple("u" + n for n in UNIX_ONLY)
+# what help('modules') lists: the firmware's modules that the virtual board
+# has (built in, simulated, or frozen like asyncio)
+BOARD_MODULES = (
+    "__main__", "_asyncio", "array", "asyncio/__init__", "asyncio/core", "asyncio/event",
+    "asyncio/funcs", "asyncio/lock", "asyncio/stream", "binascii", "builtins", "cmath",
+    "collections", "deflate", "errno", "framebuf", "gc", "hashlib", "heapq", "io", "json",
+    "machine", "math", "micropython", "os", "platform", "pyb", "random", "re", "select",
+    "struct", "sys", "time", "uasyncio", "uctypes", "vfs")
+
+
+def install_help():
+    """help('modules') lists the board's modules, in the layout of the
+    firmware's (py/builtinhelp.c: sorted, column-first, 4 columns of 18,
+    MICROPY_PY_BUILTINS_HELP_NUM_COLUMNS and _COLUMN_WIDTH in py/mpconfig.h);
+    help() and help(obj) are the interpreter's own."""
+    real = builtins.help
+
+    def board_help(*args):
+        if args == ("modules",):
+            names = sorted(BOARD_MODULES)
+            rows = (len(names) + 3) // 4
+            for r in range(rows):
+                line = ""
+                for c in range(4):
+                    i = c * rows + r
+                    if i < len(names):
+                        line += names[i] + " " * max(18 - len(names[i]), 1)
+                print(line.rstrip())
+            print("Plus any modules on the filesystem")
+            return None
+        return real(*args)
+
+    builtins.help = board_help
 
 
 def install_imports(board_modules, sim_path):
@@ -291,6 +324,7 @@ def confine(flash_vfs, sd_vfs, uname_version, sim_path=None, fast=False, raw_wri
     if fast:
         mods["select"] = fast_select()
     install_imports(mods, sim_path)
+    install_help()
 
 
 # --- pyb functions of the firmware that only make sense on a board -----------

@@ -110,3 +110,14 @@ def test_factory_files_are_the_firmwares():
     """ports/stm32/factoryreset.c writes these three (and pybcdc.inf)."""
     assert [n for n, _ in factory.FILES] == ["boot.py", "main.py", "README.txt"]
     assert all(t.endswith("\r\n") and "\n" not in t.replace("\r\n", "") for _, t in factory.FILES)
+
+
+def test_help_modules_lists_what_imports(board):
+    out = run(board[0], "help('modules')").split("\n")
+    assert out[-1] == "Plus any modules on the filesystem"
+    names = " ".join(out[:-1]).split()
+    assert {"pyb", "machine", "asyncio/core", "uasyncio", "vfs"} <= set(names)
+    assert not {"ffi", "socket", "termios", "_thread", "mip", "ssl"} & set(names)
+    mods = [n for n in names if "/" not in n and n != "__main__"]
+    got = run(board[0], "for n in %r:\n    __import__(n)\nprint('all', len(%r))" % (mods, mods))
+    assert got == "all %d" % len(mods)
