@@ -604,17 +604,25 @@ _ballast = None
 
 def _trim_heap(free):
     """Leave ``free`` bytes of heap (--heapsize) to the device code: the
-    interpreter starts with room to spare, the rest is held here in one
-    block."""
+    interpreter starts with room to spare, the rest is held here, in the
+    largest blocks the free heap has (it may be in pieces)."""
     global _ballast
     import gc
 
     if not free:
         return
     gc.collect()
-    extra = gc.mem_free() - free
-    if extra > 0:
-        _ballast = bytearray(extra)
+    held = []
+    size = gc.mem_free() - free
+    while size >= 64:
+        extra = gc.mem_free() - free - 64  # what a block's list entry and header take
+        if extra < 64:
+            break
+        try:
+            held.append(bytearray(min(size, extra)))
+        except MemoryError:
+            size //= 2
+    _ballast = held
     gc.collect()
 
 

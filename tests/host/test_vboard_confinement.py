@@ -65,6 +65,8 @@ def test_the_root_holds_flash_and_sd(board):
     assert run(board[0], "import os; print(os.listdir('/'))") == "['flash', 'sd']"
     assert run(board[0], "import sys; print(sys.path)") == (
         "['', '.frozen', '/sd', '/sd/lib', '/flash', '/flash/lib']")
+    # with an SD card the board starts in /sd (ports/stm32/main.c)
+    assert run(board[0], "import os; print(os.getcwd())") == "/sd"
 
 
 @pytest.mark.parametrize("stmt, error", [
