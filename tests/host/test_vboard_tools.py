@@ -13,6 +13,7 @@ from vboard_support import BIN, mpremote, needs_vboard, start_vboard, stop_vboar
 
 pytestmark = needs_vboard
 AMPY = os.path.join(BIN, "ampy")
+RSHELL = os.path.join(BIN, "rshell")
 
 
 @pytest.fixture(scope="module", params=["--fast", "realtime"])
@@ -124,3 +125,24 @@ def test_ampy_destructive_defaults_stay_on_the_board(board, tmp_path):
     rm = ampy(port, "rmdir", "/")
     assert rm.returncode != 0
     assert mpremote(port, "exec", "print(6 * 7)").strip() == "42"
+
+
+def rshell(port, commands):
+    proc = subprocess.run([RSHELL, "--quiet", "-p", port, commands], capture_output=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout.decode()
+
+
+def test_rshell_sees_a_pyboard(board, tmp_path):
+    port, top = board
+    src = tmp_path / "hello.py"
+    src.write_text("print('hello from rshell')\n")
+    out = rshell(port, "boards")
+    assert "Epoch: 2000" in out and "Dirs: /flash /pyboard/flash" in out, out
+    rshell(port, "cp %s /flash/rs.py" % src)
+    assert (top / "flash" / "rs.py").read_text() == src.read_text()
+    assert rshell(port, "cat /flash/rs.py") == src.read_text()
+    # the board's root holds only flash: a copy there fails as on a PyBoard
+    out = rshell(port, "cp %s /pyboard/rs.py ; ls /pyboard" % src)
+    assert out.split()[-1] == "flash/", out
