@@ -306,6 +306,25 @@ def fast_select():
     return m
 
 
+def board_open():
+    """open() of the board: a path on its filesystems only. The unix port
+    also opens a file descriptor given as a number (the supervisor's pipes
+    among them); the firmware wants a str and says so, as extmod/vfs.c."""
+    import io
+
+    real = builtins.open
+
+    def open(file, *args, **kw):
+        if not isinstance(file, str):
+            os.stat(file)  # the firmware's TypeError: can't convert ... to str
+        return real(file, *args, **kw)
+
+    m = module("io", io, ("BytesIO", "IOBase", "StringIO"))
+    m.open = open
+    builtins.open = open
+    return m
+
+
 def confine(flash_vfs, sd_vfs, uname_version, sim_path=None, fast=False, raw_write=None):
     """Make the board's filesystems the only ones (/flash, and /sd with an
     SD card), sys.path as the firmware sets it, and the board's modules the
@@ -319,7 +338,8 @@ def confine(flash_vfs, sd_vfs, uname_version, sim_path=None, fast=False, raw_wri
     path += ["/flash", "/flash/lib"]
     sys.path[:] = path
     os.chdir("/sd" if sd_vfs is not None else "/flash")
-    mods = {"os": board_os(uname_version), "vfs": module("vfs", vfs, VFS_NAMES),
+    mods = {"io": board_open(), "os": board_os(uname_version),
+            "vfs": module("vfs", vfs, VFS_NAMES),
             "sys": board_sys(raw_write), "time": module("time", clock, TIME_NAMES)}
     if fast:
         mods["select"] = fast_select()

@@ -134,6 +134,16 @@ def test_unix_names_are_not_there(board, stmt, error):
     assert fails(board[0], stmt) == "AttributeError " + error
 
 
+def test_the_supervisors_pipes_are_not_files(board):
+    """The unix port opens a file descriptor given as a number; the board
+    wants a path, so no number reaches the supervisor's pipes."""
+    out = run(board[0], "import io\nseen = set()\nfor fd in range(64):\n"
+                        "    for o in (open, io.open):\n        try:\n            o(fd)\n"
+                        "            seen.add('opened')\n        except TypeError as e:\n"
+                        "            seen.add(str(e))\nprint(seen)")
+    assert out == "{\"can't convert 'int' object to str implicitly\"}"
+
+
 def test_the_simulation_is_not_in_sys_modules(board):
     out = run(board[0], "import sys\nprint([k for k in sys.modules if 'pyb_sim' in k or "
                         "'agent' in k])\nimport os\nprint(os is sys.modules.get('os', os))")
