@@ -25,10 +25,11 @@ $(STAMP): setup.cfg pyproject.toml
 venv: $(STAMP)
 
 # System programs some tests drive for real: an MQTT broker, a headless
-# browser, openssl for test certificates (Debian packages). Installed when
-# missing and this user may (root, or sudo without a password); otherwise
-# one line says what to install, and the tests do not start.
-SYSDEPS := mosquitto chromium chromium-driver openssl
+# browser, openssl for test certificates, and bubblewrap, the virtual
+# board's sandbox (Debian packages). Installed when missing and this user
+# may (root, or sudo without a password); otherwise one line says what to
+# install, and the tests do not start.
+SYSDEPS := mosquitto chromium chromium-driver openssl bubblewrap
 sysdeps:
 	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

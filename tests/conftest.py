@@ -29,6 +29,7 @@ PROGRAMS = {
     "mosquitto_passwd": (("mosquitto_passwd", "/usr/bin/mosquitto_passwd"),
                          "Debian package mosquitto", "make sysdeps"),
     "openssl": (("openssl",), "Debian package openssl", "make sysdeps"),
+    "bwrap": (("bwrap",), "Debian package bubblewrap", "make sysdeps"),
     "chromium": (("/usr/bin/chromium",), "Debian package chromium", "make sysdeps"),
     "chromedriver": (("/usr/bin/chromedriver",), "Debian package chromium-driver",
                      "make sysdeps"),

@@ -8,6 +8,7 @@
     pyb-bridge serve [--db FILE] [--host 127.0.0.1] [--port 8000]
     pyb-bridge deploy [--port auto] [--mpy] [--dest /flash/lib/pyb_lib]
     pyb-bridge vboard [--link /tmp/pyboard] [--flash DIR] [--wiring FILE] [--fast] ...
+    pyb-bridge vboard --reset /tmp/pyboard
 """
 
 import argparse
@@ -24,8 +25,8 @@ def cmd_ports(args):
         print("no serial ports")
     for p in found:
         ids = "%04X:%04X" % (p.vid, p.pid) if p.vid is not None else "-"
-        print("%-24s %-10s %s%s" % (p.device, ids, p.description,
-                                    "  <- PyBoard" if p.pyboard else ""))
+        mark = "  <- PyBoard (virtual)" if p.virtual else "  <- PyBoard" if p.pyboard else ""
+        print("%-24s %-10s %s%s" % (p.device, ids, p.description, mark))
     return 0
 
 
@@ -49,7 +50,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="pyb-bridge", description=__doc__.splitlines()[0])
     ap.add_argument("--version", action="version", version=version_line())
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("ports", help="list serial ports, marking PyBoards")
+    sub.add_parser("ports", help="list serial ports, marking PyBoards (virtual ones too)")
     lg = sub.add_parser("log", help="log the stream of one or several boards to files "
                                     "and/or an MQTT broker")
     logger.add_arguments(lg)

@@ -20,25 +20,34 @@ from pyb_bridge.decoder import FrameDecoder, Streams
 
 PYBOARD_VID = 0xF055  # MicroPython's USB vendor id (pyboard: PID 0x9800-0x9802)
 
-PortInfo = namedtuple("PortInfo", "device description vid pid pyboard serial_number",
-                      defaults=(None,))
+PortInfo = namedtuple("PortInfo", "device description vid pid pyboard serial_number virtual",
+                      defaults=(None, False))
 
 
 def ports():
-    """Serial ports on this machine; ``pyboard`` is True for MicroPython boards."""
+    """Serial ports on this machine; ``pyboard`` is True for MicroPython
+    boards, ``virtual`` for virtual PyBoards (``pyb-bridge vboard``, listed
+    after the real ones, by their --link when they have one)."""
+    from pyb_sim import vboard_registry
+
     out = []
     for p in sorted(list_ports.comports(), key=lambda p: p.device):
         out.append(PortInfo(p.device, p.description or "", p.vid, p.pid, p.vid == PYBOARD_VID,
                             p.serial_number or None))
+    for b in vboard_registry.boards():
+        out.append(PortInfo(b.get("link") or b["port"],
+                            "virtual PyBoard on %s, flash %s" % (b["port"], b["flash"]),
+                            None, None, True, None, True))
     return out
 
 
 def find_pyboards():
-    """The device of every PyBoard (USB VID 0xF055), sorted; OSError if none."""
+    """The device of every PyBoard (USB VID 0xF055, sorted, then the virtual
+    boards); OSError if none."""
     found = [p.device for p in ports() if p.pyboard]
     if not found:
-        raise OSError("no PyBoard found (no serial port with USB VID 0x%04X); "
-                      "name the port with --port" % PYBOARD_VID)
+        raise OSError("no PyBoard found (no serial port with USB VID 0x%04X, no virtual "
+                      "board); name the port with --port" % PYBOARD_VID)
     return found
 
 

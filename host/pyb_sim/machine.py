@@ -11,6 +11,7 @@ import errno
 
 from pyb_sim import pins, pyb
 from pyb_sim.board import NS_PER_MS, NS_PER_S
+from pyb_sim.clock import RTC  # noqa: F401 - machine.RTC is pyb.RTC on the stm32 port
 
 PWRON_RESET = 1
 HARD_RESET = 2

@@ -10,6 +10,7 @@ import errno
 
 from pyb_sim import pins
 from pyb_sim.board import NS_PER_MS, NS_PER_S, NS_PER_US
+from pyb_sim.clock import RTC  # noqa: F401 - pyb.RTC, on the board clock
 
 board = None  # set by pyb_sim.install(); the simulated Board
 

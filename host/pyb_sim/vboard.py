@@ -24,7 +24,7 @@ import tempfile
 import time
 import tty
 
-from pyb_sim import cpu
+from pyb_sim import cpu, factory, sandbox, vboard_registry
 from pyb_sim.vboard_repl import FriendlyRepl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,8 +50,11 @@ USB_RX_BUF = 1024
 USB_MAX_BACKLOG = 2  # frames of bandwidth the bus may make up after a late wake-up
 PIPE_PAGE = 4096  # the smallest pipe between the interpreter and this supervisor
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py", "cpu.py")
+HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py", "cpu.py", "sandbox.py",
+             "factory.py", "vboard_registry.py")
 MSG_HDR = 12  # kind + 10 digits + newline
+HEAP_SLACK = 128 * 1024  # heap beyond the probe's measure, trimmed by the agent
+FRESH_RTC_NS = 473385600 * 10**9  # 2015-01-01 00:00:00, in ns since 2000-01-01
 
 
 def log(msg):
@@ -151,21 +154,43 @@ class UsbLink:
 
 class VBoard:
     def __init__(self, flash, wiring, heapsize, realtime=True, flash_size=0,
-                 link_speed="usb-fs", throttle=None):
+                 link_speed="usb-fs", sd=None, confined=True, throttle=None):
         self.throttle = throttle  # pyb_sim.cpu.Throttle for --cpu pyboard
         self.usb = UsbLink() if link_speed == "usb-fs" else None
         self.tx_limit = USB_TX_BUF if self.usb else OUT_LIMIT
         self.rx_limit = USB_RX_BUF if self.usb else OUT_LIMIT
         self.flash = flash
+        self.sd = sd
         self.flash_size = flash_size
         self.wiring = wiring
         self.realtime = realtime
-        self.micropython = tool("micropython")
+        self.confined = confined
+        self.started = time.monotonic_ns()
         self.work = tempfile.mkdtemp(prefix="vboard-")
-        self.build = os.path.join(self.work, "build")
-        compile_sim(tool("mpy-cross"), self.build)
+        if confined:
+            try:
+                sandbox.check(self.work, flash)
+            except sandbox.Unconfinable as e:
+                shutil.rmtree(self.work, ignore_errors=True)
+                raise SystemExit("vboard: cannot confine the board: %s; install it (make sysdeps) "
+                                 "or give --unconfined to run board code with your own rights "
+                                 "(docs/vboard.md)" % e) from None
+            self.micropython = None
+            # the paths the interpreter sees inside its sandbox
+            self.build = os.path.join(sandbox.RUN, "build")
+            self.board_flash, self.board_sd = sandbox.FLASH, sandbox.SD if sd else None
+            self.board_work = sandbox.RUN
+        else:
+            self.micropython = tool("micropython")
+            self.build = os.path.join(self.work, "build")
+            self.board_flash, self.board_sd = flash, sd
+            self.board_work = self.work
+        compile_sim(tool("mpy-cross"), os.path.join(self.work, "build"))
         self.banner, held = self._probe()
-        self.heap = heapsize + held
+        # room to spare: the agent trims the free heap to --heapsize once the
+        # simulation is loaded (how many qstr pools that takes varies)
+        self.heapsize = heapsize
+        self.heap = heapsize + held + HEAP_SLACK
         self.master, slave = os.openpty()
         tty.setraw(slave)
         os.set_blocking(self.master, False)
@@ -181,6 +206,7 @@ class VBoard:
         self.mode = "friendly"
         self.repl = FriendlyRepl()
         self.stop = False
+        self.want_reset = False  # SIGHUP: the reset button
         self.spawned = 0.0
         # typed while an interrupt or a reboot is on its way: kept for the
         # REPL across a restart of the interpreter, as the board's USB input
@@ -194,21 +220,31 @@ class VBoard:
             "import sys, gc, json\n"
             "gc.collect(); a = gc.mem_free()\n"
             "import pyb_sim.vboard_agent as agent\n"
-            "g = agent.setup({'realtime': False, 'cpu': True, 'wiring': json.loads(%r)})\n"
+            "g = agent.setup({'realtime': False, 'cpu': True, 'wiring': json.loads(%r),\n"
+            "                 'flash': %r, 'sd': %r})\n"
             "gc.collect(); print('\\nHELD', a - gc.mem_free())\n"
             "v = sys.implementation.version\n"
             "tag = '-' + v[3] if len(v) > 3 and v[3] else ''\n"
             "print('VERSION v%%d.%%d.%%d%%s on %%s' %% (v[0], v[1], v[2], tag,\n"
-            "      sys.version.split(' on ')[-1]))\n" % (json.dumps(self.wiring),))
-        env = dict(os.environ, MICROPYPATH=self.build)
-        out = subprocess.run([self.micropython, "-X", "heapsize=4M", "-c", code], env=env,
-                             capture_output=True, check=True).stdout.decode(errors="replace")
+            "      sys.version.split(' on ')[-1]))\n" % (json.dumps(self.wiring), self.board_flash,
+                                               self.board_sd))
+        cmd, env = self.command(["-X", "heapsize=4M", "-c", code])
+        out = subprocess.run(cmd, env=env, capture_output=True, check=True,
+                             cwd=self.flash).stdout.decode(errors="replace")
         # + what the agent holds beyond the probe (its files, the REPL state)
         held = int(re.search(r"^HELD (\d+)", out, re.M).group(1)) + 3072
         version = re.search(r"^VERSION (.*)$", out, re.M).group(1).strip()
         return "MicroPython %s; %s" % (version, MACHINE), held
 
     # --- the interpreter ----------------------------------------------------
+    def command(self, argv, info_fd=None):
+        """The command (and environment) that starts the interpreter with
+        ``argv``: in its sandbox, or as it is with --unconfined."""
+        env = {"MICROPYPATH": self.build}
+        if self.confined:
+            return sandbox.command(argv, self.work, self.flash, self.sd, info_fd, env), None
+        return [self.micropython] + argv, dict(os.environ, **env)
+
     def spawn(self):
         self.spawned = time.monotonic()
         self.token = b"\x00\xff" + secrets.token_hex(6).encode()
@@ -229,21 +265,40 @@ class VBoard:
                 except OSError:
                     pass
         cfg = {"token": list(self.token), "cmd_fd": cmd_r, "host_fd": host_r,
-               "flash": self.flash,
+               "flash": self.board_flash, "sd": self.board_sd,
                "path": [self.build], "mode": self.mode, "wiring": self.wiring,
                "realtime": self.realtime, "flash_size": self.flash_size,
-               "cpu": self.throttle is not None}
-        cfg_path = os.path.join(self.work, "boot.json")
-        with open(cfg_path, "w") as f:
+               "cpu": self.throttle is not None,
+               "heap_free": self.heapsize,
+               "version": self.banner.split("; ")[0].split(" ", 1)[1],
+               # the RTC runs on across a soft reset: a fresh board's date
+               # (2015-01-01, ports/stm32/rtc.c) plus the time since the start
+               "rtc_ns": FRESH_RTC_NS + time.monotonic_ns() - self.started}
+        with open(os.path.join(self.work, "boot.json"), "w") as f:
             json.dump(cfg, f)
-        env = dict(os.environ, MICROPYPATH=self.build)
+        info_r = info_w = None
+        fds = (cmd_r, host_r)
+        if self.confined:
+            info_r, info_w = os.pipe()
+            fds += (info_w,)
+        cmd, env = self.command(
+            ["-X", "heapsize=%d" % self.heap, "-m", "pyb_sim.vboard_agent",
+             os.path.join(self.board_work, "boot.json")], info_w)
         self.child = subprocess.Popen(
-            [self.micropython, "-X", "heapsize=%d" % self.heap, "-m", "pyb_sim.vboard_agent",
-             cfg_path],
-            stdin=in_r, stdout=out_w, stderr=out_w, pass_fds=(cmd_r, host_r), env=env,
+            cmd, stdin=in_r, stdout=out_w, stderr=out_w, pass_fds=fds, env=env,
             cwd=self.flash, start_new_session=True)
-        for fd in (cmd_r, host_r, in_r, out_w):
+        for fd in (cmd_r, host_r, in_r, out_w) + ((info_w,) if info_w is not None else ()):
             os.close(fd)
+        self.child_pid = self.child.pid
+        if info_r is not None:
+            # bwrap names the sandboxed interpreter's process (Ctrl-C goes to it)
+            info = b""
+            with os.fdopen(info_r, "rb") as f:
+                info = f.read()
+            try:
+                self.child_pid = json.loads(info)["child-pid"]
+            except (ValueError, KeyError):
+                pass  # bwrap failed: its error comes on the interpreter's output
         self.cbuf = bytearray()
         self.msg = None  # [kind, remaining payload, payload so far]
         self.inq = bytearray()
@@ -260,6 +315,11 @@ class VBoard:
         if self.throttle:
             self.throttle.detach()
         if self.child.poll() is None:
+            if self.child_pid != self.child.pid:
+                try:
+                    os.kill(self.child_pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             self.child.kill()
         self.child.wait()
         for fd in (self.cmd_w, self.host_w, self.in_w, self.out_r):
@@ -268,6 +328,18 @@ class VBoard:
             except OSError:
                 pass
         self.child = None
+
+    def hard_reset(self):
+        """The reset button: the interpreter is killed whatever it runs
+        (also with Ctrl-C turned off) and the board starts afresh, in the
+        friendly REPL, running boot.py and main.py."""
+        log("reset")
+        self.kill()
+        self.mode = "friendly"
+        self.repl = FriendlyRepl()
+        self.pending = bytearray()
+        self.outq = bytearray()
+        self.spawn()
 
     def soft_reset(self):
         self.kill()
@@ -346,7 +418,7 @@ class VBoard:
         self.want_intr = False
         self.last_sigint = time.monotonic()
         try:
-            os.kill(self.child.pid, signal.SIGINT)
+            os.kill(self.child_pid, signal.SIGINT)
         except ProcessLookupError:
             pass
 
@@ -460,6 +532,21 @@ class VBoard:
             else:
                 self.message(kind, b"")
 
+    def flush_held(self):
+        """Send on what ``from_child`` held back as the possible start of a
+        token, once the pipe is empty: the agent writes each message in one
+        write of at most PIPE_BUF bytes, which enters the pipe whole, so a
+        token cut by a read has its rest in the pipe already. (Program
+        output that ends in the token's first bytes, a 0x00 say, is not
+        held up waiting for more.)"""
+        buf = self.cbuf
+        if not buf or self.msg is not None or buf.startswith(self.token):
+            return
+        if select.select([self.out_r], [], [], 0)[0]:
+            return
+        self.out(bytes(buf).replace(b"\n", b"\r\n"))
+        del buf[:]
+
     def message(self, kind, payload):
         kind = chr(kind)
         if kind in "SR":
@@ -482,7 +569,7 @@ class VBoard:
         elif kind == "M":
             log(payload.decode(errors="replace"))
         elif kind == "C" and self.throttle:  # the CPU model's counter: pace from now on
-            self.throttle.attach(self.child.pid, int(payload))
+            self.throttle.attach(self.child_pid, int(payload))
         elif kind == "B":
             self.to_repl()
             if self.mode == "friendly":
@@ -542,6 +629,9 @@ class VBoard:
         self.spawn()
         usb = self.usb
         while not self.stop:
+            if self.want_reset:
+                self.want_reset = False
+                self.hard_reset()
             sel = selectors.DefaultSelector()
             host = self.host_present()
             if host != self.host_said:  # for USB_VCP.isconnected()
@@ -598,6 +688,7 @@ class VBoard:
                         continue
                     if data:
                         self.from_child(data)
+                        self.flush_held()
                     else:
                         self.child_gone()
                         break
@@ -637,6 +728,31 @@ class VBoard:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
+def check_link(link):
+    """SystemExit unless ``link`` is free for a new board: absent, or a
+    symlink left by a board that no longer runs."""
+    if not os.path.lexists(link):
+        return
+    if not os.path.islink(link):
+        raise SystemExit("vboard: --link %s exists and is not a link to a board: choose "
+                         "another path" % link)
+    for b in vboard_registry.boards():
+        if b.get("link") == link:
+            raise SystemExit("vboard: --link %s is in use by the virtual board of process %d "
+                             "(%s): stop it or choose another path" % (link, b["pid"], b["port"]))
+
+
+def reset(name):
+    """``--reset LINK``: SIGHUP to the board's supervisor, its reset button."""
+    b = vboard_registry.find(name)
+    if b is None:
+        raise SystemExit("vboard: no virtual board runs on %s (pyb-bridge ports lists them)"
+                         % name)
+    os.kill(b["pid"], signal.SIGHUP)
+    log("reset the board on %s" % name)
+    return 0
+
+
 def main(argv=None, prog="vboard"):
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("--link", help="also make this symlink to the serial port, e.g. /tmp/pyboard")
@@ -655,29 +771,68 @@ def main(argv=None, prog="vboard"):
     ap.add_argument("--flash-size", type=parse_size, default=0,
                     help="make the flash hold this much (e.g. 64K): writes beyond it fail "
                          "with OSError 28 (ENOSPC), as on a full board (default: no limit)")
+    ap.add_argument("--sd", metavar="DIR",
+                    help="a folder that is the board's /sd, as a PyBoard with an SD card")
+    ap.add_argument("--unconfined", action="store_true",
+                    help="run the board's interpreter without the operating system's sandbox "
+                         "(only where it cannot be made: board code then has your rights on "
+                         "this computer, see docs/vboard.md)")
+    ap.add_argument("--reset", metavar="LINK",
+                    help="press the reset button of the virtual board running on LINK (its "
+                         "--link or serial port) and exit")
     cpu.add_arguments(ap)
     args = ap.parse_args(argv)
+    if args.reset:
+        return reset(args.reset)
+    link = os.path.abspath(args.link) if args.link else None
+    if link:
+        check_link(link)
+    sd = None
+    if args.sd:
+        sd = os.path.abspath(args.sd)
+        if not os.path.isdir(sd):
+            raise SystemExit("vboard: --sd %s: no such folder" % args.sd)
     throttle = cpu.from_args(args, tool("micropython"), log)
 
     own_flash = args.flash is None
     flash = tempfile.mkdtemp(prefix="vboard-flash-") if own_flash else os.path.abspath(args.flash)
     os.makedirs(flash, exist_ok=True)
-    board = VBoard(flash, load_wiring(args.wiring), args.heapsize, realtime=not args.fast,
-                   flash_size=args.flash_size, link_speed=args.link_speed,
-                   throttle=throttle)
+    try:
+        board = VBoard(flash, load_wiring(args.wiring), args.heapsize, realtime=not args.fast,
+                       flash_size=args.flash_size, link_speed=args.link_speed, sd=sd,
+                       confined=not args.unconfined,
+                       throttle=throttle)
+    except BaseException:
+        if own_flash:
+            shutil.rmtree(flash, ignore_errors=True)
+        if throttle:
+            throttle.close()
+        raise
 
     def stop(signum, frame):
         board.stop = True
 
+    def reset_button(signum, frame):
+        board.want_reset = True
+
+    if not os.listdir(flash):
+        # a blank flash: the firmware makes its filesystem and factory files
+        factory.make_files(flash)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, stop)
-    link = args.link
+    signal.signal(signal.SIGHUP, reset_button)
+    entry = None
     try:
         if link:
-            if os.path.islink(link):
-                os.unlink(link)
-            os.symlink(board.port, link)
+            try:
+                if os.path.islink(link):
+                    os.unlink(link)  # left by a board that is gone (check_link)
+                os.symlink(board.port, link)
+            except OSError as e:
+                raise SystemExit("vboard: cannot make the link %s: %s" % (link, e.strerror)) \
+                    from None
+        entry = vboard_registry.add({"pid": os.getpid(), "port": board.port, "link": link,
+                                     "flash": flash, "started": time.time()})
         print(board.port, flush=True)
         log("serial port %s%s, flash %s" % (board.port, " (%s)" % link if link else "", flash))
         if throttle:
@@ -687,6 +842,11 @@ def main(argv=None, prog="vboard"):
         board.close()
         if throttle:
             throttle.close()
+        if entry:
+            try:
+                os.unlink(entry)
+            except OSError:
+                pass
         if link and os.path.islink(link) and os.readlink(link) == board.port:
             os.unlink(link)
         if own_flash:

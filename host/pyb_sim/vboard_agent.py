@@ -28,6 +28,7 @@ import select
 import sys
 import time
 
+import micropython as _mp  # the interpreter's own (board code gets a wrapped one)
 import pyb_sim
 
 _out = sys.stdout.buffer
@@ -45,6 +46,7 @@ _msg = bytearray(_PIPE_BUF)  # token + kind + length + "\n" + payload
 _head = 12  # header bytes: set by main() with the token
 _one = bytearray(1)
 _AGENT = "vboard_agent.py"
+_firmware = None  # pyb_sim.firmware, once setup() loaded it
 _INTERRUPTED = ("Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
                 "KeyboardInterrupt: \n")
 
@@ -101,6 +103,14 @@ def _send(kind, payload=b""):
     for off in range(0, n, room):
         part = view[off:off + room]
         _put(kind, part, len(part))
+
+
+def _write_raw(buf):
+    """sys.stdout.buffer.write of board code: the bytes as they are."""
+    if isinstance(buf, str):
+        buf = buf.encode()
+    _send(87, buf)  # W
+    return len(buf)
 
 
 def _ready():
@@ -238,18 +248,43 @@ class _SizedFile:
         self.f.close()
 
 
+def _inside(path):
+    """``path`` (absolute within the filesystem) with its ``.`` and ``..``
+    resolved; a path that climbs above the filesystem's top fails with
+    ENOENT, as a name the board's filesystem does not have."""
+    parts = []
+    for p in path.split("/"):
+        if p == "..":
+            if not parts:
+                raise OSError(2)
+            parts.pop()
+        elif p and p != ".":
+            parts.append(p)
+    return "/" + "/".join(parts)
+
+
 class FlashVfs:
     """The flash folder as the board's /flash: a VfsPosix whose ilistdir
     also gives sizes, as the board's FAT/littlefs do. With ``size`` (bytes,
     ``--flash-size``) the files can hold that much in all, and statvfs
-    tells what is left."""
+    tells what is left. No path leaves the folder by ``..``."""
 
     def __init__(self, root, size=0):
         self.root = root.rstrip("/")
         self.p = os.VfsPosix(root)
+        self.host = os.VfsPosix()  # for rename: host paths, see there
         self.size = size
+        self.cwd = "/"
+
+    def _path(self, path):
+        """``path`` (relative to this filesystem's current folder or
+        absolute in it) as an absolute path in the folder."""
+        if path[:1] != "/":
+            path = self.cwd + "/" + path
+        return _inside(path)
 
     def used(self, path="/"):
+        path = self._path(path)
         n = 0
         base = path if path.endswith("/") else path + "/"
         for e in self.p.ilistdir(path):
@@ -266,52 +301,55 @@ class FlashVfs:
         pass
 
     def ilistdir(self, path):
-        path = path or "/"
+        path = self._path(path or "/")
         base = path if path.endswith("/") else path + "/"
         for e in self.p.ilistdir(path):
             size = self.p.stat(base + e[0])[6] if e[1] == 0x8000 else 0
             yield (e[0], e[1], e[2], size)
 
     def stat(self, path):
-        return self.p.stat(path or "/")
+        return self.p.stat(self._path(path or "/"))
 
     def statvfs(self, path):
         if not self.size:
-            return self.p.statvfs(path or "/")
+            return self.p.statvfs(self._path(path or "/"))
         free = max(self.size - self.used(), 0) // 512
         return (512, 512, self.size // 512, free, free, 0, 0, 0, 0, 255)
 
     def open(self, path, mode):
-        f = self.p.open(path, mode)
+        f = self.p.open(self._path(path), mode)
         if self.size and ("w" in mode or "a" in mode or "+" in mode):
             return _SizedFile(f, self)
         return f
 
     def chdir(self, path):
-        return self.p.chdir(path or "/")
+        path = self._path(path or "/")
+        if not self.p.stat(path)[0] & 0x4000:
+            raise OSError(20)  # ENOTDIR
+        self.cwd = path
 
     def getcwd(self):
-        return self.p.getcwd()
+        return self.cwd
 
     def mkdir(self, path):
-        return self.p.mkdir(path)
+        return self.p.mkdir(self._path(path))
 
     def remove(self, path):
-        return self.p.remove(path)
+        return self.p.remove(self._path(path))
 
     def rmdir(self, path):
-        return self.p.rmdir(path)
+        return self.p.rmdir(self._path(path))
 
     def rename(self, old, new):
         # host paths: VfsPosix.rename of the unix port 1.28 builds both paths
         # in one buffer (extmod/vfs_posix.c), so the old one is lost
-        return os.rename(self.root + old, self.root + new)
+        return self.host.rename(self.root + self._path(old), self.root + self._path(new))
 
 
 def _wrap_micropython():
     """``micropython.kbd_intr`` tells the supervisor instead of removing the
     unix port's SIGINT handler (the supervisor turns Ctrl-C into SIGINT)."""
-    import micropython as real
+    real = _mp
 
     class Module:
         pass
@@ -440,11 +478,9 @@ def _guarded(cmd, work, *args):
 
 def _lock_state():
     """The heap-lock depth and the simulated board's interrupt bookkeeping."""
-    import micropython
-
-    micropython.heap_lock()
+    _mp.heap_lock()
     b = pyb_sim.board
-    return micropython.heap_unlock(), b.irq_depth, b._hw_sp
+    return _mp.heap_unlock(), b.irq_depth, b._hw_sp
 
 
 def _restore(state):
@@ -452,13 +488,11 @@ def _restore(state):
     behind: the unix port raises it at any instruction, also inside the
     garbage collector or between the simulation's heap_lock() and
     heap_unlock(). (A real board raises it between bytecodes only.)"""
-    import micropython
-
     depth, irq, sp = state
-    micropython.heap_lock()
-    now = micropython.heap_unlock()
+    _mp.heap_lock()
+    now = _mp.heap_unlock()
     while now > depth:
-        now = micropython.heap_unlock()
+        now = _mp.heap_unlock()
     b = pyb_sim.board
     b.irq_depth = irq
     b._hw_sp = sp
@@ -466,12 +500,10 @@ def _restore(state):
 
 def _unlock_all():
     """Unlock the heap entirely; return the lock depth it had."""
-    import micropython
-
-    micropython.heap_lock()
-    depth = left = micropython.heap_unlock()
+    _mp.heap_lock()
+    depth = left = _mp.heap_unlock()
     while left:
-        left = micropython.heap_unlock()
+        left = _mp.heap_unlock()
     return depth
 
 
@@ -524,7 +556,7 @@ def _boot(cfg, g):
     _send(83)  # S: boot code starts, Ctrl-C works from here
     status, tb = _run_file("boot.py", g)
     if status == b"O" and cfg["mode"] == "friendly":
-        status, tb = _run_file("main.py", g)
+        status, tb = _run_file(_firmware.main_script(), g)
     return status, tb
 
 
@@ -568,6 +600,33 @@ def _fresh_qstr_pool():
     gc.collect()
 
 
+_ballast = None
+
+
+def _trim_heap(free):
+    """Leave ``free`` bytes of heap (--heapsize) to the device code: the
+    interpreter starts with room to spare, the rest is held here, in the
+    largest blocks the free heap has (it may be in pieces)."""
+    global _ballast
+    import gc
+
+    if not free:
+        return
+    gc.collect()
+    held = []
+    size = gc.mem_free() - free
+    while size >= 64:
+        extra = gc.mem_free() - free - 64  # what a block's list entry and header take
+        if extra < 64:
+            break
+        try:
+            held.append(bytearray(min(size, extra)))
+        except MemoryError:
+            size //= 2
+    _ballast = held
+    gc.collect()
+
+
 def setup(cfg):
     """Install the simulated pyb with the wiring; return the REPL's globals."""
     pyb = pyb_sim.install()
@@ -588,6 +647,21 @@ def setup(cfg):
     if cfg.get("cpu"):
         cpu_board.count_clock(pyb_sim.board, globals())
     _wire(pyb_sim.board, cfg.get("wiring", {}))
+    from pyb_sim import clock
+
+    if cfg.get("rtc_ns"):
+        clock.set_rtc_start(cfg["rtc_ns"])
+    from pyb_sim import firmware
+
+    global _firmware
+    _firmware = firmware
+    # from here on, the board's filesystems and modules only
+    sd = cfg.get("sd")
+    firmware.extend_pyb(pyb)
+    firmware.confine(FlashVfs(cfg["flash"], cfg.get("flash_size") or 0),
+                     FlashVfs(sd) if sd else None, cfg.get("version", ""),
+                     (cfg.get("path") or [None])[0], not cfg.get("realtime", True),
+                     _write_raw)
     _fresh_qstr_pool()
     return {"__name__": "__main__"}
 
@@ -600,18 +674,17 @@ def main():
     _head = len(token) + 12
     _msg[:len(token)] = token
     _msg[_head - 1] = 10
-    cmd = open("/dev/fd/%d" % cfg["cmd_fd"], "rb")
-    _host = open("/dev/fd/%d" % cfg["host_fd"], "rb")
+    cmd = open(cfg["cmd_fd"], "rb")
+    _host = open(cfg["host_fd"], "rb")
     _host_poll.register(_host, select.POLLIN)
     _host_poll.ipoll(0)  # its first call allocates the tuple it yields: not in a handler
-    os.mount(FlashVfs(cfg["flash"], cfg.get("flash_size") or 0), "/flash")
-    os.chdir("/flash")
-    sys.path[:] = ["", "/flash", "/flash/lib"] + cfg["path"]
+    sys.path[:] = cfg["path"]
     g = setup(cfg)
     if cfg.get("cpu"):  # C: the supervisor paces this process from here on
         from pyb_sim import cpu_board
 
         _send(67, str(cpu_board.address()).encode())
+    _trim_heap(cfg.get("heap_free"))
     _cmd_poll.register(cmd, select.POLLIN)
     status, tb = _guarded(cmd, _boot, cfg, g)
     if status == b"X":

@@ -12,9 +12,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.dirname(sys.executable)
 MPREMOTE = os.path.join(BIN, "mpremote")
 
-# The micropython and mpremote commands of the dev install (tests/conftest.py
-# stops the run with one line when either is missing).
-needs_vboard = pytest.mark.needs("micropython", "mpremote")
+# The micropython and mpremote commands of the dev install and bubblewrap,
+# the board's sandbox (tests/conftest.py stops the run with one line when
+# one is missing).
+needs_vboard = pytest.mark.needs("micropython", "mpremote", "bwrap")
 
 
 def env():
@@ -45,6 +46,35 @@ def fast_board(tmp_path_factory):
     proc, port = start_vboard(flash, "--fast")
     yield port, str(flash)
     assert stop_vboard(proc) == 0
+
+
+def interpreter_pid(proc):
+    """The process id of the board's interpreter (inside its sandbox) under
+    the supervisor ``proc``."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    stat = f.read()
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    cmdline = f.read()
+            except OSError:
+                continue
+            parent[int(d)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmdline)
+
+    def under(pid):
+        while pid > 1:
+            if pid == proc.pid:
+                return True
+            pid = parent.get(pid, (0,))[0]
+        return False
+
+    # the innermost: bwrap's own processes carry the command line too
+    found = [p for p in parent if b"vboard_agent" in parent[p][1] and under(p)
+             and not any(parent[q][0] == p and b"vboard_agent" in parent[q][1] for q in parent)]
+    assert len(found) == 1, found
+    return found[0]
 
 
 def stop_vboard(proc):
