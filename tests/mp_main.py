@@ -18,6 +18,7 @@ sys.path[:0] = [build, root, root + "/tests/device"]
 import pyb_sim  # noqa: E402
 
 pyb_sim.install()
+gc.collect()  # the test module and the pyb_lib source it compiles get a clean heap
 module = __import__(module_name)
 names = sorted(n for n in dir(module) if n.startswith("test_"))
 counts = [0, 0]  # passed, failed
