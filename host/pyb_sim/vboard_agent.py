@@ -47,6 +47,7 @@ _head = 12  # header bytes: set by main() with the token
 _one = bytearray(1)
 _AGENT = "vboard_agent.py"
 _firmware = None  # pyb_sim.firmware, once setup() loaded it
+_cpu_board = None  # pyb_sim.cpu_board with --cpu pyboard, once setup() loaded it
 _INTERRUPTED = ("Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
                 "KeyboardInterrupt: \n")
 
@@ -640,6 +641,9 @@ def setup(cfg):
     if cfg.get("cpu"):  # --cpu pyboard: count the simulation's host time (pyb_sim.cpu_board)
         from pyb_sim import cpu_board
 
+        global _cpu_board
+        _cpu_board = cpu_board  # main() tells its address, once board code is confined
+
         cpu_board.install(pyb_sim.board)
         cpu_board.patch(pyb)
     if cfg.get("realtime", True):
@@ -681,9 +685,7 @@ def main():
     sys.path[:] = cfg["path"]
     g = setup(cfg)
     if cfg.get("cpu"):  # C: the supervisor paces this process from here on
-        from pyb_sim import cpu_board
-
-        _send(67, str(cpu_board.address()).encode())
+        _send(67, str(_cpu_board.address()).encode())
     _trim_heap(cfg.get("heap_free"))
     _cmd_poll.register(cmd, select.POLLIN)
     status, tb = _guarded(cmd, _boot, cfg, g)
