@@ -44,7 +44,7 @@ from pyb_lib.stream import Stream  # noqa: E402
 BEGIN_MARK = "<!-- faults:begin -->"
 END_MARK = "<!-- faults:end -->"
 CHANNELS = (("k", "I", ""), ("x", "H", ""), ("y", "h", ""))
-_HDR = struct.Struct("<BBBBBBHII")
+_HDR = struct.Struct("<BBBBBBHII")  # the first 16 bytes; the length counts 8 more (ids)
 
 
 def x_of(k):
@@ -66,7 +66,7 @@ class Recorder:
     def write(self, data):
         data = bytes(data)
         _, _, _, typ, _, _, length, seq, _ = _HDR.unpack_from(data)
-        self.frames.append((seq, typ, length))
+        self.frames.append((seq, typ, length - 8))  # payload bytes
         done = 0
         while done < len(data):
             done += os.write(self.fd, data[done:])

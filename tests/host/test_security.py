@@ -31,14 +31,24 @@ from pyb_bridge.sinks import open_sink
 
 BIN = os.path.dirname(sys.executable)
 SYNC = b"\xa5\xd3"
-HDR = struct.Struct("<BBBBHII")
+HDR = struct.Struct("<BBBBHIIII")
+BOOT = 7
+_SCHEMA = {}  # stream id -> the schema id of the last descriptor built for it
 
 
 # --- frames as a hostile board sends them ----------------------------------
 
-def frame(typ, stream, seq, payload, t=0, version=1, flags=0, length=None):
+def frame(typ, stream, seq, payload, t=0, version=2, flags=0, length=None, schema=None,
+          boot=BOOT):
+    """A version 2 frame; a descriptor's schema id is the CRC-32 of its
+    payload, and other frames take the last one built for their stream."""
+    if schema is None:
+        if typ == 1:
+            schema = _SCHEMA[stream] = zlib.crc32(payload)
+        else:
+            schema = _SCHEMA.get(stream, 0)
     head = SYNC + HDR.pack(version, typ, stream, flags,
-                           len(payload) if length is None else length, seq, t)
+                           len(payload) + 8 if length is None else length, seq, t, schema, boot)
     body = head + payload
     return body + struct.pack("<I", zlib.crc32(body))
 
@@ -50,7 +60,7 @@ def text(s):
 
 def descriptor(name, channels, period_us=100, n=None):
     """``channels``: [(type code, name, unit)]."""
-    p = struct.pack("<BBI", 1, len(channels) if n is None else n, period_us) + text(name)
+    p = struct.pack("<BBI", 2, len(channels) if n is None else n, period_us) + text(name)
     for code, cname, unit in channels:
         p += code.encode() + text(cname) + text(unit)
     return p
@@ -478,8 +488,8 @@ def test_an_endless_line_without_newline_keeps_memory_bounded(tmp_path):
 
 
 def test_a_header_claiming_a_huge_length_is_skipped(tmp_path):
-    huge = SYNC + HDR.pack(1, 2, 0, 0, 0xFFFF, 1, 0)  # more than MAX_PAYLOAD: not a frame
-    most = SYNC + HDR.pack(1, 2, 0, 0, 16384, 1, 0)  # the most a frame may carry, never sent
+    huge = SYNC + HDR.pack(2, 2, 0, 0, 0xFFFF, 1, 0, 0, BOOT)  # more than MAX_PAYLOAD: not a frame
+    most = SYNC + HDR.pack(2, 2, 0, 0, 16384, 1, 0, 0, BOOT)  # the most a frame may carry
     good = good_frames(500)[len(frame(1, 0, 0, descriptor("adc", [("h", "x", "raw")]))):]
     chunks = [huge + good, most + good]
     (tmp_path / "clean").mkdir()
@@ -784,9 +794,15 @@ def test_a_writer_slower_than_the_board_costs_bounded_memory(tmp_path):
     from pyb_bridge.logger import Logger
 
     class SlowSink:
+        """A writer that is stuck until the reader has filled the backlog
+        past half its limit (waited for, with a deadline), then slow."""
         rows = 0
+        backlog = None
 
         def write_all(self, batches, host_time, schemas=(), board=None):
+            deadline = time.monotonic() + 20
+            while self.backlog.peak <= limit / 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
             time.sleep(0.002)
             self.rows += sum(len(b.times) for b in batches)
 
@@ -801,6 +817,7 @@ def test_a_writer_slower_than_the_board_costs_bounded_memory(tmp_path):
     import threading
 
     with Logger(["loop://"], [sink], backlog_bytes=limit) as lg:
+        sink.backlog = lg.backlog
         port = lg.boards[0].link.serial
 
         def board():  # loop:// holds 4 kB: the writer waits as a board would

@@ -1,0 +1,180 @@
+"""Hostile and unlucky boards: one test per case. The end-to-end cases run
+the real ``pyb-bridge log`` on a pseudo-terminal (tests/host/hostile_support.py);
+the others feed the decoder the bytes such a board sends. Frames are made by
+the board's own encoder (pyb_lib.stream), then damaged, replayed, reordered
+or cut as the case says."""
+
+import random
+import sqlite3
+import struct
+import zlib
+
+from hostile_support import LogRun, record
+
+from pyb_bridge.decoder import T_DATA, FrameDecoder, Streams
+
+TEMP = (("temp", "h", "cC"),)
+PRESSURE = (("pressure", "I", "Pa"),)
+
+
+def decode(chunks, dec=None, streams=None):
+    """Feed ``chunks`` (a list of bytes); (decoder, streams, [(schema name,
+    channel names, row values)])."""
+    dec = dec or FrameDecoder(warn=lambda line: None)
+    streams = streams or Streams(warn=lambda line: None)
+    rows = []
+    for c in chunks:
+        batches, _ = streams.feed(dec.feed(c))
+        for b in batches:
+            rows += [(b.schema.name, b.schema.names, v) for v in zip(*b.columns, strict=True)]
+    return dec, streams, rows
+
+
+def flip(frame, offset, bit=0):
+    b = bytearray(frame)
+    b[offset] ^= 1 << bit
+    return bytes(b)
+
+
+def channel_rows(db, channel):
+    """The values logged under the channel named ``channel`` (any table)."""
+    out = []
+    for (table,) in db.execute('SELECT DISTINCT "table" FROM "_channels" WHERE "column" = ?',
+                               (channel,)):
+        q = '"%s"' % table.replace('"', '""')
+        out += [r[0] for r in db.execute('SELECT "%s" FROM %s ORDER BY rowid' % (channel, q))]
+    return out
+
+
+# --- protocol version 2: schema and boot in every frame ---------------------------
+
+def test_restart_with_other_channels_and_a_damaged_descriptor(tmp_path):
+    """A board re-flashed with other channels under the same stream id and
+    name, whose first descriptor after the restart is hit by a bit flip:
+    no pressure reading lands in the temperature table, none is lost."""
+    before = record(TEMP, [(2000 + k,) for k in range(20)], name="env", frame_bytes=40)
+    after = record(PRESSURE, [(45556 + k,) for k in range(40)], name="env", frame_bytes=40,
+                   descriptor_every=4)
+    after[0] = flip(after[0], 30)  # the restart's descriptor: its CRC fails
+    run = LogRun(tmp_path)
+    run.send(b"".join(before) + b"".join(after))
+    run.wait_for(lambda db: len(channel_rows(db, "pressure")) == 40)
+    assert run.stop() == 0, run.stderr
+    db = sqlite3.connect(run.out)
+    assert channel_rows(db, "temp") == [2000 + k for k in range(20)]
+    assert channel_rows(db, "pressure") == [45556 + k for k in range(40)]
+    c = run.counters()
+    assert c["restarts"] == 1 and c["crc_errors"] == 1 and c["held"] == 4, c
+
+
+def test_held_frames_are_decoded_only_with_their_own_descriptor():
+    """A flood of frames of a restarted board before its descriptor: held
+    (bounded), never decoded with the descriptor of the boot before; the
+    ones held decoded with their own when it comes, the rest counted."""
+    before = record(TEMP, [(k,) for k in range(10)], name="env", frame_bytes=40)
+    after = record(PRESSURE, [(100000 + k,) for k in range(900)], name="env", frame_bytes=40,
+                   descriptor_every=300)  # 3 records a frame: a repeat after 300 frames
+    assert after[301][3] == 1  # the repeated descriptor
+    streams = Streams(hold=100, warn=lambda line: None)
+    dec, streams, rows = decode(before + after[1:302], streams=streams)
+    temps = [v[0] for name, names, v in rows if names == ("temp",)]
+    pressures = [v[0] for name, names, v in rows if names == ("pressure",)]
+    assert temps == list(range(10))
+    assert pressures == [100000 + k for k in range(600, 900)]  # the newest 100 frames held
+    assert streams.held == 300 and streams.held_dropped == 200 and dec.restarts == 1
+
+
+def test_replayed_stream_gives_no_duplicate_rows_and_no_false_counters(tmp_path):
+    """The same frames sent twice, and an old boot's frames after a new
+    boot: one row per reading; duplicates and replays counted as such."""
+    one = record(TEMP, [(k,) for k in range(30)], name="env", frame_bytes=40)
+    two = record(TEMP, [(1000 + k,) for k in range(30)], name="env", frame_bytes=40)
+    run = LogRun(tmp_path)
+    run.send(b"".join(one) + b"".join(one) + b"".join(two) + b"".join(one[:5]))
+    run.wait_for(lambda db: len(channel_rows(db, "temp")) == 60)
+    assert run.stop() == 0, run.stderr
+    db = sqlite3.connect(run.out)
+    assert channel_rows(db, "temp") == list(range(30)) + [1000 + k for k in range(30)]
+    c = run.counters()
+    assert c["duplicates"] == len(one) and c["replays"] == 5 and c["restarts"] == 1, c
+    assert c["frames_lost"] == 0, c
+
+
+def test_reordered_frames_are_logged_and_not_counted_lost():
+    frames = record(TEMP, [(k,) for k in range(40)], frame_bytes=40)
+    frames[3], frames[5] = frames[5], frames[3]
+    dec, _, rows = decode(frames)
+    assert sorted(v[0] for _, _, v in rows) == list(range(40))
+    assert dec.frames_lost == 0 and dec.reordered == 2 and dec.duplicates == 0
+
+
+# --- resync that holds nothing hostage -----------------------------------------------
+
+def test_a_flipped_length_bit_on_a_slow_stream_loses_one_frame(tmp_path):
+    """One flipped high bit in a length field (the frame now claims 8 KB
+    more than the whole rest of the stream): the frames behind it are
+    logged while the log runs, not held until exit; one damaged frame,
+    one lost."""
+    frames = record(TEMP, [(k,) for k in range(300)], frame_bytes=30)
+    data = [f for f in frames if f[3] == T_DATA]
+    assert len(data) == 300
+    k = frames.index(data[10])
+    frames[k] = flip(frames[k], 7, 5)  # length + 8192
+    run = LogRun(tmp_path)
+    run.send(b"".join(frames))
+    run.wait_for(lambda db: len(channel_rows(db, "temp")) == 299)
+    assert run.stop() == 0, run.stderr
+    c = run.counters()
+    assert c["crc_errors"] == 1 and c["frames_lost"] == 1, c
+
+
+def test_an_incomplete_last_frame_is_given_up_after_a_bounded_time():
+    now = [0.0]
+    dec = FrameDecoder(warn=lambda line: None, clock=lambda: now[0])
+    frames = record(TEMP, [(k,) for k in range(5)], frame_bytes=30)
+    bad = flip(frames[2], 7, 5)
+    out = dec.feed(b"".join(frames[:2]) + bad)
+    assert len(out) == 2 and dec.crc_errors == 0  # waiting: it might still come
+    now[0] += 1.0
+    assert dec.feed(b"") == [] and dec.crc_errors == 0
+    now[0] += 1.0  # max_wait_s: 2 s
+    assert dec.feed(b"") == [] and dec.crc_errors == 1
+    out = dec.feed(b"".join(frames[3:]))  # the frames behind decode at once
+    assert len(out) == len(frames) - 3 and dec.frames_lost == 1
+
+
+def test_crc_errors_count_damaged_frames():
+    """Single bit flips in random frames (past the sync, version and type
+    bytes, which make the frame no frame at all): ``crc_errors`` is the
+    number of frames hit, in every trial."""
+    rnd = random.Random(17)
+    frames = record(TEMP + PRESSURE, [(k, 3 * k) for k in range(400)], frame_bytes=60,
+                    period_us=0)
+    for trial in range(200):
+        hit = sorted(rnd.sample(range(1, len(frames)), rnd.randint(1, 12)))
+        data = list(frames)
+        for i in hit:
+            data[i] = flip(data[i], rnd.randrange(4, len(data[i])), rnd.randrange(8))
+        dec = FrameDecoder(warn=lambda line: None)
+        out = dec.feed(b"".join(data)) + dec.feed(b"", final=True)
+        assert dec.crc_errors == len(hit), (trial, hit, dec.counters())
+        assert len(out) == len(frames) - len(hit)
+
+
+def test_a_version_1_board_is_told_in_one_line(tmp_path):
+    """A board with the version 1 library: one line naming both versions."""
+    def frame(typ, seq, payload):
+        head = b"\xa5\xd3" + struct.pack("<BBBBHII", 1, typ, 1, 0, len(payload), seq, seq)
+        return head + payload + struct.pack("<I", zlib.crc32(head + payload))
+
+    desc = struct.pack("<BBI", 1, 1, 1000) + b"\x03env" + b"h\x04temp\x02cC"
+    data = frame(1, 0, desc) + b"".join(frame(2, k + 1, struct.pack("<h", k))
+                                        for k in range(50))
+    run = LogRun(tmp_path)
+    run.send(data)
+    line = run.wait_line(lambda ln: "protocol" in ln)
+    assert run.stop() == 0
+    assert line.startswith("pyb-bridge: the board sends stream protocol 1; ") and \
+        "understands protocol 2 only" in line
+    assert [ln for ln in run.lines if "protocol" in ln] == [line]
+    assert run.counters()["older_frames"] == 51
