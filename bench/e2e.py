@@ -37,6 +37,7 @@ import board
 from report import merge_results, write_block
 
 from pyb_bridge.link import start_script
+from pyb_bridge.sinks import named_views
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 END = b"\xfeEND-OF-RUN\xfe"
@@ -138,6 +139,7 @@ def check_stream_db(db, board_records):
     """(rows, seconds from the first batch to the last) after checking that
     SQLite holds every reading the board sent, in order, with its values."""
     con = sqlite3.connect(db)
+    named_views(con)  # the stream "e2e" by its name
     try:
         rows, t_min, t_max, h0, h1 = con.execute(
             "SELECT COUNT(*), MIN(board_time_us), MAX(board_time_us), MIN(host_time), "

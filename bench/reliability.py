@@ -39,6 +39,7 @@ import pyb_sim  # noqa: E402
 
 pyb_sim.install()  # ``micropython.const`` for the board code on CPython
 from pyb_bridge.faultlink import FaultLink, even_rates  # noqa: E402
+from pyb_bridge.sinks import named_views  # noqa: E402
 from pyb_lib.stream import Stream  # noqa: E402
 
 BEGIN_MARK = "<!-- faults:begin -->"
@@ -97,11 +98,11 @@ def wait_for(cond, timeout, what):
 
 
 def described(db, table="rel"):
-    """True once the bridge's log declares ``table``."""
+    """True once the bridge's log declares the stream ``table``."""
     try:
         con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=0.1)
         try:
-            return bool(con.execute('SELECT 1 FROM "_channels" WHERE "table" = ?',
+            return bool(con.execute('SELECT 1 FROM "_streams" WHERE "stream" = ?',
                                     (table,)).fetchone())
         finally:
             con.close()
@@ -204,6 +205,7 @@ def run_case(rate=0.0, disconnects=0, seconds=3.0, rows_per_s=20000, seed=1, sta
 def check(db, sent, n_rows):
     """Compare the log with what was sent."""
     con = sqlite3.connect(db)
+    named_views(con)  # the stream "rel" under its own name
     counters = dict(con.execute('SELECT name, value FROM "_counters"'))
     rows = con.execute('SELECT seq, k, x, y FROM "rel"').fetchall()
     con.close()

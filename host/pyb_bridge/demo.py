@@ -63,15 +63,15 @@ def summary(path):
     db = sqlite3.connect(path)
     try:
         lines = []
-        chans = db.execute('SELECT "table", "column", "unit" FROM "_channels" '
-                           "ORDER BY rowid").fetchall()
-        for table, column, unit in chans:
+        chans = db.execute('SELECT "table", "column", "unit", "stream", "channel" '
+                           'FROM "_channels" ORDER BY rowid').fetchall()
+        for table, column, unit, stream, channel in chans:
             n, t0, t1 = db.execute('SELECT COUNT("%s"), MIN(board_time_us), MAX(board_time_us) '
                                    'FROM "%s"' % (column, table)).fetchone()
             span = (t1 - t0) / 1e6 if n and n > 1 else 0.0
             rate = (n - 1) / span if span > 0 else 0.0
             lines.append("  %-22s %7d rows  %9.1f Hz  over %.2f s (%s)"
-                         % ("%s.%s" % (table, column), n, rate, span, unit or "-"))
+                         % ("%s.%s" % (stream, channel), n, rate, span, unit or "-"))
         counters = dict(db.execute('SELECT name, value FROM "_counters"').fetchall())
     finally:
         db.close()

@@ -17,10 +17,14 @@ class PlotError(Exception):
 
 
 def load_channels(db):
-    """[(table, column, stream, unit, period_us)] in the order they were logged."""
+    """[(table, column, stream, unit, period_us, channel)] in the order they
+    were logged; ``channel`` is the name the board declared (a log from
+    before the catalogue: its column)."""
     try:
-        rows = db.execute('SELECT "table", "column", "stream", "unit", "period_us" '
-                          'FROM "_channels" ORDER BY rowid').fetchall()
+        cols = [r[1] for r in db.execute('PRAGMA table_info("_channels")')]
+        named = '"channel"' if "channel" in cols else '"column"'
+        rows = db.execute('SELECT "table", "column", "stream", "unit", "period_us", %s '
+                          'FROM "_channels" ORDER BY rowid' % named).fetchall()
     except sqlite3.DatabaseError as e:
         raise PlotError("not a pyb-bridge SQLite log (%s)" % e) from None
     return rows
@@ -91,24 +95,24 @@ def plot(path, out, channels=None, since_s=None, title=None):
     try:
         chans = load_channels(db)
         if channels:
-            known = {c[1] for c in chans}
+            known = {c[5] for c in chans}
             missing = [c for c in channels if c not in known]
             if missing:
                 raise PlotError("no channel %s in %s (it has: %s)" % (
                     ", ".join(missing), path, ", ".join(sorted(known)) or "none"))
-            chans = [c for c in chans if c[1] in channels]
+            chans = [c for c in chans if c[5] in channels]
         panels = OrderedDict()
         tables = [c[0] for c in chans]
         per_table = {t: boards(db, t) for t in set(tables)}
         several = len({b for bs in per_table.values() for b in bs}) > 1
         t0s = {}
-        for table, column, stream, unit, _period in chans:
+        for table, column, stream, unit, _period, channel in chans:
             for board in per_table[table]:
                 if board not in t0s:
                     t0s[board] = start_time(db, tables, board)
                 xs, ys = series(db, table, column, since_s, t0s[board], board)
                 if xs:
-                    label = "%s.%s" % (stream, column)
+                    label = "%s.%s" % (stream, channel)
                     if several:
                         label += " @%s" % board
                     label = label.replace("$", r"\$")  # names as text, never mathtext

@@ -11,6 +11,7 @@ every ``flush_interval`` seconds from ``write`` and from ``close()``.
 import bisect
 import csv
 import json
+import math
 import os
 import re
 import sqlite3
@@ -38,7 +39,8 @@ def open_sink(path, fmt=None, flush_interval=1.0):
 
 def column_names(schema):
     """Channel names made unique and distinct from the base columns (kept
-    verbatim but for NUL, which SQLite names cannot hold: U+FFFD)."""
+    verbatim but for NUL: U+FFFD), for formats whose header holds the
+    bridge's columns and the channels side by side (CSV, an MQTT batch)."""
     seen = set(BASE_COLUMNS)
     out = []
     for name in schema.names:
@@ -48,6 +50,44 @@ def column_names(schema):
         seen.add(n)
         out.append(n)
     return out
+
+
+def channel_keys(schema):
+    """The channel names as keys of one ``values`` object (JSONL, MQTT rows):
+    a name given twice gets ``_`` appended until it is unique; they never
+    share an object with the bridge's own keys."""
+    seen = set()
+    out = []
+    for name in schema.names:
+        n = name
+        while n in seen:
+            n += "_"
+        seen.add(n)
+        out.append(n)
+    return out
+
+
+def finite_columns(schema, columns):
+    """``columns`` with NaN and +-infinity of float channels as None (JSON
+    null: JSON has no such numbers)."""
+    out = []
+    for c, col in zip(schema.channels, columns, strict=True):
+        if c.type == "f":
+            col = [v if math.isfinite(v) else None for v in col]
+        out.append(col)
+    return out
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text):
+    """A text cell neutralised as OWASP advises against CSV injection: one
+    that starts with ``= + - @``, tab or CR gets a leading ``'`` so that a
+    spreadsheet shows it as text instead of running it as a formula."""
+    if isinstance(text, str) and text.startswith(_FORMULA):
+        return "'" + text
+    return text
 
 
 class Sink:
@@ -99,14 +139,26 @@ class Sink:
 
 
 class SqliteSink(Sink):
-    """A table per stream (named after it), WAL journal, one transaction per
-    flush: a killed logger leaves every row up to the last flush.
+    """A table per stream schema, WAL journal, one transaction per flush: a
+    killed logger leaves every row up to the last flush.
 
-    Two more tables describe the data: ``_channels`` (table, column, stream,
-    struct type, unit, period in µs) from each descriptor, and ``_counters``
-    (name, value) with the link's counters (frames, frames lost, CRC errors,
-    ...) as of the end of the run, summed over the boards, and
-    ``_board_counters`` (board, name, value) with each board's own.
+    Names are data, never identifiers: whatever a board declares (any
+    Unicode, any case, SQL keywords, names equal to the bridge's own
+    columns), a stream's table is ``stream_N`` and its channel columns are
+    ``ch0``, ``ch1``, ... in descriptor order, beside the bridge's own
+    ``board``, ``seq``, ``board_time_us``, ``host_time``. The declared names
+    are kept in a catalogue:
+
+    - ``_streams`` (table, stream, stream_id, period_us, version): one row
+      per table; ``version`` counts the tables of one stream name (a stream
+      whose channels, types or units change gets a new table, version + 1,
+      and its older rows keep their own names and units);
+    - ``_channels`` (table, column, stream, type, unit, period_us, channel,
+      position): one row per channel column, ``channel`` its declared name.
+
+    ``_counters`` (name, value) holds the link's counters (frames, frames
+    lost, CRC errors, ...) as of the end of the run, summed over the
+    boards, and ``_board_counters`` (board, name, value) each board's own.
 
     Each stream table ``T`` has a rollup table ``_rollup_T``, listed in
     ``_rollups`` (table, rollup, bucket_us): per board (``''`` for rows
@@ -127,10 +179,21 @@ class SqliteSink(Sink):
         self._tables = {}  # schema -> insert statement
         self._unnamed = {}  # schema -> insert statement for rows without a board name
         self._rollups = {}  # schema -> (upsert statement, pending {(board, k): entry})
+        self._names = {}  # schema -> its table
         self._in_tx = False
         self.db.execute('CREATE TABLE IF NOT EXISTS "_channels" ("table" TEXT, "column" TEXT, '
                         '"stream" TEXT, "type" TEXT, "unit" TEXT, "period_us" INTEGER, '
+                        '"channel" TEXT, "position" INTEGER, '
                         'PRIMARY KEY ("table", "column"))')
+        have = [r[1] for r in self.db.execute('PRAGMA table_info("_channels")')]
+        for col, typ in (("channel", "TEXT"), ("position", "INTEGER")):
+            if col not in have:  # a log written before the catalogue: its names are its columns
+                self.db.execute('ALTER TABLE "_channels" ADD COLUMN "%s" %s' % (col, typ))
+                self.db.execute('UPDATE "_channels" SET "channel" = "column" '
+                                'WHERE "channel" IS NULL')
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_streams" ("table" TEXT PRIMARY KEY, '
+                        '"stream" TEXT, "stream_id" INTEGER, "period_us" INTEGER, '
+                        '"version" INTEGER)')
         self.db.execute('CREATE TABLE IF NOT EXISTS "_counters" '
                         '("name" TEXT PRIMARY KEY, "value" INTEGER)')
         self.db.execute('CREATE TABLE IF NOT EXISTS "_board_counters" ("board" TEXT, '
@@ -138,36 +201,52 @@ class SqliteSink(Sink):
         self.db.execute('CREATE TABLE IF NOT EXISTS "_rollups" ("table" TEXT PRIMARY KEY, '
                         '"rollup" TEXT, "bucket_us" INTEGER)')
 
+    def _find_table(self, schema, want):
+        """The table already made for ``schema`` (same stream name, period,
+        channel names, types and units, same columns), or None."""
+        chans = [(c.name, c.type, c.unit) for c in schema.channels]
+        for (table,) in self.db.execute(
+                'SELECT "table" FROM "_streams" WHERE "stream" = ? AND "period_us" = ? '
+                'ORDER BY rowid', (schema.name, schema.period_us)).fetchall():
+            got = self.db.execute('SELECT "channel", "type", "unit" FROM "_channels" WHERE '
+                                  '"table" = ? ORDER BY "position"', (table,)).fetchall()
+            cols = [r[1] for r in self.db.execute('PRAGMA table_info("%s")' % table)]
+            if [tuple(r) for r in got] == chans and cols == want:
+                return table
+        return None
+
     def table_for(self, schema):
         sql = self._tables.get(schema)
         if sql is not None:
             return sql
-        cols = column_names(schema)
-        base = re.sub(r"\W", "_", schema.name) or "stream"
+        cols = ["ch%d" % i for i in range(len(schema.channels))]
         types = [_SQL_TYPES.get(c.type, "INTEGER") for c in schema.channels]
         want = list(BASE_COLUMNS) + cols
-        name = base
-        k = 1
-        while True:
-            have = [r[1] for r in self.db.execute('PRAGMA table_info("%s")' % name)]
-            if not have or have == want:
-                break
-            k += 1
-            name = "%s_%d" % (base, k)  # the stream changed its channels
-        defs = ", ".join('"%s" %s' % (c.replace('"', '""'), t) for c, t in zip(
-            want, ["TEXT", "INTEGER", "INTEGER", "REAL"] + types, strict=True))
-        self.db.execute('CREATE TABLE IF NOT EXISTS "%s" (%s)' % (name, defs))
-        self.db.executemany(
-            'INSERT OR REPLACE INTO "_channels" VALUES (?, ?, ?, ?, ?, ?)',
-            [(name, col, schema.name, c.type, c.unit, schema.period_us)
-             for col, c in zip(cols, schema.channels, strict=True)])
+        name = self._find_table(schema, want)
+        if name is None:
+            taken = {r[0].lower() for r in self.db.execute("SELECT name FROM sqlite_master")}
+            n = 1
+            while "stream_%d" % n in taken:
+                n += 1
+            name = "stream_%d" % n
+            version = self.db.execute('SELECT COUNT(*) FROM "_streams" WHERE "stream" = ?',
+                                      (schema.name,)).fetchone()[0] + 1
+            defs = ", ".join('"%s" %s' % (c, t) for c, t in zip(
+                want, ["TEXT", "INTEGER", "INTEGER", "REAL"] + types, strict=True))
+            self.db.execute('CREATE TABLE "%s" (%s)' % (name, defs))
+            self.db.execute('INSERT INTO "_streams" VALUES (?, ?, ?, ?, ?)',
+                            (name, schema.name, schema.stream_id, schema.period_us, version))
+            self.db.executemany(
+                'INSERT OR REPLACE INTO "_channels" VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+                [(name, col, schema.name, c.type, c.unit, schema.period_us, c.name, i)
+                 for i, (col, c) in enumerate(zip(cols, schema.channels, strict=True))])
         sql = 'INSERT INTO "%s" VALUES (%s)' % (name, ", ".join("?" * len(want)))
         # Rows of a board without a name leave "board" NULL by not naming it:
         # binding a NULL per row costs a third of the insert rate.
         self._unnamed[schema] = 'INSERT INTO "%s" (%s) VALUES (%s)' % (
-            name, ", ".join('"%s"' % c.replace('"', '""') for c in want[1:]),
-            ", ".join("?" * (len(want) - 1)))
+            name, ", ".join('"%s"' % c for c in want[1:]), ", ".join("?" * (len(want) - 1)))
         self._rollups[schema] = (self._rollup_table(name, len(cols)), {})
+        self._names[schema] = name
         self._tables[schema] = sql
         return sql
 
@@ -207,7 +286,8 @@ class SqliteSink(Sink):
         self.table_for(schema)
 
     def table_name(self, schema):
-        return self.table_for(schema).split('"')[1]
+        self.table_for(schema)
+        return self._names[schema]
 
     def _write(self, batch, host_time, board=None):
         sql = self.table_for(batch.schema)
@@ -245,6 +325,40 @@ class SqliteSink(Sink):
 
     def _close(self):
         self.db.close()
+
+
+def named_views(db):
+    """On the connection ``db`` to a SQLite log, a temporary view per stream
+    table named after the stream, with its channels under their declared
+    names, for reading a log by hand: ``named_views(con)`` then
+    ``SELECT x1 FROM adc``. A stream's later schemas are ``NAME_2``, ...;
+    a name already taken (SQLite names ignore case) gets ``#2``, ``#3``.
+    The views live on this connection only: the log is not changed.
+    Returns {view: table}."""
+    made = {}
+    taken = {r[0].lower() for r in db.execute("SELECT name FROM sqlite_master")}
+    for table, stream, version in db.execute(
+            'SELECT "table", "stream", "version" FROM "_streams" ORDER BY rowid').fetchall():
+        chans = db.execute('SELECT "column", "channel" FROM "_channels" WHERE "table" = ? '
+                           'ORDER BY "position"', (table,)).fetchall()
+        cols, seen = [], {"board", "seq", "board_time_us", "host_time"}
+        for col, name in chans:
+            n = name
+            while n.lower() in seen:
+                n += "_"
+            seen.add(n.lower())
+            cols.append('"%s" AS "%s"' % (col, n.replace('"', '""')))
+        view = stream if version == 1 else "%s_%d" % (stream, version)
+        base, k = view, 1
+        while view.lower() in taken:
+            k += 1
+            view = "%s#%d" % (base, k)
+        taken.add(view.lower())
+        db.execute('CREATE TEMP VIEW "%s" AS SELECT "board", "seq", "board_time_us", '
+                   '"host_time"%s FROM "%s"' % (view.replace('"', '""'),
+                                                "".join(", " + c for c in cols), table))
+        made[view] = table
+    return made
 
 
 def _lohi(chunks):
@@ -352,31 +466,38 @@ class _FileSink(Sink):
 
 class CsvSink(_FileSink):
     """One CSV file per stream (the first one at ``path``, others next to
-    it), header row ``board,seq,board_time_us,host_time,<channels>``."""
+    it), header row ``board,seq,board_time_us,host_time,<channels>``. Text
+    cells (the header's names, board names) that a spreadsheet would take
+    for a formula are neutralised (``csv_text``)."""
 
     def _start(self, f, schema):
         w = csv.writer(f)
         if f.tell() == 0:
-            w.writerow(list(BASE_COLUMNS) + column_names(schema))
+            w.writerow(list(BASE_COLUMNS) + [csv_text(n) for n in column_names(schema)])
         return w
 
     def _write(self, batch, host_time, board=None):
         _, w = self._file(batch.schema)
-        w.writerows(zip(repeat(board), repeat(batch.seq), batch.times, repeat(host_time),
-                        *batch.columns, strict=False))
+        w.writerows(zip(repeat(csv_text(board)), repeat(batch.seq), batch.times,
+                        repeat(host_time), *batch.columns, strict=False))
 
 
 class JsonlSink(_FileSink):
-    """One JSON object per line: stream, board, seq, board_time_us,
-    host_time and the channels by name."""
+    """One JSON object per line: ``stream``, ``board``, ``seq``,
+    ``board_time_us``, ``host_time`` and ``values``, the channels by name
+    (``channel_keys``): names are values of the bridge's keys, never keys
+    beside them. NaN and +-infinity are written as null."""
 
     def _start(self, f, schema):
-        return ["stream"] + list(BASE_COLUMNS) + column_names(schema)
+        return channel_keys(schema)
 
     def _write(self, batch, host_time, board=None):
         f, keys = self._file(batch.schema)
         name = batch.schema.name
         dumps = json.dumps
-        f.writelines(dumps(dict(zip(keys, row, strict=True))) + "\n" for row in zip(
-            repeat(name), repeat(board), repeat(batch.seq), batch.times, repeat(host_time),
-            *batch.columns, strict=False))
+        cols = finite_columns(batch.schema, batch.columns)
+        f.writelines(dumps({"stream": name, "board": board, "seq": batch.seq,
+                            "board_time_us": t, "host_time": host_time,
+                            "values": dict(zip(keys, vals, strict=True))},
+                           allow_nan=False) + "\n"
+                     for t, *vals in zip(batch.times, *cols, strict=False))

@@ -39,10 +39,10 @@ def flip(frame, offset, bit=0):
 def channel_rows(db, channel):
     """The values logged under the channel named ``channel`` (any table)."""
     out = []
-    for (table,) in db.execute('SELECT DISTINCT "table" FROM "_channels" WHERE "column" = ?',
-                               (channel,)):
-        q = '"%s"' % table.replace('"', '""')
-        out += [r[0] for r in db.execute('SELECT "%s" FROM %s ORDER BY rowid' % (channel, q))]
+    for table, column in db.execute('SELECT "table", "column" FROM "_channels" '
+                                    'WHERE "channel" = ? ORDER BY rowid', (channel,)).fetchall():
+        out += [r[0] for r in db.execute('SELECT "%s" FROM "%s" ORDER BY rowid'
+                                         % (column, table))]
     return out
 
 
@@ -178,3 +178,170 @@ def test_a_version_1_board_is_told_in_one_line(tmp_path):
         "understands protocol 2 only" in line
     assert [ln for ln in run.lines if "protocol" in ln] == [line]
     assert run.counters()["older_frames"] == 51
+
+
+# --- names are data --------------------------------------------------------------------
+
+def log_frames(path, frames, board="A"):
+    """Decode ``frames`` and write them to the sink for ``path``."""
+    from pyb_bridge.sinks import open_sink
+
+    dec, st = FrameDecoder(warn=lambda line: None), Streams(warn=lambda line: None)
+    with open_sink(str(path), flush_interval=0.0) as sink:
+        batches, schemas = st.feed(dec.feed(b"".join(frames)))
+        sink.write_all(batches, 1.0, schemas, board=board)
+    return str(path)
+
+
+def test_names_sqlite_cannot_hold_as_identifiers_stop_nothing(tmp_path):
+    """Channels named like the bridge's own columns (any case), two that
+    differ only in case, a stream named like SQLite's own tables, and one
+    named like another's rollup before it: every reading logged, by the
+    real ``pyb-bridge log``, each under its declared name."""
+    frames = (record((("SEQ", "h", ""), ("Board", "h", ""), ("Host_Time", "h", ""),
+                      ("a", "h", ""), ("A", "h", "")), [(1, 2, 3, 4, 5)], name="x",
+                     stream_id=1)
+              + record(TEMP, [(6,)], name="sqlite_x", stream_id=2)
+              + record(TEMP, [(7,)], name="_rollup_adc", stream_id=3)
+              + record(TEMP, [(8,)], name="adc", stream_id=4))
+    run = LogRun(tmp_path)
+    run.send(b"".join(frames))
+    run.wait_for(lambda db: db.execute('SELECT COUNT(*) FROM "_streams"').fetchone()[0] == 4
+                 and all(db.execute('SELECT COUNT(*) FROM "%s"' % t).fetchone()[0] == 1
+                         for (t,) in db.execute('SELECT "table" FROM "_streams"')))
+    assert run.stop() == 0, run.stderr
+    db = sqlite3.connect(run.out)
+    import logdb
+
+    assert logdb.select(db, "x", "SEQ", "Board", "Host_Time", "a", "A", "seq") == [
+        (1, 2, 3, 4, 5, 1)]
+    for name, v in (("sqlite_x", 6), ("_rollup_adc", 7), ("adc", 8)):
+        assert logdb.select(db, name, "temp") == [(v,)]
+
+
+def test_a_channel_named_rowid_or_row_is_a_channel_in_the_api(tmp_path):
+    from pyb_bridge.server import create_app
+
+    path = log_frames(tmp_path / "log.db", record((("rowid", "h", ""), ("row", "h", "")),
+                                                   [(100 + k, 200 + k) for k in range(5)]))
+    client = create_app(path).test_client()
+    (info,) = client.get("/api/streams").get_json()["streams"]
+    assert [c["name"] for c in info["channels"]] == ["rowid", "row"]
+    page = client.get("/api/streams/%s/readings" % info["name"]).get_json()
+    cols = {c["name"]: page["columns"].index(c["column"]) for c in info["channels"]}
+    assert [r[cols["rowid"]] for r in page["rows"]] == [100, 101, 102, 103, 104]
+    assert [r[cols["row"]] for r in page["rows"]] == [200, 201, 202, 203, 204]
+    assert [r[0] for r in page["rows"]] == [1, 2, 3, 4, 5]  # the server's own row ids
+
+
+def test_a_channel_named_stream_does_not_replace_the_stream_name(tmp_path):
+    path = log_frames(tmp_path / "log.jsonl", record((("stream", "h", ""), ("board", "h", "")),
+                                                      [(1, 2)], name="env"), board="B")
+    import json
+
+    with open(path) as f:
+        (rec,) = [json.loads(line) for line in f]
+    assert rec["stream"] == "env" and rec["board"] == "B"
+    assert rec["values"] == {"stream": 1, "board": 2}
+
+
+def test_streams_whose_names_differ_in_punctuation_get_their_own_tables(tmp_path):
+    import logdb
+
+    path = log_frames(tmp_path / "log.db", record(TEMP, [(1,)], name="a-b", stream_id=1)
+                      + record(TEMP, [(2,)], name="a b", stream_id=2))
+    db = sqlite3.connect(path)
+    assert logdb.select(db, "a-b", "temp") == [(1,)] and logdb.select(db, "a b", "temp") == [(2,)]
+
+
+def test_a_unit_or_type_change_makes_a_new_table_version(tmp_path):
+    """The older rows keep their unit: a change of unit or type under the
+    same names is a new table, version 2 and 3 in ``_streams``."""
+    import logdb
+
+    path = log_frames(tmp_path / "log.db",
+                      record((("t", "h", "cC"),), [(2150,)], name="env", stream_id=1)
+                      + record((("t", "h", "mC"),), [(21500,)], name="env", stream_id=1)
+                      + record((("t", "f", "C"),), [(21.5,)], name="env", stream_id=1))
+    db = sqlite3.connect(path)
+    got = [(logdb.select(db, "env", "t", version=v),
+            db.execute('SELECT "unit", "type" FROM "_channels" WHERE "table" = ?',
+                       (logdb.table(db, "env", v),)).fetchone()) for v in (1, 2, 3)]
+    assert got == [([(2150,)], ("cC", "h")), ([(21500,)], ("mC", "h")), ([(21.5,)], ("C", "f"))]
+
+
+def test_nan_and_infinity_are_valid_json_everywhere(tmp_path):
+    """JSONL, an MQTT message and the live event stream: strict JSON
+    (NaN and +-infinity as null)."""
+    import json
+    from types import SimpleNamespace
+
+    from pyb_bridge.mqtt import MqttSink
+    from pyb_bridge.server import create_app
+
+    nan, inf = float("nan"), float("inf")
+    frames = record((("v", "f", "V"),), [(1.5,), (nan,), (inf,), (-inf,)], name="f")
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda c: pytest_fail(c))
+
+    path = log_frames(tmp_path / "log.jsonl", frames)
+    with open(path) as f:
+        assert [strict(line)["values"]["v"] for line in f] == [1.5, None, None, None]
+    sent = []
+    dec, st = FrameDecoder(), Streams()
+    batches, _ = st.feed(dec.feed(b"".join(frames)))
+    for payload in ("batch", "row"):
+        fake = SimpleNamespace(payload=payload, prefix="lab", describe=lambda *a: None,
+                               _send=lambda topic, data, retain=False: sent.append(data))
+        fake.topic = lambda board, stream, fake=fake: MqttSink.topic(fake, board, stream)
+        for b in batches:
+            MqttSink._write(fake, b, 1.0, board="A")
+    assert [strict(m.decode()) for m in sent]
+    db = log_frames(tmp_path / "log.db", frames)
+    client = create_app(db).test_client()
+    resp = client.get("/api/streams/stream_1/events?after=0", buffered=False)
+    body = b""
+    for chunk in resp.response:
+        body += chunk
+        if b"event: rows" in body and body.endswith(b"\n\n") and b"id:" in body:
+            break
+    resp.close()
+    data = [ln[6:] for ln in body.decode().splitlines() if ln.startswith("data: ")]
+    rows = strict(data[0])["rows"]
+    assert [r[-1] for r in rows] == [1.5, None, None, None]
+
+
+def pytest_fail(constant):
+    raise AssertionError("not JSON: %s" % constant)
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised(tmp_path):
+    import csv
+
+    path = log_frames(tmp_path / "log.csv", record(
+        (("=HYPERLINK(\"http://x\")", "h", ""), ("@A1", "h", ""), ("-x", "h", ""),
+         ("\tt", "h", ""), ("\rr", "h", ""), ("+1", "h", ""), ("ok", "h", "")),
+        [(1, -2, 3, 4, 5, 6, 7)]), board="=cmd")
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][4:] == ["'=HYPERLINK(\"http://x\")", "'@A1", "'-x", "'\tt", "'\rr", "'+1",
+                           "ok"]
+    assert rows[1][0] == "'=cmd" and rows[1][4:] == ["1", "-2", "3", "4", "5", "6", "7"]
+
+
+# --- the server -----------------------------------------------------------------------
+
+def test_a_bad_last_event_id_is_a_400_naming_it(tmp_path):
+    from pyb_bridge.server import create_app
+
+    path = log_frames(tmp_path / "log.db", record(TEMP, [(1,)]))
+    client = create_app(path).test_client()
+    for bad in ("\u00b2", "9" * 5000, "-1", "1.5", " 7", ""):
+        r = client.get("/api/streams/stream_1/events", headers={"Last-Event-ID": bad})
+        assert r.status_code == 400, (bad, r.status_code)
+        assert r.get_json()["parameter"] == "Last-Event-ID"
+    r = client.get("/api/streams/stream_1/events", headers={"Last-Event-ID": "0"},
+                   buffered=False)
+    assert r.status_code == 200
+    r.close()

@@ -13,6 +13,7 @@ import hmac
 import json
 import math
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -73,15 +74,27 @@ def _int_arg(name, default=None, lo=-MAX_INT, hi=MAX_INT):
 
 
 def _channels_arg(info):
-    known = [c["name"] for c in info["channels"]]
+    """The channel columns asked for with ``channels=`` (comma-separated
+    column ids such as ``ch0``, or declared names that hold no comma and
+    name one channel only), all of them by default."""
+    cols = [c["column"] for c in info["channels"]]
+    by_name = {}
+    for c in info["channels"]:
+        by_name.setdefault(c["name"], []).append(c["column"])
     raw = request.args.get("channels")
     if raw is None or raw == "":
-        return known
-    want = raw.split(",")
-    bad = [c for c in want if c not in known]
+        return cols
+    want, bad = [], []
+    for part in raw.split(","):
+        if part in cols:
+            want.append(part)
+        elif len(by_name.get(part, ())) == 1:
+            want.append(by_name[part][0])
+        else:
+            bad.append(part)
     if bad:
-        raise ApiError(400, "channels: no %s in stream %s (it has: %s)" % (
-            ", ".join(repr(c) for c in bad), info["name"], ", ".join(known)), "channels")
+        raise ApiError(400, "channels: no %s in stream %s (its columns: %s)" % (
+            ", ".join(repr(c) for c in bad), info["name"], ", ".join(cols)), "channels")
     return list(dict.fromkeys(want))
 
 
@@ -139,7 +152,8 @@ class EventStream:
                         board=self.board)
                     if last is not None:
                         self.after = last
-                        yield _event("rows", {"columns": names, "rows": rows}, last)
+                        yield _event("rows", {"columns": names, "rows": [
+                            [_finite(v) for v in r] for r in rows]}, last)
                         last_send = now
                     else:  # rows of other boards only
                         self.after = store.last_row(db, self.info["name"])
@@ -304,8 +318,11 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
         channels = _channels_arg(info)
         board = _board_arg(info)
         after = _int_arg("after", None, 0, MAX_INT)
-        last_id = request.headers.get("Last-Event-ID", "")
-        if last_id.isdigit():  # a browser reconnecting goes on where it was
+        last_id = request.headers.get("Last-Event-ID")
+        if last_id is not None:  # a browser reconnecting goes on where it was
+            if not re.fullmatch(r"[0-9]{1,18}", last_id):
+                raise ApiError(400, "Last-Event-ID must be a row id (1 to 18 digits 0-9), "
+                               "not %r" % last_id[:40], "Last-Event-ID")
             after = int(last_id)
         if after is None:
             after = store.last_row(db(), name)
