@@ -32,6 +32,7 @@ _MASK = TICKS_PERIOD - 1
 WINDOW = 64  # sequence numbers remembered per stream: duplicates and late frames
 MAX_WAIT_S = 2.0  # an incomplete frame is given up after this long without completing
 _PAST_BOOTS = 256  # earlier boot ids remembered per stream (their frames are replays)
+TEXT_BYTES = 4096  # board text kept between two take_text calls (a longer line is cut)
 
 _HDR = struct.Struct("<BBBBHIIII")  # version, type, stream, flags, length, seq, time,
 #                                     schema, boot
@@ -138,6 +139,7 @@ class FrameDecoder:
         self.newer_frames = 0
         self.older_frames = 0
         self._buf = bytearray()
+        self._text = bytearray()  # bytes between frames, for take_text
         self._seq = {}  # stream id -> _Seq of its current boot
         self._past = {}  # stream id -> {earlier boot ids}
         self._gap = False
@@ -175,6 +177,40 @@ class FrameDecoder:
             if not self._gap:
                 self._gap = True
                 self.resyncs += 1
+
+    def _between(self, mv, i, j):
+        """Keep bytes found between frames (the board's print output,
+        tracebacks, the firmware's messages) for ``take_text``, within
+        ``TEXT_BYTES``."""
+        if j > i and len(self._text) < TEXT_BYTES:
+            self._text += mv[i:min(j, i + TEXT_BYTES - len(self._text))]
+
+    def take_text(self, final=False):
+        """The lines of text the board sent between frames since the last
+        call: UTF-8, control characters and binary (damaged frames, lines
+        of other bytes) left out. A line longer than ``TEXT_BYTES`` is cut;
+        ``final`` also gives the last line without its newline."""
+        data = self._text
+        k = data.rfind(b"\n")
+        if final:
+            k = len(data)
+        elif k < 0:
+            if len(data) < TEXT_BYTES:
+                return []
+            k = len(data)
+        # \x04 ends the output and the error of a raw REPL run: a line break
+        chunk = bytes(data[:k]).replace(b"\x04", b"\n")
+        del data[:k + 1]
+        out = []
+        for raw in chunk.split(b"\n"):
+            if raw.strip() in (b">", b">>>"):  # a REPL prompt
+                continue
+            line = raw.decode("utf-8", "replace").rstrip("\r")
+            if line.strip() and line.isprintable() or (
+                    line.strip() and all(c.isprintable() or c == "\t" for c in line)):
+                if "\ufffd" not in line:
+                    out.append(line)
+        return out
 
     def _damaged(self, buf, j, end):
         """A header at ``j`` whose frame (claimed to end at ``end``) is bad:
@@ -277,10 +313,12 @@ class FrameDecoder:
                 j = find(SYNC, i)
                 if j < 0:
                     keep = n - 1 if (n > i and buf[n - 1] == 0xA5 and not final) else n
+                    self._between(mv, i, keep)
                     self._skip(keep - i)
                     i = keep
                     break
                 if j != i:
+                    self._between(mv, i, j)
                     self._skip(j - i)
                     i = j
                 if n - j < BASE_SIZE:

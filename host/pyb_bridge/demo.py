@@ -93,13 +93,20 @@ def main(argv=None):
     ap.add_argument("--serve", nargs="?", type=int, const=8000, default=None, metavar="PORT",
                     help="serve the dashboard on 127.0.0.1:PORT (default 8000) while "
                          "logging (pyb-bridge log --serve) and print its URL")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace an existing --out (default: refuse it)")
     args = ap.parse_args(argv)
 
     bridge = bridge_command()
     vboard = None
-    for path in (args.out, args.out + "-wal", args.out + "-shm"):
-        if os.path.exists(path):
-            os.remove(path)
+    old = [p for p in (args.out, args.out + "-wal", args.out + "-shm") if os.path.exists(p)]
+    if old and not args.overwrite:
+        print("pyb-bridge demo: %s exists: add --overwrite to replace it, or choose another "
+              "--out" % args.out, file=sys.stderr)
+        return 2
+    for path in old:
+        print("pyb-bridge demo: replacing %s" % path)
+        os.remove(path)
     try:
         if args.port:
             port = args.port

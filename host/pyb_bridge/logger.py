@@ -79,6 +79,13 @@ class _Backlog:
             self._cond.notify_all()
 
 
+class _Text(list):
+    """Lines of text a board sent between frames (handed to the writer)."""
+
+
+TRACEBACK = "Traceback (most recent call last):"
+
+
 class _Reader(threading.Thread):
     def __init__(self, board, name, out, backlog=None):
         super().__init__(name="pyb-bridge reader %s" % name, daemon=True)
@@ -99,6 +106,10 @@ class _Reader(threading.Thread):
                 before = self._fed()
                 batches, schemas, now = board.poll()
                 read += self._fed() - before
+                dec = getattr(board, "decoder", None)
+                lines = dec.take_text() if dec is not None else []
+                if lines:  # the board's own words, between frames
+                    self.out.put((self.tag, _Text(lines), None, now, 0))
                 if batches or schemas:
                     self.backlog.add(read, board)
                     self.out.put((self.tag, batches, schemas, now, read))
@@ -129,6 +140,9 @@ class Logger:
         self.rows = 0
         self.rows_by_board = dict.fromkeys(self.names, 0)
         self.undescribed = {}  # (board, stream id): frames whose descriptor never came
+        self.text = []  # (board, host time, line) the board printed, not yet shown
+        self.tracebacks = {}  # board -> the lines of the first traceback it printed
+        self._in_tb = {}
 
     def __enter__(self):
         try:
@@ -138,6 +152,9 @@ class Logger:
             for b in self.boards:
                 b.close()
             raise
+        for s in self.sinks:
+            if hasattr(s, "start_run"):  # SQLite: this run's row in _runs
+                s.start_run(self.names)
         for b, name in zip(self.boards, self.names, strict=True):
             r = _Reader(b, name, self._queue, self.backlog)
             r.start()
@@ -147,10 +164,36 @@ class Logger:
     def __exit__(self, *exc):
         self.close()
 
+    def _board_text(self, name, lines, now):
+        """Keep what the board printed: for the terminal (``take_text``),
+        in each sink that keeps text (SQLite: ``_board_text``), and the
+        first traceback of each board in ``tracebacks``."""
+        for line in lines:
+            self.text.append((name, now, line))
+            tb = self._in_tb.get(name)
+            if tb is None and line.startswith(TRACEBACK) and name not in self.tracebacks:
+                self._in_tb[name] = tb = []
+            if tb is not None:
+                tb.append(line)
+                if line != TRACEBACK and not line[:1].isspace():  # the exception's line
+                    self.tracebacks[name] = tb
+                    self._in_tb[name] = None
+        for s in self.sinks:
+            if hasattr(s, "write_text"):
+                s.write_text(name, now, lines)
+
+    def take_text(self):
+        """The board text received since the last call: [(board, time, line)]."""
+        out, self.text = self.text, []
+        return out
+
     def _write(self, item):
         name, batches, schemas, now, nbytes = item
         if isinstance(batches, Exception):
             raise batches
+        if isinstance(batches, _Text):
+            self._board_text(name, batches, now)
+            return
         try:
             for s in self.sinks:
                 s.write_all(batches, now, schemas, board=name)
@@ -203,6 +246,11 @@ class Logger:
         finally:
             for b in self.boards:
                 b.close()
+        for name, b in zip(self.names, self.boards, strict=True):
+            dec = getattr(b, "decoder", None)
+            lines = dec.take_text(final=True) if dec is not None else []
+            if lines:
+                self._board_text(name, lines, time.time())
         # frames of a stream whose descriptor never came: not logged, counted
         self.undescribed = {}
         for name, b in zip(self.names, self.boards, strict=True):
@@ -310,7 +358,7 @@ def run(args):
     """``pyb-bridge log`` (arguments from ``add_arguments``): the exit
     status; a failure is one line on stderr, never a traceback."""
     files = [o for o in args.out if not o.startswith(("mqtt://", "mqtts://"))]
-    created = [o for o in files if not os.path.exists(o)]
+    created = [o for o in files if not os.path.exists(o) or args.overwrite]
     try:
         return _run(args, files)
     except LogError as e:
@@ -356,19 +404,43 @@ def write_error(e, files):
                     % (", ".join(files) or "the output", e))
 
 
+def check_existing(files, args):
+    """A LogError for an --out that exists unless --append or --overwrite
+    says what to do with it; with --overwrite its files are removed."""
+    from pyb_bridge.sinks import output_files
+
+    if args.append and args.overwrite:
+        raise LogError("--append and --overwrite: choose one", 2)
+    for o in files:
+        have = output_files(o, args.format)
+        if not have:
+            continue
+        if args.overwrite:
+            for f in have:
+                os.remove(f)
+        elif not args.append:
+            raise LogError("--out %s exists: add --append to add this run to it, or "
+                           "--overwrite to replace it" % o, 2)
+
+
 def _run(args, files):
+    from pyb_bridge.sinks import format_of
+
     script = read_script(args.script) if args.script else None
     for o in files:
         check_output(o)
+        try:
+            format_of(o, args.format)
+        except ValueError as e:
+            raise LogError("--out %s" % e, 2) from None
+    check_existing(files, args)
     try:
         ports = expand_ports(args.port)
     except OSError as e:
         raise LogError(str(e)) from None
     live_plot = None
     if args.plot is not None:
-        sq = [o for o in args.out if not o.startswith(("mqtt://", "mqtts://"))
-              and (args.format or "sqlite") == "sqlite"
-              and os.path.splitext(o)[1].lower() not in (".csv", ".jsonl", ".json")]
+        sq = [o for o in files if format_of(o, args.format) == "sqlite"]
         if not sq:
             print("pyb-bridge log: --plot needs a SQLite --out", file=sys.stderr)
             return 2
@@ -395,6 +467,7 @@ def _run(args, files):
     last_status = 0.0
     live = sys.stderr.isatty() and not args.quiet
     lg = Logger(ports, sinks, baudrate=args.baudrate, script=script)
+    quiet = {}  # port -> [bytes read so far, since when, said]
     server = None
     gone = {}
     failed = None
@@ -426,10 +499,13 @@ def _run(args, files):
                             print(line, file=sys.stderr)
                     for p, b in zip(ports, lg.boards, strict=True):
                         _watch_port(p, b, gone, live)
+                    _show_text(lg, live)
+                    _watch_silence(ports, lg, quiet, args.silence, live)
             except KeyboardInterrupt:
                 pass
         finally:
             lg.close()
+            _show_text(lg, live)
         line = status_line(lg, start)
         counters, per_board = lg.counters()
         if live_plot:
@@ -445,8 +521,10 @@ def _run(args, files):
         sys.stderr.write("\n")
     from pyb_bridge.mqtt import redact
 
-    print("pyb-bridge: %s -> %s (%s)" % (", ".join(ports), ", ".join(map(redact, args.out)),
-                                         args.format or "by extension"))
+    runs = ["run %d" % s.run for s in sinks if getattr(s, "run", None) is not None]
+    print("pyb-bridge: %s -> %s (%s)%s" % (", ".join(ports), ", ".join(map(redact, args.out)),
+                                           args.format or "by extension",
+                                           (", " + ", ".join(runs)) if runs else ""))
     print("  " + line.strip())
     print("  " + ", ".join("%s %d" % kv for kv in sorted(counters.items())))
     if len(ports) > 1:
@@ -465,12 +543,39 @@ def _run(args, files):
         print("pyb-bridge log: %s: %d frames of stream %d came without its descriptor (the "
               "board never described the stream): not logged, counted in held_dropped"
               % (name, n, stream), file=sys.stderr)
+    if script is not None and lg.tracebacks:
+        name, tb = next(iter(lg.tracebacks.items()))
+        raise LogError("%s: the script stopped with %s (its traceback is above); the rows "
+                       "received before are in %s" % (name, tb[-1], ", ".join(args.out)), 4)
     still = [p for p in ports if p in gone]
     if still:
         raise LogError("%s went away during the run and did not come back: plug the board "
                        "back in (pyb-bridge ports lists the ports); the rows received before "
                        "are in %s" % (", ".join(still), ", ".join(args.out)), 3)
     return 0
+
+
+def _show_text(lg, live):
+    """Print what the boards printed between frames, a line each, on stderr."""
+    lines = lg.take_text()
+    if lines:
+        print("%s%s" % ("\n" if live else "", "\n".join(
+            "%s: %s" % (name, line) for name, _, line in lines)), file=sys.stderr)
+
+
+def _watch_silence(ports, lg, quiet, after_s, live):
+    """Say once per silence when a board has sent nothing for ``after_s`` s."""
+    now = time.monotonic()
+    for p, b in zip(ports, lg.boards, strict=True):
+        n = b.decoder.bytes
+        q = quiet.get(p)
+        if q is None or q[0] != n:
+            quiet[p] = [n, now, False]
+        elif not q[2] and after_s and now - q[1] >= after_s:
+            q[2] = True
+            print("%spyb-bridge log: %s: nothing from the board for %g s: is its program "
+                  "running and streaming (pyb_lib.stream)? Give it with --script FILE, or "
+                  "check main.py" % ("\n" if live else "", p, after_s), file=sys.stderr)
 
 
 def _watch_port(port, board, gone, live):
@@ -491,10 +596,18 @@ def add_arguments(lg):
     lg.add_argument("--out", action="append", required=True,
                     help="output file, or mqtt://HOST:PORT/TOPIC-PREFIX; repeat for several")
     lg.add_argument("--format", choices=FORMATS, default=None,
-                    help="default: from the file extension (.csv, .jsonl), else sqlite")
+                    help="default: from the file extension (.sqlite .sqlite3 .db, .csv, "
+                         ".jsonl .json; any other is an error)")
+    lg.add_argument("--append", action="store_true",
+                    help="add this run to an existing --out (SQLite: a new run in _runs)")
+    lg.add_argument("--overwrite", action="store_true",
+                    help="replace an existing --out (default: refuse it)")
     lg.add_argument("--duration", type=float, default=None, help="seconds (default: until Ctrl-C)")
     lg.add_argument("--script", help="Python file to start on each board through the raw REPL")
     lg.add_argument("--baudrate", type=int, default=115200)
+    lg.add_argument("--silence", type=float, default=5.0, metavar="S",
+                    help="say so when a board sends nothing for S seconds (default 5; 0: "
+                         "never)")
     lg.add_argument("--flush-interval", type=float, default=1.0, help="seconds between commits")
     lg.add_argument("--quiet", action="store_true", help="no live status line")
     lg.add_argument("--plot", nargs="?", const="", default=None, metavar="PNG",

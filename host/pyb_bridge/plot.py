@@ -1,12 +1,19 @@
-"""Plot a SQLite log written by ``pyb-bridge log``: one panel per unit,
-board time on the x axis, lost frames shown as gaps in the lines. A log of
-several boards gets a line per board and channel, each board's time from
-its own first reading (board clocks are unrelated).
+"""Plot a log written by ``pyb-bridge log`` (SQLite, CSV or JSONL): one
+panel per unit, board time on the x axis, lost frames shown as gaps in the
+lines. A log of several boards gets a line per board and channel, each
+board's time from its own first reading (board clocks are unrelated).
 
     pyb-bridge plot demo.sqlite -o demo.png [--channels x1,temp] [--since 5]
+    pyb-bridge plot readings.csv        # or readings.jsonl
+
+A CSV file is one stream (the file's name); its channels have no unit. A
+JSONL file holds each row's stream and channels by name.
 """
 
 import argparse
+import csv
+import json
+import os
 import sqlite3
 import sys
 from collections import OrderedDict
@@ -28,6 +35,71 @@ def load_channels(db):
     except sqlite3.DatabaseError as e:
         raise PlotError("not a pyb-bridge SQLite log (%s)" % e) from None
     return rows
+
+
+def open_log(path):
+    """A read-only connection to a SQLite log, or an in-memory one that
+    holds a CSV or JSONL log in the SQLite sink's layout."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in (".csv", ".jsonl", ".json"):
+        return sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            streams = _csv_rows(path, f) if ext == ".csv" else _jsonl_rows(path, f)
+    except (OSError, UnicodeDecodeError, ValueError, csv.Error) as e:
+        raise PlotError("cannot read %s: %s" % (path, e)) from None
+    db = sqlite3.connect(":memory:")
+    db.execute('CREATE TABLE "_channels" ("table" TEXT, "column" TEXT, "stream" TEXT, '
+               '"type" TEXT, "unit" TEXT, "period_us" INTEGER, "channel" TEXT, '
+               '"position" INTEGER)')
+    for k, (stream, names, rows) in enumerate(streams.values(), 1):
+        table = "stream_%d" % k
+        cols = ["ch%d" % i for i in range(len(names))]
+        db.execute('CREATE TABLE "%s" ("board" TEXT, "seq" INTEGER, "board_time_us" INTEGER, '
+                   '"host_time" REAL%s)' % (table, "".join(', "%s" REAL' % c for c in cols)))
+        db.executemany('INSERT INTO "_channels" VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+                       [(table, c, stream, "f", "", 0, n, i)
+                        for i, (c, n) in enumerate(zip(cols, names, strict=True))])
+        db.executemany('INSERT INTO "%s" VALUES (%s)' % (table, ", ".join("?" * (4 + len(cols)))),
+                       rows)
+    return db
+
+
+def _number(text):
+    if text in ("", None):
+        return None
+    return float(text)
+
+
+def _csv_rows(path, f):
+    """{stream: (stream, channel names, rows)} of a CSV log (one stream)."""
+    r = csv.reader(f)
+    header = next(r, None)
+    if not header or header[:4] != ["board", "seq", "board_time_us", "host_time"]:
+        raise ValueError("not a pyb-bridge CSV log (its header is not board, seq, "
+                         "board_time_us, host_time, channels...)")
+    names = [n[1:] if n[:1] == "'" and n[1:2] in ("=", "+", "-", "@", "\t", "\r") else n
+             for n in header[4:]]  # cells the sink neutralised (sinks.csv_text)
+    rows = [[row[0] or None, int(row[1]), int(row[2]), float(row[3])]
+            + [_number(v) for v in row[4:]] for row in r if row]
+    stream = os.path.splitext(os.path.basename(path))[0]
+    return {stream: (stream, names, rows)}
+
+
+def _jsonl_rows(path, f):
+    """{stream: (stream, channel names, rows)} of a JSONL log."""
+    out = {}
+    for line in f:
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        stream, values = rec["stream"], rec["values"]
+        entry = out.get(stream)
+        if entry is None:
+            entry = out[stream] = (stream, list(values), [])
+        entry[2].append([rec.get("board"), rec.get("seq"), rec["board_time_us"],
+                         rec.get("host_time")] + [values.get(n) for n in entry[1]])
+    return out
 
 
 _ALL = object()  # every board: no filter
@@ -91,7 +163,7 @@ def plot(path, out, channels=None, since_s=None, title=None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    db = open_log(path)
     try:
         chans = load_channels(db)
         if channels:
@@ -143,7 +215,7 @@ def plot(path, out, channels=None, since_s=None, title=None):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="pyb-bridge plot", description=__doc__.splitlines()[0])
-    ap.add_argument("file", help="SQLite log written by pyb-bridge log")
+    ap.add_argument("file", help="log written by pyb-bridge log (SQLite, .csv or .jsonl)")
     ap.add_argument("-o", "--out", default=None, help="PNG to write (default: FILE.png)")
     ap.add_argument("--channels", help="comma-separated channel names (default: all)")
     ap.add_argument("--since", type=float, help="leave out the first SINCE seconds")

@@ -21,16 +21,47 @@ from itertools import repeat
 import numpy
 
 FORMATS = ("sqlite", "csv", "jsonl")
+EXTENSIONS = {".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite", ".csv": "csv",
+              ".jsonl": "jsonl", ".json": "jsonl"}
 ROLLUP_US = 1000000  # board time per row of a stream's rollup table (SqliteSink)
 BASE_COLUMNS = ("board", "seq", "board_time_us", "host_time")
 _SQL_TYPES = {"f": "REAL"}
 
 
+def format_of(path, fmt=None):
+    """The format for ``path``: ``fmt`` when given, else from the extension;
+    a ValueError listing the known extensions for any other."""
+    if fmt is not None:
+        return fmt
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in EXTENSIONS:
+        raise ValueError("%s: unknown extension %r: use one of %s, or give --format (%s)"
+                         % (path, ext or "(none)", " ".join(EXTENSIONS), ", ".join(FORMATS)))
+    return EXTENSIONS[ext]
+
+
+def output_files(path, fmt=None):
+    """The files a log at ``path`` consists of, those that exist: the file
+    itself, SQLite's journal files, the other streams' CSV/JSONL files."""
+    fmt = format_of(path, fmt)
+    out = [path]
+    if fmt == "sqlite":
+        out += [path + x for x in ("-wal", "-shm", "-journal")]
+    else:
+        stem, ext = os.path.splitext(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        base = os.path.basename(stem) + "."
+        if os.path.isdir(folder):
+            out += sorted(os.path.join(os.path.dirname(path), f) for f in os.listdir(folder)
+                          if f.startswith(base) and f.endswith(ext) and f != os.path.basename(
+                              path))
+    return [f for f in out if os.path.exists(f)]
+
+
 def open_sink(path, fmt=None, flush_interval=1.0):
-    """A sink for ``path``; the format defaults from its extension."""
-    if fmt is None:
-        ext = os.path.splitext(path)[1].lower()
-        fmt = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}.get(ext, "sqlite")
+    """A sink for ``path``; the format defaults from its extension (one of
+    ``EXTENSIONS``: any other is a ValueError)."""
+    fmt = format_of(path, fmt)
     if fmt not in FORMATS:
         raise ValueError("unknown format %r: one of %s" % (fmt, ", ".join(FORMATS)))
     cls = {"sqlite": SqliteSink, "csv": CsvSink, "jsonl": JsonlSink}[fmt]
@@ -200,6 +231,17 @@ class SqliteSink(Sink):
                         '"name" TEXT, "value" INTEGER, PRIMARY KEY ("board", "name"))')
         self.db.execute('CREATE TABLE IF NOT EXISTS "_rollups" ("table" TEXT PRIMARY KEY, '
                         '"rollup" TEXT, "bucket_us" INTEGER)')
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_runs" ("run" INTEGER PRIMARY KEY, '
+                        '"start" REAL, "end" REAL, "boards" TEXT)')
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_run_rows" ("run" INTEGER, "table" TEXT, '
+                        '"first_row" INTEGER, "last_row" INTEGER, PRIMARY KEY ("run", "table"))')
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_run_counters" ("run" INTEGER, '
+                        '"board" TEXT, "name" TEXT, "value" INTEGER, '
+                        'PRIMARY KEY ("run", "board", "name"))')
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_board_text" ("run" INTEGER, '
+                        '"board" TEXT, "host_time" REAL, "text" TEXT)')
+        self.run = None  # this run's id in _runs, made by start_run or the first row
+        self._run_rows = {}  # table -> [first row id, last row id] of this run
 
     def _find_table(self, schema, want):
         """The table already made for ``schema`` (same stream name, period,
@@ -282,6 +324,28 @@ class SqliteSink(Sink):
         return ("INSERT INTO %s VALUES (%s) ON CONFLICT (k, board) DO UPDATE SET %s"
                 % (q, ", ".join("?" * (5 + 2 * nch)), ", ".join(upd)))
 
+    def start_run(self, boards=()):
+        """Begin a run: a row of ``_runs`` (start time, the boards' names);
+        the rows this sink writes from now on are listed per table in
+        ``_run_rows`` and the counters recorded at the end in
+        ``_run_counters``. Returns the run id."""
+        cur = self.db.execute('INSERT INTO "_runs" ("start", "end", "boards") VALUES (?, ?, ?)',
+                              (time.time(), None, "\n".join(boards)))
+        self.run = cur.lastrowid
+        self._run_rows = {}
+        return self.run
+
+    def write_text(self, board, host_time, lines):
+        """Keep lines the board printed between frames in ``_board_text``
+        (run, board, host time, text), committed with the rows."""
+        if self.run is None:
+            self.start_run()
+        if not self._in_tx:
+            self.db.execute("BEGIN")
+            self._in_tx = True
+        self.db.executemany('INSERT INTO "_board_text" VALUES (?, ?, ?, ?)',
+                            [(self.run, board, host_time, line) for line in lines])
+
     def describe(self, schema, board=None):
         self.table_for(schema)
 
@@ -291,6 +355,8 @@ class SqliteSink(Sink):
 
     def _write(self, batch, host_time, board=None):
         sql = self.table_for(batch.schema)
+        if self.run is None:
+            self.start_run()
         if not self._in_tx:
             self.db.execute("BEGIN")
             self._in_tx = True
@@ -305,6 +371,11 @@ class SqliteSink(Sink):
             last = self.db.execute("SELECT last_insert_rowid()").fetchone()[0]
             _roll(self._rollups[batch.schema][1], "" if board is None else board,
                   batch.times, batch.columns, last - n + 1)
+            span = self._run_rows.get(self._names[batch.schema])
+            if span is None:
+                self._run_rows[self._names[batch.schema]] = [last - n + 1, last]
+            else:
+                span[1] = last
 
     def _flush(self):
         if self._in_tx:
@@ -312,6 +383,12 @@ class SqliteSink(Sink):
                 if pending:
                     self.db.executemany(sql, _rollup_rows(pending))
                     pending.clear()
+            if self.run is not None:
+                self.db.executemany('INSERT OR REPLACE INTO "_run_rows" VALUES (?, ?, ?, ?)',
+                                    [(self.run, t, a, b) for t, (a, b) in
+                                     self._run_rows.items()])
+                self.db.execute('UPDATE "_runs" SET "end" = ? WHERE "run" = ?',
+                                (time.time(), self.run))
             self.db.execute("COMMIT")
             self._in_tx = False
 
@@ -322,6 +399,14 @@ class SqliteSink(Sink):
         self.db.executemany('INSERT OR REPLACE INTO "_board_counters" VALUES (?, ?, ?)',
                             [(b, k, v) for b, c in sorted((per_board or {}).items())
                              for k, v in sorted(c.items())])
+        if self.run is None:
+            self.start_run(sorted(per_board or ()))
+        # this run's own, beside the totals above (which are the last run's)
+        self.db.executemany('INSERT OR REPLACE INTO "_run_counters" VALUES (?, ?, ?, ?)',
+                            [(self.run, "", k, v) for k, v in sorted(counters.items())]
+                            + [(self.run, b, k, v) for b, c in sorted((per_board or {}).items())
+                               for k, v in sorted(c.items())])
+        self.db.execute('UPDATE "_runs" SET "end" = ? WHERE "run" = ?', (time.time(), self.run))
 
     def _close(self):
         self.db.close()
@@ -430,17 +515,22 @@ class _FileSink(Sink):
         self._paths = set()
 
     def _path_for(self, schema):
-        if not self._files:
+        if not self._files and self._fits(self.path, schema):
             return self.path
         stem, ext = os.path.splitext(self.path)
         # letters, digits and _ only (no separator, no dot): next to ``path``
         base = "%s.%s" % (stem, re.sub(r"\W", "_", schema.name)[:40] or "stream")
         p = base + ext
         k = 1
-        while p in self._paths:
+        while p in self._paths or not self._fits(p, schema):
             k += 1
             p = "%s_%d%s" % (base, k, ext)
         return p
+
+    def _fits(self, path, schema):
+        """Whether rows of ``schema`` may be appended to ``path`` (a file
+        that is not there fits)."""
+        return True
 
     def _file(self, schema):
         entry = self._files.get(schema)
@@ -470,10 +560,26 @@ class CsvSink(_FileSink):
     cells (the header's names, board names) that a spreadsheet would take
     for a formula are neutralised (``csv_text``)."""
 
+    @staticmethod
+    def _header(schema):
+        return list(BASE_COLUMNS) + [csv_text(n) for n in column_names(schema)]
+
+    def _fits(self, path, schema):
+        """A CSV file fits when it is empty or absent, or its header is this
+        schema's: an appended run never puts values under another header."""
+        try:
+            with open(path, newline="", encoding="utf-8") as f:
+                first = next(csv.reader(f), None)
+        except FileNotFoundError:
+            return True
+        except (OSError, UnicodeDecodeError, csv.Error):
+            return False
+        return first is None or first == self._header(schema)
+
     def _start(self, f, schema):
         w = csv.writer(f)
         if f.tell() == 0:
-            w.writerow(list(BASE_COLUMNS) + [csv_text(n) for n in column_names(schema)])
+            w.writerow(self._header(schema))
         return w
 
     def _write(self, batch, host_time, board=None):

@@ -95,6 +95,7 @@ class PtyBoard:
 
     def close(self):
         os.close(self.master)
+        os.remove(self.link)
 
 
 class LogRun:

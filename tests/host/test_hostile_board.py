@@ -10,6 +10,7 @@ import struct
 import zlib
 
 from hostile_support import LogRun, record
+from vboard_support import needs_vboard
 
 from pyb_bridge.decoder import T_DATA, FrameDecoder, Streams
 
@@ -345,3 +346,144 @@ def test_a_bad_last_event_id_is_a_400_naming_it(tmp_path):
                    buffered=False)
     assert r.status_code == 200
     r.close()
+
+
+# --- runs ------------------------------------------------------------------------------
+
+def test_an_unknown_output_extension_is_an_error_listing_the_known_ones(tmp_path, capsys):
+    from pyb_bridge import cli
+
+    out = tmp_path / "x.parquet"
+    assert cli.main(["log", "--port", "loop://", "--out", str(out), "--duration", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown extension '.parquet'" in err[0]
+    assert ".sqlite .sqlite3 .db .csv .jsonl .json" in err[0] and "--format" in err[0]
+    assert not out.exists()
+
+
+def test_an_existing_log_is_refused_unless_append_or_overwrite(tmp_path, capsys):
+    from pyb_bridge import cli
+
+    out = tmp_path / "log.sqlite"
+    out.write_bytes(b"keep me")
+    assert cli.main(["log", "--port", "loop://", "--out", str(out), "--duration", "0"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == ("pyb-bridge log: --out %s exists: add --append to add this run to it, or "
+                    "--overwrite to replace it" % out)
+    assert out.read_bytes() == b"keep me"
+    assert cli.main(["log", "--port", "loop://", "--out", str(out), "--duration", "0",
+                     "--overwrite", "--quiet"]) == 0
+    assert sqlite3.connect(str(out)).execute('SELECT COUNT(*) FROM "_runs"').fetchone() == (1,)
+
+
+def test_each_run_has_its_id_rows_and_counters(tmp_path):
+    """Two runs appended to one log: each in _runs, with its own rows
+    (_run_rows) and counters (_run_counters); nothing mixed."""
+    first = record(TEMP, [(k,) for k in range(20)], name="env", frame_bytes=40)
+    second = record(TEMP, [(100 + k,) for k in range(30)], name="env", frame_bytes=40)
+    second[3] = flip(second[3], 30)  # one damaged frame in the second run only
+    for frames, n, args in ((first, 20, ()), (second, 24, ("--append",))):
+        run = LogRun(tmp_path, args=args)
+        run.send(b"".join(frames))
+        want = n + (20 if args else 0)
+        run.wait_for(lambda db, want=want: len(channel_rows(db, "temp")) >= want)
+        assert run.stop() == 0, run.stderr
+    db = sqlite3.connect(run.out)
+    assert [r[0] for r in db.execute('SELECT "run" FROM "_runs" ORDER BY 1')] == [1, 2]
+    spans = db.execute('SELECT "run", "first_row", "last_row" FROM "_run_rows" ORDER BY 1'
+                       ).fetchall()
+    assert spans == [(1, 1, 20), (2, 21, 44)]  # 6 readings a frame, one frame damaged
+    crc = dict(db.execute('SELECT "run", "value" FROM "_run_counters" WHERE "board" = \'\' '
+                          'AND "name" = \'crc_errors\''))
+    assert crc == {1: 0, 2: 1}
+
+
+def test_a_csv_appended_by_a_run_with_other_channels_gets_its_own_file(tmp_path):
+    import csv
+
+    out = tmp_path / "log.csv"
+    log_frames(out, record(TEMP, [(1,)], name="env"))
+    log_frames(out, record(PRESSURE, [(2,)], name="env"))  # an appending run
+    with open(out, newline="") as f:
+        assert list(csv.reader(f))[0][4:] == ["temp"]
+    with open(tmp_path / "log.env.csv", newline="") as f:  # beside it, as another stream
+        rows = list(csv.reader(f))
+    assert rows[0][4:] == ["pressure"] and rows[1][4:] == ["2"]
+
+
+def test_plot_reads_csv_and_jsonl(tmp_path):
+    from pyb_bridge.plot import plot
+
+    frames = record((("x1", "H", "raw"), ("=t", "h", "cC")), [(k, -k) for k in range(50)],
+                    name="adc")
+    for ext in ("csv", "jsonl"):
+        path = log_frames(tmp_path / ("log." + ext), frames)
+        png = tmp_path / ("log_%s.png" % ext)
+        want = ["log.x1", "log.=t"] if ext == "csv" else ["adc.x1", "adc.=t"]
+        assert plot(path, str(png)) == want
+        assert png.stat().st_size > 1000
+
+
+# --- the board's words ----------------------------------------------------------------
+
+def test_text_the_board_prints_between_frames_is_shown_and_logged(tmp_path):
+    """print() output and a traceback between frames: each line on the
+    terminal, named by board, and in the log's _board_text; the frames
+    around them are logged."""
+    frames = record(TEMP, [(k,) for k in range(10)], frame_bytes=40)
+    text = (b"starting the sampler\r\n"
+            b"Traceback (most recent call last):\r\n"
+            b'  File "main.py", line 7, in <module>\r\n'
+            b"MemoryError: memory allocation failed, allocating 4096 bytes\r\n")
+    run = LogRun(tmp_path)
+    run.send(b"".join(frames[:2]) + text + b"".join(frames[2:]))
+    run.wait_line(lambda ln: ln.endswith("MemoryError: memory allocation failed, allocating "
+                                         "4096 bytes"))
+    run.wait_for(lambda db: len(channel_rows(db, "temp")) == 10)
+    assert run.stop() == 0, run.stderr  # no --script: the board's own program
+    board = run.board.link
+    shown = [ln for ln in run.lines if ln.startswith(board + ": ")]
+    assert shown == [board + ": " + t for t in text.decode().splitlines()]
+    db = sqlite3.connect(run.out)
+    assert [r[0] for r in db.execute('SELECT "text" FROM "_board_text" ORDER BY rowid')] == \
+        text.decode().splitlines()
+
+
+def test_a_silent_board_gets_a_one_line_hint(tmp_path):
+    run = LogRun(tmp_path, args=("--silence", "0.5"))
+    run.board.wait_opened()
+    line = run.wait_line(lambda ln: "nothing from the board" in ln)
+    assert run.stop() == 0
+    assert line == ("pyb-bridge log: %s: nothing from the board for 0.5 s: is its program "
+                    "running and streaming (pyb_lib.stream)? Give it with --script FILE, or "
+                    "check main.py" % run.board.link)
+    assert [ln for ln in run.lines if "nothing from the board" in ln] == [line]  # once
+
+
+@needs_vboard
+def test_a_script_that_dies_makes_log_exit_non_zero_with_its_traceback(tmp_path):
+    """``log --script`` with a script that raises: its traceback on the
+    terminal and exit status 4 naming the error (it used to be 0 rows,
+    exit 0, no message)."""
+    import subprocess
+    import sys
+
+    from vboard_support import env, start_vboard, stop_vboard
+
+    script = tmp_path / "bad.py"
+    script.write_text("print('about to fail')\nraise MemoryError('no room for the buffer')\n")
+    proc, port = start_vboard(tmp_path / "flash", "--fast")
+    try:
+        r = subprocess.run([sys.executable, "-m", "pyb_bridge.cli", "log", "--port", port,
+                            "--out", str(tmp_path / "log.db"), "--script", str(script),
+                            "--duration", "3", "--quiet"],
+                           capture_output=True, text=True, env=env(), timeout=120)
+    finally:
+        stop_vboard(proc)
+    assert r.returncode == 4, r.stdout + r.stderr
+    err = r.stderr.splitlines()
+    assert "%s: about to fail" % port in err, err
+    assert "%s: Traceback (most recent call last):" % port in err
+    assert "%s: MemoryError: no room for the buffer" % port in err
+    assert err[-1].startswith("pyb-bridge log: %s: the script stopped with MemoryError: no "
+                              "room for the buffer (its traceback is above)" % port), err[-1]

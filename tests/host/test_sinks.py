@@ -81,8 +81,9 @@ def test_a_stream_that_changes_its_channels_gets_a_new_table(tmp_path):
         log(bytes(port.data), open_sink(path))
     db = sqlite3.connect(path)
     names = sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'"))
-    assert names == ["_board_counters", "_channels", "_counters", "_rollup_stream_1",
-                     "_rollup_stream_2", "_rollups", "_streams", "stream_1", "stream_2"]
+    assert names == ["_board_counters", "_board_text", "_channels", "_counters",
+                     "_rollup_stream_1", "_rollup_stream_2", "_rollups", "_run_counters",
+                     "_run_rows", "_runs", "_streams", "stream_1", "stream_2"]
     chans = db.execute('SELECT "table", "column", "channel", "type" FROM _channels '
                        'ORDER BY 1, 2').fetchall()
     assert chans == [("stream_1", "ch0", "a", "H"), ("stream_2", "ch0", "a", "H"),
