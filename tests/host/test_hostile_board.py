@@ -487,3 +487,45 @@ def test_a_script_that_dies_makes_log_exit_non_zero_with_its_traceback(tmp_path)
     assert "%s: MemoryError: no room for the buffer" % port in err
     assert err[-1].startswith("pyb-bridge log: %s: the script stopped with MemoryError: no "
                               "room for the buffer (its traceback is above)" % port), err[-1]
+
+
+def test_a_host_header_not_allowed_is_a_403(tmp_path):
+    """A page from another site resolved to 127.0.0.1 (DNS rebinding) sends
+    its own name as Host: refused, unless --allow-host names it."""
+    from pyb_bridge.server import create_app
+
+    path = log_frames(tmp_path / "log.db", record(TEMP, [(1,)]))
+    client = create_app(path).test_client()
+    for ok in ("localhost", "127.0.0.1:8000", "[::1]:8000", "LOCALHOST."):
+        assert client.get("/api/streams", headers={"Host": ok}).status_code == 200, ok
+    r = client.get("/api/streams", headers={"Host": "rebind.attacker.example:8000"})
+    assert r.status_code == 403 and "--allow-host" in r.get_json()["error"]
+    allowed = create_app(path, allow_hosts=["lab.local"]).test_client()
+    assert allowed.get("/api/streams", headers={"Host": "lab.local:8000"}).status_code == 200
+    assert allowed.get("/", headers={"Host": "other.local"}).status_code == 403
+
+
+def test_idle_connections_do_not_lock_clients_out(tmp_path):
+    """150 connections that send nothing (more than waitress' default limit
+    of 100): a request still gets its answer, and the idle ones are closed
+    after IDLE_TIMEOUT_S."""
+    import socket
+    import urllib.request
+
+    from pyb_bridge.server import IDLE_TIMEOUT_S, serve_in_thread, stop_server
+
+    path = log_frames(tmp_path / "log.db", record(TEMP, [(1,)]))
+    server = serve_in_thread(path, "127.0.0.1", 0, threads=4)
+    idle = []
+    try:
+        host, port = "127.0.0.1", server.effective_port
+        for _ in range(150):
+            idle.append(socket.create_connection((host, port), timeout=30))
+        with urllib.request.urlopen(server.url + "api/streams", timeout=5) as r:
+            assert r.status == 200
+        idle[0].settimeout(IDLE_TIMEOUT_S + 20)
+        assert idle[0].recv(1) == b""  # closed by the server, not by us
+    finally:
+        for s in idle:
+            s.close()
+        stop_server(server)

@@ -178,13 +178,37 @@ def _event(kind, data, ident=None):
     return (head + "data: %s\n\n" % json.dumps(data, separators=(",", ":"))).encode()
 
 
-def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, token=None):
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def host_allowed(host_header, allowed):
+    """Whether a request's ``Host`` header names one of ``allowed`` (names
+    compared without case and without the port; ``*`` allows any)."""
+    if "*" in allowed:
+        return True
+    h = (host_header or "").strip().lower()
+    if h.startswith("["):  # [::1]:8000
+        h = h[1:h.find("]")] if "]" in h else h
+    elif h.count(":") == 1:
+        h = h.split(":")[0]
+    return h.rstrip(".") in allowed
+
+
+def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, token=None,
+               allow_hosts=()):
     """The Flask application serving the log at ``db_path`` (read-only).
 
     With ``token`` every request (API, event stream, page and its files)
     must carry it (``Authorization: Bearer TOKEN`` or ``?token=TOKEN``; a
     browser that opened ``/?token=TOKEN`` gets it as a same-site cookie for
-    the page's own requests) or gets 401."""
+    the page's own requests) or gets 401.
+
+    Every request must name this server in its ``Host`` header: one of the
+    loopback names (``localhost``, ``127.0.0.1``, ``::1``) or of
+    ``allow_hosts`` (``*``: any), else 403. A page from another site whose
+    name was made to resolve to 127.0.0.1 (DNS rebinding) sends its own
+    name, so it cannot read the log."""
+    allowed = {h.lower().strip("[]").rstrip(".") for h in (*LOOPBACK_NAMES, *allow_hosts)}
     app = Flask(__name__, static_folder=None)
     app.config["DB_PATH"] = os.path.abspath(db_path)
     app.json.sort_keys = False
@@ -230,6 +254,16 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
     @app.errorhandler(sqlite3.Error)
     def db_error(e):
         return jsonify(error="database: %s" % e), 503
+
+    @app.before_request
+    def check_host():
+        if not host_allowed(request.headers.get("Host"), allowed):
+            resp = jsonify(error="403 forbidden: Host %r is not one this server answers to; "
+                                 "start it with --allow-host NAME to allow it"
+                                 % (request.headers.get("Host") or "")[:100])
+            resp.status_code = 403
+            return resp
+        return None
 
     @app.before_request
     def check_token():
@@ -336,19 +370,31 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
     return app
 
 
+IDLE_TIMEOUT_S = 10  # a connection that sends and receives nothing this long is closed
+CONNECTION_LIMIT = 1000  # connections open at once (waitress' default: 100)
+
+
 def make_server(db_path, host="127.0.0.1", port=8000, threads=THREADS, sse_clients=None,
-                token=None):
+                token=None, allow_hosts=()):
     """A waitress server for ``db_path``, listening; ``.url`` is its address,
     ``.run()`` serves until interrupted. Half the worker threads at most go
-    to event streams, so plain requests always find one. ``token``: see
-    ``create_app``."""
+    to event streams, so plain requests always find one. ``token`` and
+    ``allow_hosts``: see ``create_app``; the address it listens on is
+    allowed too. Idle or slow connections (nothing sent or received for
+    ``IDLE_TIMEOUT_S``: an event stream writes every second) are closed,
+    and up to ``CONNECTION_LIMIT`` may be open, so idle connections cannot
+    lock clients out."""
     from waitress import create_server
 
     if sse_clients is None:
         sse_clients = max(1, threads // 2)
-    app = create_app(db_path, sse_clients=sse_clients, token=token)
-    server = create_server(app, host=host, port=port, threads=threads,
-                           ident="pyb-bridge", channel_timeout=60)
+    hosts = list(allow_hosts)
+    if host not in ("", "0.0.0.0", "::"):
+        hosts.append(host)
+    app = create_app(db_path, sse_clients=sse_clients, token=token, allow_hosts=hosts)
+    server = create_server(app, host=host, port=port, threads=threads, ident="pyb-bridge",
+                           channel_timeout=IDLE_TIMEOUT_S, connection_limit=CONNECTION_LIMIT,
+                           cleanup_interval=2)
     h, p = server.effective_host, server.effective_port
     server.url = "http://%s:%s/" % ("[%s]" % h if ":" in h else h, p)
     return server
