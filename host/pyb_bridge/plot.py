@@ -131,23 +131,40 @@ def series(db, table, column, since_s=None, t0=None, board=_ALL):
     None at gaps; only the rows of ``board`` when given.
 
     A gap is a step in board time of more than twice the usual step (the
-    median), which is what frames lost on the wire leave behind."""
+    median), which is what frames lost on the wire leave behind, and the
+    start of another run of ``pyb-bridge log`` (``_run_rows``): runs are
+    never joined by a line."""
     where, params = _where(board)
-    rows = db.execute('SELECT "board_time_us", "%s" FROM "%s"%s ORDER BY rowid'
+    rows = db.execute('SELECT "board_time_us", "%s", rowid FROM "%s"%s ORDER BY rowid'
                       % (column.replace('"', '""'), table, where), params).fetchall()
     if not rows:
         return [], []
+    try:
+        starts = {r[0] for r in db.execute('SELECT "first_row" FROM "_run_rows" WHERE '
+                                           '"table" = ?', (table,))}
+    except sqlite3.Error:  # a log from before runs, or a CSV/JSONL one
+        starts = set()
+    runs = []  # the run each row belongs to, counted from the first
+    k = 0
+    for _, _, rowid in rows:
+        if rowid in starts and runs:
+            k += 1
+        runs.append(k)
+    rows = [(t, v) for t, v, _ in rows]
     if t0 is None:
         t0 = rows[0][0]
     steps = sorted(b[0] - a[0] for a, b in zip(rows, rows[1:], strict=False))
     usual = steps[len(steps) // 2] if steps else 0
     xs, ys = [], []
     prev = None
-    for t, v in rows:
+    for i, (t, v) in enumerate(rows):
         if since_s is not None and (t - t0) / 1e6 < since_s:
             prev = t
             continue
-        if prev is not None and usual > 0 and t - prev > 2 * usual:
+        if prev is not None and i and runs[i] != runs[i - 1]:
+            xs.append((t - t0) / 1e6)
+            ys.append(None)  # another run: not joined to the one before
+        elif prev is not None and usual > 0 and t - prev > 2 * usual:
             xs.append((prev - t0) / 1e6 + usual / 1e6)
             ys.append(None)  # matplotlib leaves a gap at None/NaN
         xs.append((t - t0) / 1e6)
