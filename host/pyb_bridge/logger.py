@@ -11,6 +11,7 @@ USB serial number of the port when it has one, else the port name.
                    --out mqtt://broker:1883/lab --plot
 """
 
+import errno
 import os
 import queue
 import signal
@@ -398,10 +399,32 @@ def _close_sinks(sinks):
     return first
 
 
+def _out_hint(e):
+    """What to do about a write error ``e``, by what it is."""
+    text = str(e).lower()
+    if getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "full" in text:
+        return "free some space (or choose another --out)"
+    if getattr(e, "errno", None) in (errno.EACCES, errno.EPERM, errno.EROFS) or \
+            "readonly" in text or "read-only" in text or "permission" in text:
+        return "fix the permissions (or choose another --out)"
+    return "choose another --out"
+
+
 def write_error(e, files):
-    return LogError("writing %s failed: %s: free some space (or choose another --out) and "
-                    "start again; the rows written before are kept"
-                    % (", ".join(files) or "the output", e))
+    return LogError("writing %s failed: %s: %s and start again; the rows written before "
+                    "are kept" % (", ".join(files) or "the output", e, _out_hint(e)))
+
+
+def serve_error(e, args):
+    """The one line for a --serve that cannot start."""
+    where = "%s:%s" % (args.serve_host, args.serve_port)
+    if getattr(e, "errno", None) == errno.EADDRINUSE:
+        return ("--serve: cannot listen on %s: the port is in use (another server?): choose "
+                "another --serve-port" % where)
+    if getattr(e, "errno", None) in (errno.EACCES, errno.EPERM):
+        return ("--serve: no permission to listen on %s (ports below 1024 need root): choose "
+                "another --serve-port" % where)
+    return "--serve: %s" % (getattr(e, "strerror", None) or e)
 
 
 def check_existing(files, args):
@@ -456,8 +479,8 @@ def _run(args, files):
     except MqttError as e:  # a refused login or a TLS failure: the line says what to check
         raise LogError("MQTT %s" % e, remove=True) from None
     except (OSError, sqlite3.Error) as e:
-        raise LogError("cannot write %s: %s: choose another --out (or free some space)"
-                       % (", ".join(files), e), remove=True) from None
+        raise LogError("cannot write %s: %s: %s" % (", ".join(files), e, _out_hint(e)),
+                       remove=True) from None
     old = signal.signal(signal.SIGTERM, on_signal)
     if args.plot is not None:
         db = next(s for s in sinks if isinstance(s, SqliteSink))
@@ -472,7 +495,10 @@ def _run(args, files):
     gone = {}
     failed = None
     try:
-        server = serve.start_for_log(args, sinks)  # --serve
+        try:
+            server = serve.start_for_log(args, sinks)  # --serve
+        except OSError as e:
+            raise LogError(serve_error(e, args), remove=True) from None
         try:
             lg.__enter__()
         except (OSError, DeployError) as e:

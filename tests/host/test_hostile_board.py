@@ -548,3 +548,27 @@ def test_plots_do_not_join_runs(tmp_path):
             sink.write_all(batches, 1.0, schemas, board="A")
     xs, ys = series(sqlite3.connect(path), "stream_1", "ch0")
     assert ys == list(range(10)) + [None] + list(range(10))
+
+
+def test_a_busy_serve_port_is_said_as_such(tmp_path, capsys):
+    """--serve on a TCP port another program holds: one line about the
+    port, not about disk space; no log file left."""
+    import socket
+
+    from pyb_bridge import cli
+
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen(1)
+    port = held.getsockname()[1]
+    out = tmp_path / "log.sqlite"
+    try:
+        rc = cli.main(["log", "--port", "loop://", "--out", str(out), "--serve",
+                       "--serve-port", str(port), "--duration", "0", "--quiet"])
+    finally:
+        held.close()
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and line == ("pyb-bridge log: --serve: cannot listen on 127.0.0.1:%d: the "
+                                "port is in use (another server?): choose another --serve-port"
+                                % port)
+    assert not out.exists()
