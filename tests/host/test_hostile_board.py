@@ -506,48 +506,34 @@ def test_a_host_header_not_allowed_is_a_403(tmp_path):
 
 
 def test_idle_connections_do_not_lock_clients_out(tmp_path):
-    """150 connections that send nothing (more than waitress' default limit
-    of 100): a request still gets its answer, and the idle ones are closed
-    after IDLE_TIMEOUT_S."""
+    """150 connections that send nothing from one client (127.0.0.2: more
+    than waitress' default limit of 100): another client still gets its
+    answer, that client's connections past PER_CLIENT are closed at once,
+    and the idle ones after IDLE_TIMEOUT_S."""
     import socket
     import urllib.request
 
-    from pyb_bridge.server import IDLE_TIMEOUT_S, serve_in_thread, stop_server
+    from pyb_bridge.server import IDLE_TIMEOUT_S, PER_CLIENT, serve_in_thread, stop_server
 
     path = log_frames(tmp_path / "log.db", record(TEMP, [(1,)]))
     server = serve_in_thread(path, "127.0.0.1", 0, threads=4)
     idle = []
     try:
-        host, port = "127.0.0.1", server.effective_port
+        port = server.effective_port
         for _ in range(150):
-            idle.append(socket.create_connection((host, port), timeout=30))
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=30,
+                                                  source_address=("127.0.0.2", 0)))
         with urllib.request.urlopen(server.url + "api/streams", timeout=5) as r:
             assert r.status == 200
+        idle[-1].settimeout(10)
+        assert idle[-1].recv(1) == b""  # past PER_CLIENT: closed by the server at once
         idle[0].settimeout(IDLE_TIMEOUT_S + 20)
         assert idle[0].recv(1) == b""  # closed by the server, not by us
+        assert PER_CLIENT < 150
     finally:
         for s in idle:
             s.close()
         stop_server(server)
-
-
-def test_plots_do_not_join_runs(tmp_path):
-    """Two runs appended to one log (the second board time right after the
-    first, so no gap in time would show it): the plot's line breaks
-    between them."""
-    from pyb_bridge.plot import series
-    from pyb_bridge.sinks import open_sink
-
-    path = str(tmp_path / "log.db")
-    frames = record(TEMP, [(k,) for k in range(10)], frame_bytes=40)
-    for _ in range(2):
-        dec, st = FrameDecoder(), Streams()
-        with open_sink(path, flush_interval=0.0) as sink:
-            sink.start_run(["A"])
-            batches, schemas = st.feed(dec.feed(b"".join(frames)))
-            sink.write_all(batches, 1.0, schemas, board="A")
-    xs, ys = series(sqlite3.connect(path), "stream_1", "ch0")
-    assert ys == list(range(10)) + [None] + list(range(10))
 
 
 def test_a_busy_serve_port_is_said_as_such(tmp_path, capsys):

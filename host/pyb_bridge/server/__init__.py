@@ -372,6 +372,25 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
 
 IDLE_TIMEOUT_S = 10  # a connection that sends and receives nothing this long is closed
 CONNECTION_LIMIT = 1000  # connections open at once (waitress' default: 100)
+PER_CLIENT = 32  # connections open at once from one client address
+
+
+def _limit_per_client(server, limit):
+    """Make ``server`` (waitress) close a new connection at once when its
+    client address already has ``limit`` open, so one client cannot take
+    every connection."""
+    make = server.channel_class
+
+    def channel(srv, conn, addr, adj, map=None):
+        host = addr[0] if isinstance(addr, tuple) else addr
+        mine = sum(1 for ch in list((map or {}).values())
+                   if isinstance(ch, make) and isinstance(ch.addr, tuple) and ch.addr[0] == host)
+        if mine >= limit:
+            conn.close()
+            return None
+        return make(srv, conn, addr, adj, map=map)
+
+    server.channel_class = channel
 
 
 def make_server(db_path, host="127.0.0.1", port=8000, threads=THREADS, sse_clients=None,
@@ -382,8 +401,8 @@ def make_server(db_path, host="127.0.0.1", port=8000, threads=THREADS, sse_clien
     ``allow_hosts``: see ``create_app``; the address it listens on is
     allowed too. Idle or slow connections (nothing sent or received for
     ``IDLE_TIMEOUT_S``: an event stream writes every second) are closed,
-    and up to ``CONNECTION_LIMIT`` may be open, so idle connections cannot
-    lock clients out."""
+    up to ``CONNECTION_LIMIT`` may be open and ``PER_CLIENT`` from one
+    client address, so idle connections cannot lock other clients out."""
     from waitress import create_server
 
     if sse_clients is None:
@@ -395,6 +414,8 @@ def make_server(db_path, host="127.0.0.1", port=8000, threads=THREADS, sse_clien
     server = create_server(app, host=host, port=port, threads=threads, ident="pyb-bridge",
                            channel_timeout=IDLE_TIMEOUT_S, connection_limit=CONNECTION_LIMIT,
                            cleanup_interval=2)
+    if hasattr(server, "channel_class"):  # one listening socket (not a multi-socket server)
+        _limit_per_client(server, PER_CLIENT)
     h, p = server.effective_host, server.effective_port
     server.url = "http://%s:%s/" % ("[%s]" % h if ":" in h else h, p)
     return server
