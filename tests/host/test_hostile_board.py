@@ -558,3 +558,22 @@ def test_a_busy_serve_port_is_said_as_such(tmp_path, capsys):
                                 "port is in use (another server?): choose another --serve-port"
                                 % port)
     assert not out.exists()
+
+
+def test_plots_do_not_join_runs(tmp_path):
+    """Two runs appended to one log (the second board time right after the
+    first, so no gap in time would show it): the plot's line breaks
+    between them."""
+    from pyb_bridge.plot import series
+    from pyb_bridge.sinks import open_sink
+
+    path = str(tmp_path / "log.db")
+    frames = record(TEMP, [(k,) for k in range(10)], frame_bytes=40)
+    for _ in range(2):
+        dec, st = FrameDecoder(), Streams()
+        with open_sink(path, flush_interval=0.0) as sink:
+            sink.start_run(["A"])
+            batches, schemas = st.feed(dec.feed(b"".join(frames)))
+            sink.write_all(batches, 1.0, schemas, board="A")
+    xs, ys = series(sqlite3.connect(path), "stream_1", "ch0")
+    assert ys == list(range(10)) + [None] + list(range(10))
