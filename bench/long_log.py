@@ -130,9 +130,10 @@ def main(argv=None):
         db = store.connect(path)
         info = store.stream(db, "stream_1")
         t0 = time.perf_counter()
-        raw = store.buckets(db, info, ["x1", "x2"], s, None, HOUR * s, 10000, None, raw=True)
+        chans = [c["column"] for c in info["channels"]]  # x1, x2 as ch0, ch1
+        raw = store.buckets(db, info, chans, s, None, HOUR * s, 10000, None, raw=True)
         t_raw = time.perf_counter() - t0
-        via = store.buckets(db, info, ["x1", "x2"], s, None, HOUR * s, 10000, None)
+        via = store.buckets(db, info, chans, s, None, HOUR * s, 10000, None)
         assert raw == via, "the rollup of the raw hour differs from its rows"
     finally:
         stop_server(server)
