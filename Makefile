@@ -105,7 +105,7 @@ test-loaded:
 # The main job: a board streams sensor readings for 10 s into demo.sqlite,
 # then a summary and demo.png. A virtual PyBoard unless PORT names a real one.
 demo: $(STAMP)
-	$(BIN)/pyb-bridge demo $(if $(PORT),--port $(PORT))
+	$(BIN)/pyb-bridge demo --overwrite $(if $(PORT),--port $(PORT))
 
 # Benchmarks (not tests): figures go to docs/performance.md and bench/results.json.
 bench: $(STAMP)

@@ -39,6 +39,7 @@ import board
 from report import merge_results, write_block
 
 from pyb_bridge.link import start_script
+from pyb_bridge.sinks import named_views
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 END = b"\xfeEND-OF-RUN\xfe"
@@ -170,6 +171,7 @@ def check_stream_db(db, board_records, from_clock=False):
     ``from_clock``: the first reading's time is the board's clock (Stream.add),
     not 0 (send_block's times given by the program)."""
     con = sqlite3.connect(db)
+    named_views(con)  # the stream "e2e" by its name
     try:
         rows, t_min, t_max, h0, h1 = con.execute(
             "SELECT COUNT(*), MIN(board_time_us), MAX(board_time_us), MIN(host_time), "

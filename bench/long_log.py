@@ -52,11 +52,12 @@ def make_log(path):
     sink.describe(s)
     sink.close()
     db = sqlite3.connect(path)
-    db.execute('DROP TABLE "_rollup_adc"')
+    # the stream "adc" is the log's first table, stream_1 (docs/bridge.md)
+    db.execute('DROP TABLE "_rollup_stream_1"')
     db.execute("DELETE FROM _rollups")
     t0 = time.perf_counter()
     db.execute("WITH RECURSIVE r(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM r WHERE i < ?) "
-               "INSERT INTO adc SELECT 'A', i / 50, i * 1000, 1.7e9 + i / 1000.0, "
+               "INSERT INTO stream_1 SELECT 'A', i / 50, i * 1000, 1.7e9 + i / 1000.0, "
                "(i * 7) % 4096, (i * 13) % 4096 FROM r", (HOUR * RATE - 1,))
     db.commit()
     t_rows = time.perf_counter() - t0
@@ -66,7 +67,7 @@ def make_log(path):
     sink.close()
     t_build = time.perf_counter() - t0
     n = HOUR * RATE
-    db.executemany('INSERT INTO "_rollup_adc" VALUES (?, \'A\', ?, ?, ?, ?, ?, ?, ?)',
+    db.executemany('INSERT INTO "_rollup_stream_1" VALUES (?, \'A\', ?, ?, ?, ?, ?, ?, ?)',
                    ((k, RATE, n + (k - HOUR) * RATE + 1, n + (k - HOUR + 1) * RATE,
                      k % 7, 4095 - k % 5, k % 11, 4095 - k % 3)
                     for k in range(HOUR, WEEK)))
@@ -99,7 +100,7 @@ def main(argv=None):
           % (HOUR * RATE, t_rows, t_build, WEEK, os.path.getsize(path) / 1e6))
     server = make_server(path, port=0)
     threading.Thread(target=server.run, daemon=True).start()
-    api = server.url + "api/streams/adc/readings?"
+    api = server.url + "api/streams/stream_1/readings?"
     s = 1000000
     cases = [
         ("a week, one bucket per minute (10,080 buckets: 2 pages)", None),
@@ -127,11 +128,12 @@ def main(argv=None):
             dt, body = timed(api + q, args.repeat)
             rows.append((name, len(body.get("t", body.get("rows", []))), dt))
         db = store.connect(path)
-        info = store.stream(db, "adc")
+        info = store.stream(db, "stream_1")
         t0 = time.perf_counter()
-        raw = store.buckets(db, info, ["x1", "x2"], s, None, HOUR * s, 10000, None, raw=True)
+        chans = [c["column"] for c in info["channels"]]  # x1, x2 as ch0, ch1
+        raw = store.buckets(db, info, chans, s, None, HOUR * s, 10000, None, raw=True)
         t_raw = time.perf_counter() - t0
-        via = store.buckets(db, info, ["x1", "x2"], s, None, HOUR * s, 10000, None)
+        via = store.buckets(db, info, chans, s, None, HOUR * s, 10000, None)
         assert raw == via, "the rollup of the raw hour differs from its rows"
     finally:
         stop_server(server)

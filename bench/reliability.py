@@ -39,12 +39,13 @@ import pyb_sim  # noqa: E402
 
 pyb_sim.install()  # ``micropython.const`` for the board code on CPython
 from pyb_bridge.faultlink import FaultLink, even_rates  # noqa: E402
+from pyb_bridge.sinks import named_views  # noqa: E402
 from pyb_lib.stream import Stream  # noqa: E402
 
 BEGIN_MARK = "<!-- faults:begin -->"
 END_MARK = "<!-- faults:end -->"
 CHANNELS = (("k", "I", ""), ("x", "H", ""), ("y", "h", ""))
-_HDR = struct.Struct("<BBBBBBHII")
+_HDR = struct.Struct("<BBBBBBHII")  # the first 16 bytes; the length counts 8 more (ids)
 
 
 def x_of(k):
@@ -66,7 +67,7 @@ class Recorder:
     def write(self, data):
         data = bytes(data)
         _, _, _, typ, _, _, length, seq, _ = _HDR.unpack_from(data)
-        self.frames.append((seq, typ, length))
+        self.frames.append((seq, typ, length - 8))  # payload bytes
         done = 0
         while done < len(data):
             done += os.write(self.fd, data[done:])
@@ -97,11 +98,11 @@ def wait_for(cond, timeout, what):
 
 
 def described(db, table="rel"):
-    """True once the bridge's log declares ``table``."""
+    """True once the bridge's log declares the stream ``table``."""
     try:
         con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=0.1)
         try:
-            return bool(con.execute('SELECT 1 FROM "_channels" WHERE "table" = ?',
+            return bool(con.execute('SELECT 1 FROM "_streams" WHERE "stream" = ?',
                                     (table,)).fetchone())
         finally:
             con.close()
@@ -189,7 +190,8 @@ def run_case(rate=0.0, disconnects=0, seconds=3.0, rows_per_s=20000, seed=1, sta
         fl.stop()
         os.close(bm)
         os.close(bs)
-    if bridge.returncode != 0 or "Traceback" in err:
+    # (the board's own text, faults included, is shown prefixed by its port)
+    if bridge.returncode != 0 or any(ln.startswith("Traceback") for ln in err.splitlines()):
         raise RuntimeError("pyb-bridge log failed (%s): %s" % (bridge.returncode, err))
     result = check(db, rec.frames, n)
     result.update(rate=rate, disconnects=disconnects, proxy=fl.counters(), seconds=seconds,
@@ -204,6 +206,7 @@ def run_case(rate=0.0, disconnects=0, seconds=3.0, rows_per_s=20000, seed=1, sta
 def check(db, sent, n_rows):
     """Compare the log with what was sent."""
     con = sqlite3.connect(db)
+    named_views(con)  # the stream "rel" under its own name
     counters = dict(con.execute('SELECT name, value FROM "_counters"'))
     rows = con.execute('SELECT seq, k, x, y FROM "rel"').fetchall()
     con.close()
@@ -367,8 +370,9 @@ def main(argv=None):
                 or r["reconnects"] != r["disconnects"]:
             bad.append(lines[-1])
     text = "\n".join(lines)
-    text += ("\n\n%d readings/s of 3 channels (u32 index, u16, i16: 8 bytes), 125 readings per "
-             "1024-byte frame (the default; 13 per 128-byte frame), %.0f s per case, seed %d; "
+    text += ("\n\n%d readings/s of 3 channels (u32 index, u16, i16: 8 bytes), 124 readings per "
+             "1024-byte frame (the default; 12 per 128-byte frame), stream protocol 2, "
+             "%.0f s per case, seed %d; "
              "faults split evenly over bit flips, "
              "drops, duplicates, inserted bytes and inserted REPL text; the "
              "last row adds stalls of 20 ms at 1e-4 per byte. Each disconnect closes the bridge's "

@@ -1,6 +1,6 @@
 """Load on the REST API while the bridge writes: requests per second and
-latency (median, p99) of /api/streams/adc/readings served by ``pyb-bridge
-serve`` (waitress, 16 threads), while a writer process feeds the SQLite
+latency (median, p99) of /api/streams/stream_1/readings (the stream "adc")
+served by ``pyb-bridge serve`` (waitress, 16 threads), while a writer process feeds the SQLite
 sink as fast as it can (decoded frames of two 1 kHz channels, committed
 every second as ``pyb-bridge log`` does). Prints a table; ``--json FILE``
 also writes the figures.
@@ -89,24 +89,24 @@ def client(url, path_fn, seconds, threads, out):
 
 
 def _stats(conn):
-    conn.request("GET", "/api/streams/adc/stats")
+    conn.request("GET", "/api/streams/stream_1/stats")
     return json.loads(conn.getresponse().read())
 
 
 def tail_1000(conn, i):
     if i % 20 == 0:
         conn._last = _stats(conn)["last_row"]
-    return "/api/streams/adc/readings?after=%d&limit=1000" % max(0, conn._last - 1000)
+    return "/api/streams/stream_1/readings?after=%d&limit=1000" % max(0, conn._last - 1000)
 
 
 def tail_100(conn, i):
     if i % 20 == 0:
         conn._last = _stats(conn)["last_row"]
-    return "/api/streams/adc/readings?after=%d&limit=100" % max(0, conn._last - 100)
+    return "/api/streams/stream_1/readings?after=%d&limit=100" % max(0, conn._last - 100)
 
 
 def stats_only(conn, i):
-    return "/api/streams/adc/stats"
+    return "/api/streams/stream_1/stats"
 
 
 def load(url, path_fn, seconds, clients):
@@ -141,16 +141,16 @@ def bucket_scan(path):
     server = make_server(path, port=0)
     threading.Thread(target=server.run, daemon=True).start()
     try:
-        rows = sqlite3.connect(path).execute("SELECT MAX(rowid) FROM adc").fetchone()[0]
+        rows = sqlite3.connect(path).execute("SELECT MAX(rowid) FROM stream_1").fetchone()[0]
         t0 = time.perf_counter()
-        with urllib.request.urlopen(server.url + "api/streams/adc/readings?bucket=1000000"
+        with urllib.request.urlopen(server.url + "api/streams/stream_1/readings?bucket=1000000"
                                     "&limit=10000", timeout=600) as r:
             body = json.load(r)
         dt = time.perf_counter() - t0
     finally:
         stop_server(server)
     db = store.connect(path)
-    info = store.stream(db, "adc")
+    info = store.stream(db, "stream_1")
     t0 = time.perf_counter()
     raw = store.buckets(db, info, ["x1", "x2"], 1000000, limit=10000, raw=True)
     dt_raw = time.perf_counter() - t0

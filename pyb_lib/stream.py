@@ -8,10 +8,13 @@
             s.add(adc.read(), t)  # batched; a frame leaves when full
             s.poll()              # latency flush, descriptor/status repeats
 
-Every frame is: sync (2) + header (14) + payload + CRC-32 (4), built with
+Every frame is: sync (2) + header (22) + payload + CRC-32 (4), built with
 ``struct.pack_into`` in one preallocated buffer and written through a
 preallocated memoryview: a full frame costs the same few Python operations
-whatever its size, and no heap but the CRC: on a PyBoard (31-bit small ints)
+and no heap but the CRC, whatever its size. The parts of the header that
+never change (sync, version, type, stream id, schema id, boot id) are
+written once when the stream is made; a frame packs only its length,
+sequence number and time. On a PyBoard (31-bit small ints)
 ``binascii.crc32`` returns a CRC >= 2**30 as a long int, 32 bytes per CRC
 step for about 3 frames in 4 (docs/protocol.md). Frames are built in the
 main loop only, never in an interrupt handler.
@@ -27,18 +30,29 @@ try:
 except ImportError:  # pragma: no cover - plain MicroPython/CPython
     from time import ticks_us as _micros  # type: ignore[assignment]
 
+try:
+    # Seeded from the STM32's hardware RNG at boot (ports/stm32/mpconfigport.h:
+    # MICROPY_PY_RANDOM_SEED_INIT_FUNC (rng_get())); the unix port seeds it too.
+    from random import getrandbits as _bits
+except ImportError:  # pragma: no cover - a firmware built without random
+    def _bits(n):  # type: ignore[misc]
+        return (_micros() * 2654435761) & ((1 << n) - 1)
+
 SYNC0 = const(0xA5)
 SYNC1 = const(0xD3)
-VERSION = const(1)  # protocol: frame header and descriptor (docs/protocol.md)
+VERSION = const(2)  # protocol: frame header and descriptor (docs/protocol.md)
 T_DESCRIPTOR = const(1)
 T_DATA = const(2)
 T_STATUS = const(3)
-HEADER_SIZE = const(16)
+HEADER_SIZE = const(24)  # 16 bytes every version has + schema id + boot id
 CRC_SIZE = const(4)
-OVERHEAD = const(20)
-MAX_PAYLOAD = const(16384)
+OVERHEAD = const(28)
+EXTRA = const(8)  # header bytes after the first 16: counted in the length field
+MAX_LENGTH = const(16384)  # the length field: EXTRA + payload
+MAX_PAYLOAD = const(16376)
 _MASK = const(0x3FFFFFFF)
-_HDR = "<BBBBBBHII"
+_FIXED = "<BBBBBBHIIII"  # sync, sync, version, type, id, flags, length, seq, time, schema, boot
+_VARY = "<HII"  # at offset 6: length, seq, time
 _STATUS = "<IIIII"
 _TYPES = "bBhHiIf"
 _SIZES = (1, 1, 2, 2, 4, 4, 4)
@@ -123,12 +137,19 @@ class Stream:
         self._part_n = -1
         self._part_crc = self._full_crc
         self._part_out = mv
+        # The schema id names this descriptor in every frame's header (the
+        # host decodes a frame only with the descriptor of that id); the boot
+        # id, drawn anew for every Stream made, tells a restart from a replay.
+        self.schema_id = binascii.crc32(desc)
+        self.boot_id = _bits(30)  # a small int on the board: packs without heap
         self._hdr = bytearray(HEADER_SIZE + CRC_SIZE)  # for send_block
         hmv = memoryview(self._hdr)
         self._hdr_view = hmv[:HEADER_SIZE]
         self._crc_view = hmv[HEADER_SIZE:]
-        self._desc = self._fixed_frame(desc)
-        self._status = self._fixed_frame(bytes(20))
+        self._fill(self._buf, T_DATA)
+        self._fill(self._hdr, T_DATA)
+        self._desc = self._fixed_frame(desc, T_DESCRIPTOR)
+        self._status = self._fixed_frame(bytes(20), T_STATUS)
         self._latency = max_latency_ms * 1000
         self._desc_every = descriptor_every
         self._desc_us = descriptor_ms * 1000
@@ -144,9 +165,14 @@ class Stream:
         self.overruns = 0
         self.short_writes = 0
 
-    @staticmethod
-    def _fixed_frame(payload):
+    def _fill(self, buf, ftype):
+        """Write the header fields that never change into ``buf``."""
+        struct.pack_into(_FIXED, buf, 0, SYNC0, SYNC1, VERSION, ftype, self._id, 0,
+                         EXTRA, 0, 0, self.schema_id, self.boot_id)
+
+    def _fixed_frame(self, payload, ftype):
         buf = bytearray(OVERHEAD + len(payload))
+        self._fill(buf, ftype)
         buf[HEADER_SIZE:HEADER_SIZE + len(payload)] = payload
         mv = memoryview(buf)
         return (buf, mv[:HEADER_SIZE + len(payload)], mv, len(payload))
@@ -248,9 +274,8 @@ class Stream:
             self.send_status()
 
     # --- frames -----------------------------------------------------------------
-    def _header(self, buf, ftype, length, t):
-        struct.pack_into(_HDR, buf, 0, SYNC0, SYNC1, VERSION, ftype, self._id, 0,
-                         length, self._seq, t & _MASK)
+    def _header(self, buf, length, t):
+        struct.pack_into(_VARY, buf, 6, length + EXTRA, self._seq, t & _MASK)
         self._seq = (self._seq + 1) & _MASK
 
     def _send(self, buf, crc_view, out_view, length):
@@ -267,7 +292,7 @@ class Stream:
             return
         length = count * self.record_size
         buf = self._buf
-        self._header(buf, T_DATA, length, self._t0)
+        self._header(buf, length, self._t0)
         if count == self.capacity:
             self._send(buf, self._full_crc, self._full_out, length)
         else:
@@ -307,9 +332,8 @@ class Stream:
                              % (self.name, length, MAX_PAYLOAD))
         self.flush()
         hdr = self._hdr
-        struct.pack_into(_HDR, hdr, 0, SYNC0, SYNC1, VERSION, T_DATA, self._id, 1,
-                         length, self._seq, (self._clock() if t0_us is None else t0_us) & _MASK)
-        self._seq = (self._seq + 1) & _MASK
+        hdr[5] = 1  # flags: column-major
+        self._header(hdr, length, self._clock() if t0_us is None else t0_us)
         crc = binascii.crc32(self._hdr_view)
         for c in columns:
             crc = binascii.crc32(c, crc)
@@ -334,9 +358,8 @@ class Stream:
                              % (self.name, len(payload), count))
         self.flush()
         hdr = self._hdr
-        struct.pack_into(_HDR, hdr, 0, SYNC0, SYNC1, VERSION, T_DATA, self._id, 0,
-                         length, self._seq, t0_us & _MASK)
-        self._seq = (self._seq + 1) & _MASK
+        hdr[5] = 0  # flags: row-major records
+        self._header(hdr, length, t0_us)
         struct.pack_into("<I", hdr, HEADER_SIZE,
                          binascii.crc32(payload, binascii.crc32(self._hdr_view)))
         port = self.port
@@ -359,7 +382,7 @@ class Stream:
         every ``descriptor_every`` frames or ``descriptor_ms``)."""
         buf, crc_view, out_view, length = self._desc
         now = self._clock()
-        self._header(buf, T_DESCRIPTOR, length, now)
+        self._header(buf, length, now)
         self._send(buf, crc_view, out_view, length)
         self._since_desc = 0
         self._t_desc = now
@@ -368,7 +391,7 @@ class Stream:
         """Send the counters: records, frames, overruns, short writes,
         records waiting in the batch."""
         buf, crc_view, out_view, length = self._status
-        self._header(buf, T_STATUS, length, self._clock())
+        self._header(buf, length, self._clock())
         struct.pack_into(_STATUS, buf, HEADER_SIZE, self.records & _MASK,
                          self.frames & _MASK, self.overruns & _MASK,
                          self.short_writes & _MASK, self._count)

@@ -63,15 +63,15 @@ def summary(path):
     db = sqlite3.connect(path)
     try:
         lines = []
-        chans = db.execute('SELECT "table", "column", "unit" FROM "_channels" '
-                           "ORDER BY rowid").fetchall()
-        for table, column, unit in chans:
+        chans = db.execute('SELECT "table", "column", "unit", "stream", "channel" '
+                           'FROM "_channels" ORDER BY rowid').fetchall()
+        for table, column, unit, stream, channel in chans:
             n, t0, t1 = db.execute('SELECT COUNT("%s"), MIN(board_time_us), MAX(board_time_us) '
                                    'FROM "%s"' % (column, table)).fetchone()
             span = (t1 - t0) / 1e6 if n and n > 1 else 0.0
             rate = (n - 1) / span if span > 0 else 0.0
             lines.append("  %-22s %7d rows  %9.1f Hz  over %.2f s (%s)"
-                         % ("%s.%s" % (table, column), n, rate, span, unit or "-"))
+                         % ("%s.%s" % (stream, channel), n, rate, span, unit or "-"))
         counters = dict(db.execute('SELECT name, value FROM "_counters"').fetchall())
     finally:
         db.close()
@@ -93,13 +93,20 @@ def main(argv=None):
     ap.add_argument("--serve", nargs="?", type=int, const=8000, default=None, metavar="PORT",
                     help="serve the dashboard on 127.0.0.1:PORT (default 8000) while "
                          "logging (pyb-bridge log --serve) and print its URL")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace an existing --out (default: refuse it)")
     args = ap.parse_args(argv)
 
     bridge = bridge_command()
     vboard = None
-    for path in (args.out, args.out + "-wal", args.out + "-shm"):
-        if os.path.exists(path):
-            os.remove(path)
+    old = [p for p in (args.out, args.out + "-wal", args.out + "-shm") if os.path.exists(p)]
+    if old and not args.overwrite:
+        print("pyb-bridge demo: %s exists: add --overwrite to replace it, or choose another "
+              "--out" % args.out, file=sys.stderr)
+        return 2
+    for path in old:
+        print("pyb-bridge demo: replacing %s" % path)
+        os.remove(path)
     try:
         if args.port:
             port = args.port

@@ -2,13 +2,16 @@
 CSV (the csv module) or Parquet (pyarrow), one file per stream table.
 
     pyb-bridge export demo.sqlite --to parquet            # demo.parquet, demo.<table>.parquet
-    pyb-bridge export demo.sqlite --to csv -o out.csv [--table adc]
+    pyb-bridge export demo.sqlite --to csv -o out.csv [--table stream_1]
 
 The first table goes to OUT (default: FILE with the new extension), the
 others next to it as ``OUT-stem.<table>.<ext>``, as the CSV sink names its
 files. Parquet columns keep their types (board TEXT -> string, INTEGER ->
-int64, REAL -> double); each channel's unit and struct type are kept in the
-field metadata (``unit``, ``type``), the stream and period in the schema's.
+int64, REAL -> double); a channel's field is its column (``ch0``, ...), and
+the name the board declared, its unit and struct type are in the field
+metadata (``name``, ``unit``, ``type``), the stream and period in the
+schema's. A CSV header names the channels as declared; text cells that a
+spreadsheet would take for a formula are neutralised (``'`` before them).
 Rows are read and written in chunks, so a log larger than memory exports.
 """
 
@@ -17,6 +20,8 @@ import csv
 import os
 import sqlite3
 import sys
+
+from pyb_bridge.sinks import csv_text
 
 FORMATS = ("csv", "parquet")
 CHUNK = 65536
@@ -51,13 +56,38 @@ def _rows(db, table):
         yield chunk
 
 
+def _declared(db, table):
+    """{column: (declared channel name, struct type, unit)} of a table."""
+    cols = [r[1] for r in db.execute('PRAGMA table_info("_channels")')]
+    named = '"channel"' if "channel" in cols else '"column"'  # a log from before the catalogue
+    return {c: (n, t, u) for c, n, t, u in db.execute(
+        'SELECT "column", %s, "type", "unit" FROM "_channels" WHERE "table" = ?' % named,
+        (table,))}
+
+
 def to_csv(db, table, path):
+    """The header names the bridge's columns and the channels as the board
+    declared them (a name equal to one before it gets ``_`` appended);
+    text cells a spreadsheet would run as a formula are neutralised."""
     cols = [r[1] for r in db.execute('PRAGMA table_info("%s")' % table)]
+    meta = _declared(db, table)
+    header, seen = [], set()
+    for c in cols:
+        name = meta[c][0] if c in meta else c
+        while name in seen:
+            name += "_"
+        seen.add(name)
+        header.append(csv_text(name))
+    text = [i for i, r in enumerate(db.execute('PRAGMA table_info("%s")' % table))
+            if r[2].upper() == "TEXT"]
     n = 0
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(cols)
+        w.writerow(header)
         for chunk in _rows(db, table):
+            if text:
+                chunk = [[csv_text(v) if i in text else v for i, v in enumerate(r)]
+                         for r in chunk]
             w.writerows(chunk)
             n += len(chunk)
     return n
@@ -68,16 +98,15 @@ def to_parquet(db, table, path):
     import pyarrow.parquet as pq
 
     info = db.execute('PRAGMA table_info("%s")' % table).fetchall()
-    meta = {c: (t, u) for c, t, u in db.execute(
-        'SELECT "column", "type", "unit" FROM "_channels" WHERE "table" = ?', (table,))}
+    meta = _declared(db, table)
     stream, period = (db.execute('SELECT "stream", "period_us" FROM "_channels" WHERE '
                                  '"table" = ? LIMIT 1', (table,)).fetchone() or (table, 0))
     types = {"TEXT": pa.string(), "REAL": pa.float64()}
     fields = []
     for _, name, decl, *_ in info:
         md = None
-        if name in meta:
-            md = {"type": meta[name][0], "unit": meta[name][1] or ""}
+        if name in meta:  # a channel column: its declared name is a value
+            md = {"name": meta[name][0], "type": meta[name][1], "unit": meta[name][2] or ""}
         fields.append(pa.field(name, types.get(decl.upper(), pa.int64()), metadata=md))
     schema = pa.schema(fields, metadata={"stream": stream, "period_us": str(period),
                                          "source": "pyb-bridge"})

@@ -233,8 +233,9 @@ class Board:
         if not self.link.connected and not self.reconnect:
             self.stopped = True
         now = time.time()
-        if data:
-            frames += self.decoder.feed(data)
+        # Fed even with no data: a frame that never completes is given up
+        # after a bounded time (FrameDecoder.max_wait_s).
+        frames += self.decoder.feed(data)
         if not frames:
             return [], [], now
         batches, schemas = self.streams.feed(frames)
@@ -259,6 +260,7 @@ class Board:
     def counters(self):
         c = self.decoder.counters()
         c["reconnects"] = self.link.reconnects
+        c["held"] = self.streams.held  # frames that waited for their descriptor
         c["held_dropped"] = self.streams.held_dropped
         c["bad_descriptors"] = self.streams.bad_descriptors  # malformed or refused
         c["bad_frames"] = self.streams.bad_frames  # data that does not fit its schema

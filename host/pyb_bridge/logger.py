@@ -11,6 +11,7 @@ USB serial number of the port when it has one, else the port name.
                    --out mqtt://broker:1883/lab --plot
 """
 
+import errno
 import os
 import queue
 import signal
@@ -82,6 +83,13 @@ class _Backlog:
             self._cond.notify_all()
 
 
+class _Text(list):
+    """Lines of text a board sent between frames (handed to the writer)."""
+
+
+TRACEBACK = "Traceback (most recent call last):"
+
+
 class _Reader(threading.Thread):
     def __init__(self, board, name, out, backlog=None):
         super().__init__(name="pyb-bridge reader %s" % name, daemon=True)
@@ -102,6 +110,10 @@ class _Reader(threading.Thread):
                 before = self._fed()
                 batches, schemas, now = board.poll()
                 read += self._fed() - before
+                dec = getattr(board, "decoder", None)
+                lines = dec.take_text() if dec is not None else []
+                if lines:  # the board's own words, between frames
+                    self.out.put((self.tag, _Text(lines), None, now, 0))
                 if batches or schemas:
                     self.backlog.add(read, board)
                     self.out.put((self.tag, batches, schemas, now, read))
@@ -132,6 +144,9 @@ class Logger:
         self.rows = 0
         self.rows_by_board = dict.fromkeys(self.names, 0)
         self.undescribed = {}  # (board, stream id): frames whose descriptor never came
+        self.text = []  # (board, host time, line) the board printed, not yet shown
+        self.tracebacks = {}  # board -> the lines of the first traceback it printed
+        self._in_tb = {}
 
     def __enter__(self):
         try:
@@ -141,6 +156,9 @@ class Logger:
             for b in self.boards:
                 b.close()
             raise
+        for s in self.sinks:
+            if hasattr(s, "start_run"):  # SQLite: this run's row in _runs
+                s.start_run(self.names)
         for b, name in zip(self.boards, self.names, strict=True):
             r = _Reader(b, name, self._queue, self.backlog)
             r.start()
@@ -150,10 +168,36 @@ class Logger:
     def __exit__(self, *exc):
         self.close()
 
+    def _board_text(self, name, lines, now):
+        """Keep what the board printed: for the terminal (``take_text``),
+        in each sink that keeps text (SQLite: ``_board_text``), and the
+        first traceback of each board in ``tracebacks``."""
+        for line in lines:
+            self.text.append((name, now, line))
+            tb = self._in_tb.get(name)
+            if tb is None and line.startswith(TRACEBACK) and name not in self.tracebacks:
+                self._in_tb[name] = tb = []
+            if tb is not None:
+                tb.append(line)
+                if line != TRACEBACK and not line[:1].isspace():  # the exception's line
+                    self.tracebacks[name] = tb
+                    self._in_tb[name] = None
+        for s in self.sinks:
+            if hasattr(s, "write_text"):
+                s.write_text(name, now, lines)
+
+    def take_text(self):
+        """The board text received since the last call: [(board, time, line)]."""
+        out, self.text = self.text, []
+        return out
+
     def _write(self, item):
         name, batches, schemas, now, nbytes = item
         if isinstance(batches, Exception):
             raise batches
+        if isinstance(batches, _Text):
+            self._board_text(name, batches, now)
+            return
         try:
             for s in self.sinks:
                 s.write_all(batches, now, schemas, board=name)
@@ -206,6 +250,11 @@ class Logger:
         finally:
             for b in self.boards:
                 b.close()
+        for name, b in zip(self.names, self.boards, strict=True):
+            dec = getattr(b, "decoder", None)
+            lines = dec.take_text(final=True) if dec is not None else []
+            if lines:
+                self._board_text(name, lines, time.time())
         # frames of a stream whose descriptor never came: not logged, counted
         self.undescribed = {}
         for name, b in zip(self.names, self.boards, strict=True):
@@ -313,7 +362,7 @@ def run(args):
     """``pyb-bridge log`` (arguments from ``add_arguments``): the exit
     status; a failure is one line on stderr, never a traceback."""
     files = [o for o in args.out if not o.startswith(("mqtt://", "mqtts://"))]
-    created = [o for o in files if not os.path.exists(o)]
+    created = [o for o in files if not os.path.exists(o) or args.overwrite]
     try:
         return _run(args, files)
     except LogError as e:
@@ -353,25 +402,71 @@ def _close_sinks(sinks):
     return first
 
 
+def _out_hint(e):
+    """What to do about a write error ``e``, by what it is."""
+    text = str(e).lower()
+    if getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "full" in text:
+        return "free some space (or choose another --out)"
+    if getattr(e, "errno", None) in (errno.EACCES, errno.EPERM, errno.EROFS) or \
+            "readonly" in text or "read-only" in text or "permission" in text:
+        return "fix the permissions (or choose another --out)"
+    return "choose another --out"
+
+
 def write_error(e, files):
-    return LogError("writing %s failed: %s: free some space (or choose another --out) and "
-                    "start again; the rows written before are kept"
-                    % (", ".join(files) or "the output", e))
+    return LogError("writing %s failed: %s: %s and start again; the rows written before "
+                    "are kept" % (", ".join(files) or "the output", e, _out_hint(e)))
+
+
+def serve_error(e, args):
+    """The one line for a --serve that cannot start."""
+    where = "%s:%s" % (args.serve_host, args.serve_port)
+    if getattr(e, "errno", None) == errno.EADDRINUSE:
+        return ("--serve: cannot listen on %s: the port is in use (another server?): choose "
+                "another --serve-port" % where)
+    if getattr(e, "errno", None) in (errno.EACCES, errno.EPERM):
+        return ("--serve: no permission to listen on %s (ports below 1024 need root): choose "
+                "another --serve-port" % where)
+    return "--serve: %s" % (getattr(e, "strerror", None) or e)
+
+
+def check_existing(files, args):
+    """A LogError for an --out that exists unless --append or --overwrite
+    says what to do with it; with --overwrite its files are removed."""
+    from pyb_bridge.sinks import output_files
+
+    if args.append and args.overwrite:
+        raise LogError("--append and --overwrite: choose one", 2)
+    for o in files:
+        have = output_files(o, args.format)
+        if not have:
+            continue
+        if args.overwrite:
+            for f in have:
+                os.remove(f)
+        elif not args.append:
+            raise LogError("--out %s exists: add --append to add this run to it, or "
+                           "--overwrite to replace it" % o, 2)
 
 
 def _run(args, files):
+    from pyb_bridge.sinks import format_of
+
     script = read_script(args.script) if args.script else None
     for o in files:
         check_output(o)
+        try:
+            format_of(o, args.format)
+        except ValueError as e:
+            raise LogError("--out %s" % e, 2) from None
+    check_existing(files, args)
     try:
         ports = expand_ports(args.port)
     except OSError as e:
         raise LogError(str(e)) from None
     live_plot = None
     if args.plot is not None:
-        sq = [o for o in args.out if not o.startswith(("mqtt://", "mqtts://"))
-              and (args.format or "sqlite") == "sqlite"
-              and os.path.splitext(o)[1].lower() not in (".csv", ".jsonl", ".json")]
+        sq = [o for o in files if format_of(o, args.format) == "sqlite"]
         if not sq:
             print("pyb-bridge log: --plot needs a SQLite --out", file=sys.stderr)
             return 2
@@ -387,8 +482,8 @@ def _run(args, files):
     except MqttError as e:  # a refused login or a TLS failure: the line says what to check
         raise LogError("MQTT %s" % e, remove=True) from None
     except (OSError, sqlite3.Error) as e:
-        raise LogError("cannot write %s: %s: choose another --out (or free some space)"
-                       % (", ".join(files), e), remove=True) from None
+        raise LogError("cannot write %s: %s: %s" % (", ".join(files), e, _out_hint(e)),
+                       remove=True) from None
     old = signal.signal(signal.SIGTERM, on_signal)
     if args.plot is not None:
         db = next(s for s in sinks if isinstance(s, SqliteSink))
@@ -398,11 +493,15 @@ def _run(args, files):
     last_status = 0.0
     live = sys.stderr.isatty() and not args.quiet
     lg = Logger(ports, sinks, baudrate=args.baudrate, script=script)
+    quiet = {}  # port -> [bytes read so far, since when, said]
     server = None
     gone = {}
     failed = None
     try:
-        server = serve.start_for_log(args, sinks)  # --serve
+        try:
+            server = serve.start_for_log(args, sinks)  # --serve
+        except OSError as e:
+            raise LogError(serve_error(e, args), remove=True) from None
         try:
             lg.__enter__()
         except (OSError, DeployError) as e:
@@ -429,10 +528,13 @@ def _run(args, files):
                             print(line, file=sys.stderr)
                     for p, b in zip(ports, lg.boards, strict=True):
                         _watch_port(p, b, gone, live)
+                    _show_text(lg, live)
+                    _watch_silence(ports, lg, quiet, args.silence, live)
             except KeyboardInterrupt:
                 pass
         finally:
             lg.close()
+            _show_text(lg, live)
         line = status_line(lg, start)
         counters, per_board = lg.counters()
         if live_plot:
@@ -448,8 +550,10 @@ def _run(args, files):
         sys.stderr.write("\n")
     from pyb_bridge.mqtt import redact
 
-    print("pyb-bridge: %s -> %s (%s)" % (", ".join(ports), ", ".join(map(redact, args.out)),
-                                         args.format or "by extension"))
+    runs = ["run %d" % s.run for s in sinks if getattr(s, "run", None) is not None]
+    print("pyb-bridge: %s -> %s (%s)%s" % (", ".join(ports), ", ".join(map(redact, args.out)),
+                                           args.format or "by extension",
+                                           (", " + ", ".join(runs)) if runs else ""))
     print("  " + line.strip())
     print("  " + ", ".join("%s %d" % kv for kv in sorted(counters.items())))
     if len(ports) > 1:
@@ -468,12 +572,39 @@ def _run(args, files):
         print("pyb-bridge log: %s: %d frames of stream %d came without its descriptor (the "
               "board never described the stream): not logged, counted in held_dropped"
               % (name, n, stream), file=sys.stderr)
+    if script is not None and lg.tracebacks:
+        name, tb = next(iter(lg.tracebacks.items()))
+        raise LogError("%s: the script stopped with %s (its traceback is above); the rows "
+                       "received before are in %s" % (name, tb[-1], ", ".join(args.out)), 4)
     still = [p for p in ports if p in gone]
     if still:
         raise LogError("%s went away during the run and did not come back: plug the board "
                        "back in (pyb-bridge ports lists the ports); the rows received before "
                        "are in %s" % (", ".join(still), ", ".join(args.out)), 3)
     return 0
+
+
+def _show_text(lg, live):
+    """Print what the boards printed between frames, a line each, on stderr."""
+    lines = lg.take_text()
+    if lines:
+        print("%s%s" % ("\n" if live else "", "\n".join(
+            "%s: %s" % (name, line) for name, _, line in lines)), file=sys.stderr)
+
+
+def _watch_silence(ports, lg, quiet, after_s, live):
+    """Say once per silence when a board has sent nothing for ``after_s`` s."""
+    now = time.monotonic()
+    for p, b in zip(ports, lg.boards, strict=True):
+        n = b.decoder.bytes
+        q = quiet.get(p)
+        if q is None or q[0] != n:
+            quiet[p] = [n, now, False]
+        elif not q[2] and after_s and now - q[1] >= after_s:
+            q[2] = True
+            print("%spyb-bridge log: %s: nothing from the board for %g s: is its program "
+                  "running and streaming (pyb_lib.stream)? Give it with --script FILE, or "
+                  "check main.py" % ("\n" if live else "", p, after_s), file=sys.stderr)
 
 
 def _watch_port(port, board, gone, live):
@@ -494,10 +625,18 @@ def add_arguments(lg):
     lg.add_argument("--out", action="append", required=True,
                     help="output file, or mqtt://HOST:PORT/TOPIC-PREFIX; repeat for several")
     lg.add_argument("--format", choices=FORMATS, default=None,
-                    help="default: from the file extension (.csv, .jsonl), else sqlite")
+                    help="default: from the file extension (.sqlite .sqlite3 .db, .csv, "
+                         ".jsonl .json; any other is an error)")
+    lg.add_argument("--append", action="store_true",
+                    help="add this run to an existing --out (SQLite: a new run in _runs)")
+    lg.add_argument("--overwrite", action="store_true",
+                    help="replace an existing --out (default: refuse it)")
     lg.add_argument("--duration", type=float, default=None, help="seconds (default: until Ctrl-C)")
     lg.add_argument("--script", help="Python file to start on each board through the raw REPL")
     lg.add_argument("--baudrate", type=int, default=115200)
+    lg.add_argument("--silence", type=float, default=5.0, metavar="S",
+                    help="say so when a board sends nothing for S seconds (default 5; 0: "
+                         "never)")
     lg.add_argument("--flush-interval", type=float, default=1.0, help="seconds between commits")
     lg.add_argument("--quiet", action="store_true", help="no live status line")
     lg.add_argument("--plot", nargs="?", const="", default=None, metavar="PNG",

@@ -25,21 +25,30 @@ is still unacknowledged is kept in the spool for the next run.
 
 import json
 import os
-import re
 import sqlite3
 import ssl
 import time
 from collections import deque
 from urllib.parse import unquote, urlsplit
 
-from pyb_bridge.sinks import BASE_COLUMNS, Sink, column_names
+from pyb_bridge.sinks import Sink, channel_keys, column_names, finite_columns
 
 PAYLOADS = ("batch", "row")
 
 
 def topic_part(text):
-    t = re.sub(r"[^A-Za-z0-9._-]", "_", str(text)).strip("_")
-    return t or "_"
+    """One topic level for a name: letters, digits, ``.`` and ``-`` as they
+    are, every other byte of its UTF-8 (``_``, ``%``, ``/``, ``+``, ``#``,
+    ``$``, spaces, non-ASCII letters...) as ``%XX``, and the empty name (or
+    None) as ``_``. Distinct names never share a level, no level holds a
+    wildcard or a separator, and ``unquote`` gives the name back."""
+    if text is None or text == "":
+        return "_"
+    return "".join(chr(b) if chr(b) in _SAFE else "%%%02X" % b
+                   for b in str(text).encode("utf-8", "surrogatepass"))
+
+
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-")
 
 
 def parse_url(url):
@@ -282,18 +291,20 @@ class MqttSink(Sink):
         topic = self.topic(board, schema.name)
         cols = column_names(schema)
         dumps = json.dumps
+        columns = finite_columns(schema, batch.columns)  # NaN, +-inf: null
         if self.payload == "batch":
             self._send(topic, dumps({
                 "board": board, "stream": schema.name, "seq": batch.seq,
                 "host_time": host_time, "columns": ["board_time_us"] + cols,
-                "rows": [list(r) for r in zip(batch.times, *batch.columns, strict=False)],
-            }).encode())
+                "rows": [list(r) for r in zip(batch.times, *columns, strict=False)],
+            }, allow_nan=False).encode())
             return
-        keys = ["stream"] + list(BASE_COLUMNS) + cols
-        for row in zip(batch.times, *batch.columns, strict=False):
-            self._send(topic, dumps(dict(zip(keys, (schema.name, board, batch.seq, row[0],
-                                                    host_time) + row[1:], strict=True))
-                                    ).encode())
+        keys = channel_keys(schema)
+        for t, *vals in zip(batch.times, *columns, strict=False):
+            self._send(topic, dumps({
+                "stream": schema.name, "board": board, "seq": batch.seq, "board_time_us": t,
+                "host_time": host_time, "values": dict(zip(keys, vals, strict=True)),
+            }, allow_nan=False).encode())
 
     def write_all(self, batches, host_time, schemas=(), board=None):
         super().write_all(batches, host_time, schemas, board)

@@ -60,6 +60,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=THREADS,
                     help="worker threads (default %d); half of them at most serve live "
                          "event streams" % THREADS)
+    ap.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                    help="a name the server answers to in the Host header besides the "
+                         "loopback names and the --host address (repeat it; '*': any)")
     ap.add_argument("--token", default=None,
                     help="access token every request must carry (default: the %s "
                          "environment variable); required unless --host is loopback"
@@ -74,7 +77,7 @@ def main(argv=None):
         return 1
     try:
         server = make_server(args.db, args.host, args.port, threads=max(2, args.threads),
-                             token=token)
+                             token=token, allow_hosts=args.allow_host)
     except OSError as e:
         print("pyb-bridge serve: cannot listen on %s port %d: %s" % (args.host, args.port, e),
               file=sys.stderr)
@@ -100,6 +103,9 @@ def add_log_arguments(parser):
                         help="address for --serve (default 127.0.0.1)")
     parser.add_argument("--serve-port", type=int, default=8000,
                         help="TCP port for --serve (default 8000, 0: any)")
+    parser.add_argument("--serve-allow-host", action="append", default=[], metavar="NAME",
+                        help="a name --serve answers to in the Host header besides the "
+                             "loopback names and --serve-host (repeat it; '*': any)")
     parser.add_argument("--serve-token", default=None,
                         help="access token for --serve (default: the %s environment "
                              "variable); required unless --serve-host is loopback" % TOKEN_ENV)
@@ -122,7 +128,8 @@ def start_for_log(args, sinks):
     if db is None:
         raise OSError("--serve needs a SQLite --out")
     db.flush()
-    server = serve_in_thread(db.path, args.serve_host, args.serve_port, token=token)
+    server = serve_in_thread(db.path, args.serve_host, args.serve_port, token=token,
+                             allow_hosts=getattr(args, "serve_allow_host", []))
     server.sink = db
     _warn_public(args.serve_host, "pyb-bridge log")
     print("pyb-bridge log: serving %s at %s" % (db.path, server.url), file=sys.stderr,

@@ -11,6 +11,7 @@ every ``flush_interval`` seconds from ``write`` and from ``close()``.
 import bisect
 import csv
 import json
+import math
 import os
 import re
 import sqlite3
@@ -20,16 +21,47 @@ from itertools import repeat
 import numpy
 
 FORMATS = ("sqlite", "csv", "jsonl")
+EXTENSIONS = {".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite", ".csv": "csv",
+              ".jsonl": "jsonl", ".json": "jsonl"}
 ROLLUP_US = 1000000  # board time per row of a stream's rollup table (SqliteSink)
 BASE_COLUMNS = ("board", "seq", "board_time_us", "host_time")
 _SQL_TYPES = {"f": "REAL"}
 
 
+def format_of(path, fmt=None):
+    """The format for ``path``: ``fmt`` when given, else from the extension;
+    a ValueError listing the known extensions for any other."""
+    if fmt is not None:
+        return fmt
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in EXTENSIONS:
+        raise ValueError("%s: unknown extension %r: use one of %s, or give --format (%s)"
+                         % (path, ext or "(none)", " ".join(EXTENSIONS), ", ".join(FORMATS)))
+    return EXTENSIONS[ext]
+
+
+def output_files(path, fmt=None):
+    """The files a log at ``path`` consists of, those that exist: the file
+    itself, SQLite's journal files, the other streams' CSV/JSONL files."""
+    fmt = format_of(path, fmt)
+    out = [path]
+    if fmt == "sqlite":
+        out += [path + x for x in ("-wal", "-shm", "-journal")]
+    else:
+        stem, ext = os.path.splitext(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        base = os.path.basename(stem) + "."
+        if os.path.isdir(folder):
+            out += sorted(os.path.join(os.path.dirname(path), f) for f in os.listdir(folder)
+                          if f.startswith(base) and f.endswith(ext) and f != os.path.basename(
+                              path))
+    return [f for f in out if os.path.exists(f)]
+
+
 def open_sink(path, fmt=None, flush_interval=1.0):
-    """A sink for ``path``; the format defaults from its extension."""
-    if fmt is None:
-        ext = os.path.splitext(path)[1].lower()
-        fmt = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}.get(ext, "sqlite")
+    """A sink for ``path``; the format defaults from its extension (one of
+    ``EXTENSIONS``: any other is a ValueError)."""
+    fmt = format_of(path, fmt)
     if fmt not in FORMATS:
         raise ValueError("unknown format %r: one of %s" % (fmt, ", ".join(FORMATS)))
     cls = {"sqlite": SqliteSink, "csv": CsvSink, "jsonl": JsonlSink}[fmt]
@@ -38,7 +70,8 @@ def open_sink(path, fmt=None, flush_interval=1.0):
 
 def column_names(schema):
     """Channel names made unique and distinct from the base columns (kept
-    verbatim but for NUL, which SQLite names cannot hold: U+FFFD)."""
+    verbatim but for NUL: U+FFFD), for formats whose header holds the
+    bridge's columns and the channels side by side (CSV, an MQTT batch)."""
     seen = set(BASE_COLUMNS)
     out = []
     for name in schema.names:
@@ -48,6 +81,44 @@ def column_names(schema):
         seen.add(n)
         out.append(n)
     return out
+
+
+def channel_keys(schema):
+    """The channel names as keys of one ``values`` object (JSONL, MQTT rows):
+    a name given twice gets ``_`` appended until it is unique; they never
+    share an object with the bridge's own keys."""
+    seen = set()
+    out = []
+    for name in schema.names:
+        n = name
+        while n in seen:
+            n += "_"
+        seen.add(n)
+        out.append(n)
+    return out
+
+
+def finite_columns(schema, columns):
+    """``columns`` with NaN and +-infinity of float channels as None (JSON
+    null: JSON has no such numbers)."""
+    out = []
+    for c, col in zip(schema.channels, columns, strict=True):
+        if c.type == "f":
+            col = [v if math.isfinite(v) else None for v in col]
+        out.append(col)
+    return out
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text):
+    """A text cell neutralised as OWASP advises against CSV injection: one
+    that starts with ``= + - @``, tab or CR gets a leading ``'`` so that a
+    spreadsheet shows it as text instead of running it as a formula."""
+    if isinstance(text, str) and text.startswith(_FORMULA):
+        return "'" + text
+    return text
 
 
 class Sink:
@@ -99,14 +170,26 @@ class Sink:
 
 
 class SqliteSink(Sink):
-    """A table per stream (named after it), WAL journal, one transaction per
-    flush: a killed logger leaves every row up to the last flush.
+    """A table per stream schema, WAL journal, one transaction per flush: a
+    killed logger leaves every row up to the last flush.
 
-    Two more tables describe the data: ``_channels`` (table, column, stream,
-    struct type, unit, period in µs) from each descriptor, and ``_counters``
-    (name, value) with the link's counters (frames, frames lost, CRC errors,
-    ...) as of the end of the run, summed over the boards, and
-    ``_board_counters`` (board, name, value) with each board's own.
+    Names are data, never identifiers: whatever a board declares (any
+    Unicode, any case, SQL keywords, names equal to the bridge's own
+    columns), a stream's table is ``stream_N`` and its channel columns are
+    ``ch0``, ``ch1``, ... in descriptor order, beside the bridge's own
+    ``board``, ``seq``, ``board_time_us``, ``host_time``. The declared names
+    are kept in a catalogue:
+
+    - ``_streams`` (table, stream, stream_id, period_us, version): one row
+      per table; ``version`` counts the tables of one stream name (a stream
+      whose channels, types or units change gets a new table, version + 1,
+      and its older rows keep their own names and units);
+    - ``_channels`` (table, column, stream, type, unit, period_us, channel,
+      position): one row per channel column, ``channel`` its declared name.
+
+    ``_counters`` (name, value) holds the link's counters (frames, frames
+    lost, CRC errors, ...) as of the end of the run, summed over the
+    boards, and ``_board_counters`` (board, name, value) each board's own.
 
     Each stream table ``T`` has a rollup table ``_rollup_T``, listed in
     ``_rollups`` (table, rollup, bucket_us): per board (``''`` for rows
@@ -127,47 +210,85 @@ class SqliteSink(Sink):
         self._tables = {}  # schema -> insert statement
         self._unnamed = {}  # schema -> insert statement for rows without a board name
         self._rollups = {}  # schema -> (upsert statement, pending {(board, k): entry})
+        self._names = {}  # schema -> its table
         self._in_tx = False
         self.db.execute('CREATE TABLE IF NOT EXISTS "_channels" ("table" TEXT, "column" TEXT, '
                         '"stream" TEXT, "type" TEXT, "unit" TEXT, "period_us" INTEGER, '
+                        '"channel" TEXT, "position" INTEGER, '
                         'PRIMARY KEY ("table", "column"))')
+        have = [r[1] for r in self.db.execute('PRAGMA table_info("_channels")')]
+        for col, typ in (("channel", "TEXT"), ("position", "INTEGER")):
+            if col not in have:  # a log written before the catalogue: its names are its columns
+                self.db.execute('ALTER TABLE "_channels" ADD COLUMN "%s" %s' % (col, typ))
+                self.db.execute('UPDATE "_channels" SET "channel" = "column" '
+                                'WHERE "channel" IS NULL')
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_streams" ("table" TEXT PRIMARY KEY, '
+                        '"stream" TEXT, "stream_id" INTEGER, "period_us" INTEGER, '
+                        '"version" INTEGER)')
         self.db.execute('CREATE TABLE IF NOT EXISTS "_counters" '
                         '("name" TEXT PRIMARY KEY, "value" INTEGER)')
         self.db.execute('CREATE TABLE IF NOT EXISTS "_board_counters" ("board" TEXT, '
                         '"name" TEXT, "value" INTEGER, PRIMARY KEY ("board", "name"))')
         self.db.execute('CREATE TABLE IF NOT EXISTS "_rollups" ("table" TEXT PRIMARY KEY, '
                         '"rollup" TEXT, "bucket_us" INTEGER)')
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_runs" ("run" INTEGER PRIMARY KEY, '
+                        '"start" REAL, "end" REAL, "boards" TEXT)')
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_run_rows" ("run" INTEGER, "table" TEXT, '
+                        '"first_row" INTEGER, "last_row" INTEGER, PRIMARY KEY ("run", "table"))')
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_run_counters" ("run" INTEGER, '
+                        '"board" TEXT, "name" TEXT, "value" INTEGER, '
+                        'PRIMARY KEY ("run", "board", "name"))')
+        self.db.execute('CREATE TABLE IF NOT EXISTS "_board_text" ("run" INTEGER, '
+                        '"board" TEXT, "host_time" REAL, "text" TEXT)')
+        self.run = None  # this run's id in _runs, made by start_run or the first row
+        self._run_rows = {}  # table -> [first row id, last row id] of this run
+
+    def _find_table(self, schema, want):
+        """The table already made for ``schema`` (same stream name, period,
+        channel names, types and units, same columns), or None."""
+        chans = [(c.name, c.type, c.unit) for c in schema.channels]
+        for (table,) in self.db.execute(
+                'SELECT "table" FROM "_streams" WHERE "stream" = ? AND "period_us" = ? '
+                'ORDER BY rowid', (schema.name, schema.period_us)).fetchall():
+            got = self.db.execute('SELECT "channel", "type", "unit" FROM "_channels" WHERE '
+                                  '"table" = ? ORDER BY "position"', (table,)).fetchall()
+            cols = [r[1] for r in self.db.execute('PRAGMA table_info("%s")' % table)]
+            if [tuple(r) for r in got] == chans and cols == want:
+                return table
+        return None
 
     def table_for(self, schema):
         sql = self._tables.get(schema)
         if sql is not None:
             return sql
-        cols = column_names(schema)
-        base = re.sub(r"\W", "_", schema.name) or "stream"
+        cols = ["ch%d" % i for i in range(len(schema.channels))]
         types = [_SQL_TYPES.get(c.type, "INTEGER") for c in schema.channels]
         want = list(BASE_COLUMNS) + cols
-        name = base
-        k = 1
-        while True:
-            have = [r[1] for r in self.db.execute('PRAGMA table_info("%s")' % name)]
-            if not have or have == want:
-                break
-            k += 1
-            name = "%s_%d" % (base, k)  # the stream changed its channels
-        defs = ", ".join('"%s" %s' % (c.replace('"', '""'), t) for c, t in zip(
-            want, ["TEXT", "INTEGER", "INTEGER", "REAL"] + types, strict=True))
-        self.db.execute('CREATE TABLE IF NOT EXISTS "%s" (%s)' % (name, defs))
-        self.db.executemany(
-            'INSERT OR REPLACE INTO "_channels" VALUES (?, ?, ?, ?, ?, ?)',
-            [(name, col, schema.name, c.type, c.unit, schema.period_us)
-             for col, c in zip(cols, schema.channels, strict=True)])
+        name = self._find_table(schema, want)
+        if name is None:
+            taken = {r[0].lower() for r in self.db.execute("SELECT name FROM sqlite_master")}
+            n = 1
+            while "stream_%d" % n in taken:
+                n += 1
+            name = "stream_%d" % n
+            version = self.db.execute('SELECT COUNT(*) FROM "_streams" WHERE "stream" = ?',
+                                      (schema.name,)).fetchone()[0] + 1
+            defs = ", ".join('"%s" %s' % (c, t) for c, t in zip(
+                want, ["TEXT", "INTEGER", "INTEGER", "REAL"] + types, strict=True))
+            self.db.execute('CREATE TABLE "%s" (%s)' % (name, defs))
+            self.db.execute('INSERT INTO "_streams" VALUES (?, ?, ?, ?, ?)',
+                            (name, schema.name, schema.stream_id, schema.period_us, version))
+            self.db.executemany(
+                'INSERT OR REPLACE INTO "_channels" VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+                [(name, col, schema.name, c.type, c.unit, schema.period_us, c.name, i)
+                 for i, (col, c) in enumerate(zip(cols, schema.channels, strict=True))])
         sql = 'INSERT INTO "%s" VALUES (%s)' % (name, ", ".join("?" * len(want)))
         # Rows of a board without a name leave "board" NULL by not naming it:
         # binding a NULL per row costs a third of the insert rate.
         self._unnamed[schema] = 'INSERT INTO "%s" (%s) VALUES (%s)' % (
-            name, ", ".join('"%s"' % c.replace('"', '""') for c in want[1:]),
-            ", ".join("?" * (len(want) - 1)))
+            name, ", ".join('"%s"' % c for c in want[1:]), ", ".join("?" * (len(want) - 1)))
         self._rollups[schema] = (self._rollup_table(name, len(cols)), {})
+        self._names[schema] = name
         self._tables[schema] = sql
         return sql
 
@@ -203,14 +324,39 @@ class SqliteSink(Sink):
         return ("INSERT INTO %s VALUES (%s) ON CONFLICT (k, board) DO UPDATE SET %s"
                 % (q, ", ".join("?" * (5 + 2 * nch)), ", ".join(upd)))
 
+    def start_run(self, boards=()):
+        """Begin a run: a row of ``_runs`` (start time, the boards' names);
+        the rows this sink writes from now on are listed per table in
+        ``_run_rows`` and the counters recorded at the end in
+        ``_run_counters``. Returns the run id."""
+        cur = self.db.execute('INSERT INTO "_runs" ("start", "end", "boards") VALUES (?, ?, ?)',
+                              (time.time(), None, "\n".join(boards)))
+        self.run = cur.lastrowid
+        self._run_rows = {}
+        return self.run
+
+    def write_text(self, board, host_time, lines):
+        """Keep lines the board printed between frames in ``_board_text``
+        (run, board, host time, text), committed with the rows."""
+        if self.run is None:
+            self.start_run()
+        if not self._in_tx:
+            self.db.execute("BEGIN")
+            self._in_tx = True
+        self.db.executemany('INSERT INTO "_board_text" VALUES (?, ?, ?, ?)',
+                            [(self.run, board, host_time, line) for line in lines])
+
     def describe(self, schema, board=None):
         self.table_for(schema)
 
     def table_name(self, schema):
-        return self.table_for(schema).split('"')[1]
+        self.table_for(schema)
+        return self._names[schema]
 
     def _write(self, batch, host_time, board=None):
         sql = self.table_for(batch.schema)
+        if self.run is None:
+            self.start_run()
         if not self._in_tx:
             self.db.execute("BEGIN")
             self._in_tx = True
@@ -225,6 +371,11 @@ class SqliteSink(Sink):
             last = self.db.execute("SELECT last_insert_rowid()").fetchone()[0]
             _roll(self._rollups[batch.schema][1], "" if board is None else board,
                   batch.times, batch.columns, last - n + 1)
+            span = self._run_rows.get(self._names[batch.schema])
+            if span is None:
+                self._run_rows[self._names[batch.schema]] = [last - n + 1, last]
+            else:
+                span[1] = last
 
     def _flush(self):
         if self._in_tx:
@@ -232,6 +383,12 @@ class SqliteSink(Sink):
                 if pending:
                     self.db.executemany(sql, _rollup_rows(pending))
                     pending.clear()
+            if self.run is not None:
+                self.db.executemany('INSERT OR REPLACE INTO "_run_rows" VALUES (?, ?, ?, ?)',
+                                    [(self.run, t, a, b) for t, (a, b) in
+                                     self._run_rows.items()])
+                self.db.execute('UPDATE "_runs" SET "end" = ? WHERE "run" = ?',
+                                (time.time(), self.run))
             self.db.execute("COMMIT")
             self._in_tx = False
 
@@ -242,9 +399,51 @@ class SqliteSink(Sink):
         self.db.executemany('INSERT OR REPLACE INTO "_board_counters" VALUES (?, ?, ?)',
                             [(b, k, v) for b, c in sorted((per_board or {}).items())
                              for k, v in sorted(c.items())])
+        if self.run is None:
+            self.start_run(sorted(per_board or ()))
+        # this run's own, beside the totals above (which are the last run's)
+        self.db.executemany('INSERT OR REPLACE INTO "_run_counters" VALUES (?, ?, ?, ?)',
+                            [(self.run, "", k, v) for k, v in sorted(counters.items())]
+                            + [(self.run, b, k, v) for b, c in sorted((per_board or {}).items())
+                               for k, v in sorted(c.items())])
+        self.db.execute('UPDATE "_runs" SET "end" = ? WHERE "run" = ?', (time.time(), self.run))
 
     def _close(self):
         self.db.close()
+
+
+def named_views(db):
+    """On the connection ``db`` to a SQLite log, a temporary view per stream
+    table named after the stream, with its channels under their declared
+    names, for reading a log by hand: ``named_views(con)`` then
+    ``SELECT x1 FROM adc``. A stream's later schemas are ``NAME_2``, ...;
+    a name already taken (SQLite names ignore case) gets ``#2``, ``#3``.
+    The views live on this connection only: the log is not changed.
+    Returns {view: table}."""
+    made = {}
+    taken = {r[0].lower() for r in db.execute("SELECT name FROM sqlite_master")}
+    for table, stream, version in db.execute(
+            'SELECT "table", "stream", "version" FROM "_streams" ORDER BY rowid').fetchall():
+        chans = db.execute('SELECT "column", "channel" FROM "_channels" WHERE "table" = ? '
+                           'ORDER BY "position"', (table,)).fetchall()
+        cols, seen = [], {"board", "seq", "board_time_us", "host_time"}
+        for col, name in chans:
+            n = name
+            while n.lower() in seen:
+                n += "_"
+            seen.add(n.lower())
+            cols.append('"%s" AS "%s"' % (col, n.replace('"', '""')))
+        view = stream if version == 1 else "%s_%d" % (stream, version)
+        base, k = view, 1
+        while view.lower() in taken:
+            k += 1
+            view = "%s#%d" % (base, k)
+        taken.add(view.lower())
+        db.execute('CREATE TEMP VIEW "%s" AS SELECT "board", "seq", "board_time_us", '
+                   '"host_time"%s FROM "%s"' % (view.replace('"', '""'),
+                                                "".join(", " + c for c in cols), table))
+        made[view] = table
+    return made
 
 
 def _lohi(chunks):
@@ -316,17 +515,22 @@ class _FileSink(Sink):
         self._paths = set()
 
     def _path_for(self, schema):
-        if not self._files:
+        if not self._files and self._fits(self.path, schema):
             return self.path
         stem, ext = os.path.splitext(self.path)
         # letters, digits and _ only (no separator, no dot): next to ``path``
         base = "%s.%s" % (stem, re.sub(r"\W", "_", schema.name)[:40] or "stream")
         p = base + ext
         k = 1
-        while p in self._paths:
+        while p in self._paths or not self._fits(p, schema):
             k += 1
             p = "%s_%d%s" % (base, k, ext)
         return p
+
+    def _fits(self, path, schema):
+        """Whether rows of ``schema`` may be appended to ``path`` (a file
+        that is not there fits)."""
+        return True
 
     def _file(self, schema):
         entry = self._files.get(schema)
@@ -352,31 +556,54 @@ class _FileSink(Sink):
 
 class CsvSink(_FileSink):
     """One CSV file per stream (the first one at ``path``, others next to
-    it), header row ``board,seq,board_time_us,host_time,<channels>``."""
+    it), header row ``board,seq,board_time_us,host_time,<channels>``. Text
+    cells (the header's names, board names) that a spreadsheet would take
+    for a formula are neutralised (``csv_text``)."""
+
+    @staticmethod
+    def _header(schema):
+        return list(BASE_COLUMNS) + [csv_text(n) for n in column_names(schema)]
+
+    def _fits(self, path, schema):
+        """A CSV file fits when it is empty or absent, or its header is this
+        schema's: an appended run never puts values under another header."""
+        try:
+            with open(path, newline="", encoding="utf-8") as f:
+                first = next(csv.reader(f), None)
+        except FileNotFoundError:
+            return True
+        except (OSError, UnicodeDecodeError, csv.Error):
+            return False
+        return first is None or first == self._header(schema)
 
     def _start(self, f, schema):
         w = csv.writer(f)
         if f.tell() == 0:
-            w.writerow(list(BASE_COLUMNS) + column_names(schema))
+            w.writerow(self._header(schema))
         return w
 
     def _write(self, batch, host_time, board=None):
         _, w = self._file(batch.schema)
-        w.writerows(zip(repeat(board), repeat(batch.seq), batch.times, repeat(host_time),
-                        *batch.columns, strict=False))
+        w.writerows(zip(repeat(csv_text(board)), repeat(batch.seq), batch.times,
+                        repeat(host_time), *batch.columns, strict=False))
 
 
 class JsonlSink(_FileSink):
-    """One JSON object per line: stream, board, seq, board_time_us,
-    host_time and the channels by name."""
+    """One JSON object per line: ``stream``, ``board``, ``seq``,
+    ``board_time_us``, ``host_time`` and ``values``, the channels by name
+    (``channel_keys``): names are values of the bridge's keys, never keys
+    beside them. NaN and +-infinity are written as null."""
 
     def _start(self, f, schema):
-        return ["stream"] + list(BASE_COLUMNS) + column_names(schema)
+        return channel_keys(schema)
 
     def _write(self, batch, host_time, board=None):
         f, keys = self._file(batch.schema)
         name = batch.schema.name
         dumps = json.dumps
-        f.writelines(dumps(dict(zip(keys, row, strict=True))) + "\n" for row in zip(
-            repeat(name), repeat(board), repeat(batch.seq), batch.times, repeat(host_time),
-            *batch.columns, strict=False))
+        cols = finite_columns(batch.schema, batch.columns)
+        f.writelines(dumps({"stream": name, "board": board, "seq": batch.seq,
+                            "board_time_us": t, "host_time": host_time,
+                            "values": dict(zip(keys, vals, strict=True))},
+                           allow_nan=False) + "\n"
+                     for t, *vals in zip(batch.times, *cols, strict=False))

@@ -8,7 +8,7 @@ import sys
 import micropython
 import pyb
 import pyb_sim
-from pyb_lib.stream import Stream
+from pyb_lib.stream import HEADER_SIZE, OVERHEAD, Stream
 from support import message, raises
 
 board = pyb_sim.board
@@ -61,9 +61,9 @@ class CheckPort:
         k = len(data)
         self.mv[self.n:self.n + k] = data
         self.n += k
-        if self.n >= 20:
-            length = struct.unpack_from("<H", self.buf, 6)[0]
-            if self.n == 20 + length:
+        if self.n >= OVERHEAD:
+            length = struct.unpack_from("<H", self.buf, 6)[0] - 8  # after schema and boot
+            if self.n == OVERHEAD + length:
                 self.frame(length)
                 self.n = 0
         return k
@@ -72,12 +72,13 @@ class CheckPort:
         b = self.buf
         assert b[0] == 0xA5 and b[1] == 0xD3
         typ, sid, flags, _, seq, t = struct.unpack_from("<BBBHII", b, 3)
-        assert binascii.crc32(self.mv[:16 + length]) == struct.unpack_from("<I", b, 16 + length)[0]
+        end = HEADER_SIZE + length
+        assert binascii.crc32(self.mv[:end]) == struct.unpack_from("<I", b, end)[0]
         assert seq == self.seq.get(sid, -1) + 1 and flags == 0
         self.seq[sid] = seq
         self.types.append(typ)
         if typ == 3:
-            self.status = struct.unpack_from("<IIIII", b, 16)
+            self.status = struct.unpack_from("<IIIII", b, HEADER_SIZE)
         if typ != 2 or self.f0 is None:
             return
         count = length // 4
@@ -85,7 +86,7 @@ class CheckPort:
             self.gaps += 1
         for k in range(count):
             tk = t + k * self.period
-            v0, v1 = struct.unpack_from("<HH", b, 16 + 4 * k)
+            v0, v1 = struct.unpack_from("<HH", b, HEADER_SIZE + 4 * k)
             if v0 != raw_at(self.f0, tk) or v1 != raw_at(self.f1, tk):
                 self.bad += 1
         self.last_t = (t + (count - 1) * self.period) & MASK

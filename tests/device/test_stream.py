@@ -7,7 +7,7 @@ from array import array
 import micropython
 import pyb
 import pyb_sim
-from pyb_lib.stream import OVERHEAD, Stream
+from pyb_lib.stream import HEADER_SIZE, OVERHEAD, Stream
 from support import BOARD_INTS, LONG_INT_BYTES, allocated, long_crcs, message, raises
 
 board = pyb_sim.board
@@ -36,19 +36,23 @@ class BufferPort:
         return bytes(self.buf[:self.n])
 
 
-def parse(data):
+def parse(data, ids=None):
     """Split a stream into (type, stream, seq, time, payload), checking
-    sync, version and CRC of every frame."""
+    sync, version, length, CRC, and that every frame carries the same
+    schema id and boot id (appended to ``ids`` when given)."""
     out = []
     i = 0
     while i < len(data):
         assert data[i] == 0xA5 and data[i + 1] == 0xD3, "sync at %d" % i
-        ver, typ, sid, flags, length, seq, t = struct.unpack_from("<BBBBHII", data, i + 2)
-        assert ver == 1 and flags in (0, 1)
+        ver, typ, sid, flags, length, seq, t, schema, boot = struct.unpack_from(
+            "<BBBBHIIII", data, i + 2)
+        assert ver == 2 and flags in (0, 1) and length >= 8
         end = i + 16 + length
         crc = struct.unpack_from("<I", data, end)[0]
         assert binascii.crc32(data[i:end]) == crc
-        out.append((typ, sid, seq, t, data[i + 16:end]))
+        if ids is not None:
+            ids.append((schema, boot))
+        out.append((typ, sid, seq, t, data[i + 24:end]))
         i = end + 4
     return out
 
@@ -62,10 +66,30 @@ def test_descriptor_first_and_ctrl_c_off_while_streaming():
     assert len(frames) == 1
     typ, sid, seq, t, payload = frames[0]
     assert (typ, sid, seq) == (1, 1, 0)
-    assert payload == (b"\x01\x02\xe8\x03\x00\x00\x03adc"
+    assert payload == (b"\x02\x02\xe8\x03\x00\x00\x03adc"
                        b"H\x02x1\x03raw" b"h\x04temp\x02cC")
     s.stop()
     assert board.usb.interrupt_char == 3
+
+
+def test_every_frame_names_its_descriptor_and_boot():
+    port = BufferPort(4096)
+    s = Stream((("a", "H", ""), ("b", "h", "mV")), port, period_us=100, frame_bytes=100)
+    with s:
+        for k in range(30):
+            s.add(k, -k)
+    ids = []
+    frames = parse(port.data(), ids)
+    assert [f[0] for f in frames].count(2) >= 2
+    desc = frames[0][4]
+    assert ids[0][0] == binascii.crc32(desc) == s.schema_id
+    assert all(x == (s.schema_id, s.boot_id) for x in ids)
+    assert 0 <= s.boot_id < (1 << 30)  # a small int on the board: packed without heap
+    # The same channels again: the same schema id; a new Stream: a new boot id.
+    t = Stream((("a", "H", ""), ("b", "h", "mV")), port, period_us=100)
+    u = Stream((("a", "H", ""), ("b", "h", "V")), port, period_us=100)
+    assert t.schema_id == s.schema_id and u.schema_id != s.schema_id
+    assert t.boot_id != s.boot_id
 
 
 def test_a_full_frame_carries_the_records_in_order():
@@ -95,7 +119,7 @@ def test_header_and_crc_stay_under_ten_percent_of_a_default_frame():
 
 def test_records_with_time_stamps_when_no_period():
     port = BufferPort(2048)
-    s = Stream((("v", "i", "mV"),), port, frame_bytes=60)
+    s = Stream((("v", "i", "mV"),), port, frame_bytes=OVERHEAD + 40)
     s.start()
     t0 = pyb.micros()
     for k in range(5):
@@ -140,7 +164,8 @@ def test_stop_flushes_and_reports_status():
 
 def test_descriptor_and_status_are_repeated():
     port = BufferPort(3000)
-    s = Stream((("v", "B", ""),), port, period_us=1, frame_bytes=40, descriptor_every=4)
+    s = Stream((("v", "B", ""),), port, period_us=1, frame_bytes=OVERHEAD + 20,
+               descriptor_every=4)
     s.start()
     for k in range(20 * 12):
         s.add(k & 0xFF)
@@ -235,7 +260,7 @@ def test_frames_allocate_only_the_long_crcs():
     start = port.n
 
     def body():
-        for k in range(29 * 10):  # full frames, descriptors, status frames
+        for k in range(s.capacity * 10):  # full frames, descriptors, status frames
             s.add(k, k + 1, -k, 7)
         s.add(1, 2, 3, 4)
         clock.t += 6000
@@ -250,7 +275,7 @@ def test_frames_allocate_only_the_long_crcs():
     else:
         heap_free(body)
     frames = parse(port.data())
-    assert sum(len(f[4]) for f in frames if f[0] == 2) == 292 * 8
+    assert sum(len(f[4]) for f in frames if f[0] == 2) == (s.capacity * 10 + 2) * 8
     assert [f[0] for f in frames].count(1) >= 3
 
 
@@ -268,13 +293,13 @@ def test_a_block_of_columns_is_one_frame_without_touching_samples():
 
     if BOARD_INTS:  # one CRC step per column after the header's
         used = allocated(body)
-        hdr = port.data()[start:start + 16]
+        hdr = port.data()[start:start + HEADER_SIZE]
         assert used == LONG_INT_BYTES * long_crcs(hdr, a, b)
     else:
         heap_free(body)
     typ, sid, seq, t, payload = parse(port.data())[1]
     assert (typ, seq, t) == (2, 1, 5000) and len(payload) == 400
-    assert port.data()[len(port.data()) - 420 + 5] == 1  # flags: column-major
+    assert port.data()[len(port.data()) - 428 + 5] == 1  # flags: column-major
     assert struct.unpack_from("<2H", payload, 0) == (0, 1)
     assert struct.unpack_from("<H", payload, 200)[0] == 1000
     assert s.records == 100

@@ -18,14 +18,25 @@ from pyb_bridge.sinks import SqliteSink
 CODES = "bBhHiIf"
 
 
-def frame(typ, sid, seq, t, payload, flags=0, version=1):
-    """A frame with a good CRC around anything."""
-    head = SYNC + struct.pack("<BBBBHII", version, typ, sid, flags, len(payload), seq, t)
+BOOT = 7
+_SCHEMA = {}  # stream id -> the schema id of the last descriptor framed for it
+
+
+def frame(typ, sid, seq, t, payload, flags=0, version=2, schema=None, boot=BOOT):
+    """A frame with a good CRC around anything; a descriptor's schema id is
+    the CRC-32 of its payload, other frames take their stream's last one."""
+    if schema is None:
+        if typ == 1:
+            schema = _SCHEMA[sid] = zlib.crc32(bytes(payload))
+        else:
+            schema = _SCHEMA.get(sid, 0)
+    head = SYNC + struct.pack("<BBBBHIIII", version, typ, sid, flags, len(payload) + 8, seq, t,
+                              schema, boot)
     body = head + bytes(payload)
     return body + struct.pack("<I", zlib.crc32(body))
 
 
-def descriptor(name, period_us, channels, version=1):
+def descriptor(name, period_us, channels, version=2):
     out = bytearray((version, len(channels)))
     out += struct.pack("<I", period_us)
     for text in (name,):
@@ -93,7 +104,8 @@ def pipeline(data, chunks=(4096,), sent=None, schemas=None):
     except Exception as e:
         raise AssertionError("the bridge raised %r" % e) from e
     for f in frames:
-        assert frame(f.type, f.stream, f.seq, f.time_us, f.payload, f.flags) in data
+        assert frame(f.type, f.stream, f.seq, f.time_us, f.payload, f.flags, schema=f.schema,
+                     boot=f.boot) in data
     rows = 0
     for b in batches:
         n = len(b.times)

@@ -48,21 +48,22 @@ def get(client, url, status=200):
 
 def test_streams_with_their_channel_schema(client):
     s = get(client, "/api/streams")["streams"]
-    assert [x["name"] for x in s] == ["adc", "env"]
+    assert [x["name"] for x in s] == ["stream_1", "stream_2"]
     adc = s[0]
     assert adc["stream"] == "adc" and adc["period_us"] == 100
-    assert adc["channels"] == [{"name": "x", "type": "H", "unit": "raw"},
-                               {"name": "y", "type": "h", "unit": "mV"}]
-    assert [c["name"] for c in s[1]["channels"]] == ["temp", "seq_"]
-    assert get(client, "/api/streams/env")["channels"][0] == {"name": "temp", "type": "f",
-                                                             "unit": "C"}
+    assert adc["channels"] == [{"name": "x", "column": "ch0", "type": "H", "unit": "raw"},
+                               {"name": "y", "column": "ch1", "type": "h", "unit": "mV"}]
+    # a channel named "seq" keeps its name: a value, beside the bridge's own keys
+    assert [c["name"] for c in s[1]["channels"]] == ["temp", "seq"]
+    assert get(client, "/api/streams/stream_2")["channels"][0] == {
+        "name": "temp", "column": "ch0", "type": "f", "unit": "C"}
 
 
 def test_readings_page_by_cursor_through_every_row(client):
     seen, after, pages = [], 0, 0
     while True:
-        page = get(client, "/api/streams/adc/readings?channels=x&limit=700&after=%d" % after)
-        x = page["columns"].index("x")
+        page = get(client, "/api/streams/stream_1/readings?channels=x&limit=700&after=%d" % after)
+        x = page["columns"].index("ch0")
         seen += [r[x] for r in page["rows"]]
         pages += 1
         if page["next"] is None:
@@ -72,9 +73,9 @@ def test_readings_page_by_cursor_through_every_row(client):
 
 
 def test_readings_by_board_time_and_channel(client):
-    page = get(client, "/api/streams/adc/readings?channels=y,x&since=1030&until=1530")
+    page = get(client, "/api/streams/stream_1/readings?channels=y,x&since=1030&until=1530")
     cols = page["columns"]
-    assert cols[:3] == ["row", "board_time_us", "host_time"] and cols[-2:] == ["y", "x"]
+    assert cols[:3] == ["row", "board_time_us", "host_time"] and cols[-2:] == ["ch1", "ch0"]
     t = [r[1] for r in page["rows"]]
     assert len(t) == 5 and all(1030 <= v < 1530 for v in t)
     assert [r[-1] for r in page["rows"]] == [-r[-2] for r in page["rows"]]
@@ -82,29 +83,29 @@ def test_readings_by_board_time_and_channel(client):
 
 
 def test_bucket_gives_min_and_max_per_bucket(client, db_path):
-    page = get(client, "/api/streams/adc/readings?bucket=10000&channels=x,y")
+    page = get(client, "/api/streams/stream_1/readings?bucket=10000&channels=x,y")
     db = sqlite3.connect(db_path)
-    rows = db.execute("SELECT board_time_us, x, y FROM adc").fetchall()
+    rows = db.execute("SELECT board_time_us, ch0, ch1 FROM stream_1").fetchall()
     want = {}
     for t, x, y in rows:
         want.setdefault(t // 10000 * 10000, []).append((x, y))
     assert page["t"] == sorted(want)
     assert page["n"] == [len(want[k]) for k in page["t"]]
-    assert page["min"]["x"] == [min(v[0] for v in want[k]) for k in page["t"]]
-    assert page["max"]["y"] == [max(v[1] for v in want[k]) for k in page["t"]]
+    assert page["min"]["ch0"] == [min(v[0] for v in want[k]) for k in page["t"]]
+    assert page["max"]["ch1"] == [max(v[1] for v in want[k]) for k in page["t"]]
     assert sum(page["n"]) == NA and page["next_since"] is None
-    two = get(client, "/api/streams/adc/readings?bucket=10000&limit=2")
+    two = get(client, "/api/streams/stream_1/readings?bucket=10000&limit=2")
     assert two["t"] == page["t"][:2] and two["next_since"] == page["t"][1] + 10000
 
 
 def test_stats(client):
-    s = get(client, "/api/streams/adc/stats")
+    s = get(client, "/api/streams/stream_1/stats")
     assert s["rows"] == NA and s["last_row"] == NA
     assert s["frames_lost"] == 2 and s["crc_errors"] == 1 and s["frames"] == 40
     span = (s["last_board_time_us"] - s["first_board_time_us"]) / 1e6
     assert s["rate_hz"] == pytest.approx((NA - 1) / span, rel=1e-3)
     assert s["nominal_rate_hz"] == 10000.0
-    assert get(client, "/api/streams/env/stats")["nominal_rate_hz"] is None
+    assert get(client, "/api/streams/stream_2/stats")["nominal_rate_hz"] is None
 
 
 @pytest.mark.parametrize("query, parameter", [
@@ -115,7 +116,7 @@ def test_stats(client):
     ("bucket=0", "bucket"), ("bucket=100&after=5", "after"),
     ("since=%d" % 2 ** 63, "since")])
 def test_bad_parameters_are_400_naming_the_parameter(client, query, parameter):
-    body = get(client, "/api/streams/adc/readings?" + query, 400)
+    body = get(client, "/api/streams/stream_1/readings?" + query, 400)
     assert body["parameter"] == parameter and parameter in body["error"]
 
 
@@ -129,10 +130,10 @@ def test_unknown_streams_are_404(client):
 
 def test_a_log_of_one_board_has_no_boards(client):
     assert get(client, "/api/boards") == {"boards": []}
-    if get(client, "/api/streams/adc")["board"]:  # the sink's board column holds NULL
-        assert get(client, "/api/streams/adc/readings?board=A")["rows"] == []
+    if get(client, "/api/streams/stream_1")["board"]:  # the sink's board column holds NULL
+        assert get(client, "/api/streams/stream_1/readings?board=A")["rows"] == []
     else:
-        assert get(client, "/api/streams/adc/readings?board=A", 400)["parameter"] == "board"
+        assert get(client, "/api/streams/stream_1/readings?board=A", 400)["parameter"] == "board"
 
 
 def test_boards_of_a_multi_board_log(tmp_path):
@@ -141,7 +142,7 @@ def test_boards_of_a_multi_board_log(tmp_path):
     data, _, _ = board_data(300)
     log(data, open_sink(path, flush_interval=0.0))
     db = sqlite3.connect(path)
-    for table in ("adc", "env"):
+    for table in ("stream_1", "stream_2"):
         cols = [r[1] for r in db.execute('PRAGMA table_info("%s")' % table)]
         if "board" not in cols:  # a sink without boards: add the column the same way
             db.execute('ALTER TABLE "%s" ADD COLUMN board TEXT' % table)
@@ -152,9 +153,9 @@ def test_boards_of_a_multi_board_log(tmp_path):
     db.commit()
     db.close()
     c = create_app(path).test_client()
-    assert get(c, "/api/boards")["boards"] == [{"board": "A", "streams": ["adc", "env"]},
-                                              {"board": "B", "streams": ["adc", "env"]}]
-    page = get(c, "/api/streams/adc/readings?board=B&limit=10000")
+    assert get(c, "/api/boards")["boards"] == [{"board": "A", "streams": ["stream_1", "stream_2"]},
+                                              {"board": "B", "streams": ["stream_1", "stream_2"]}]
+    page = get(c, "/api/streams/stream_1/readings?board=B&limit=10000")
     b = page["columns"].index("board")
     assert len(page["rows"]) == 300 and {r[b] for r in page["rows"]} == {"B"}
 
@@ -217,9 +218,9 @@ def test_events_push_new_rows_as_they_are_logged(tmp_path):
     sink.flush()
     app = create_app(path)
     c = app.test_client()
-    resp = c.get("/api/streams/adc/events?channels=x", buffered=False)
+    resp = c.get("/api/streams/stream_1/events?channels=x", buffered=False)
     assert resp.status_code == 200 and resp.mimetype == "text/event-stream"
-    before = get(c, "/api/streams/adc/stats")["last_row"]
+    before = get(c, "/api/streams/stream_1/stats")["last_row"]
     assert before > 0
 
     def writer():  # the stream started after ``before``: it sends only what comes now
@@ -234,23 +235,24 @@ def test_events_push_new_rows_as_they_are_logged(tmp_path):
     rows = [e for e in events if e[0] == "rows"]
     assert rows, events
     _, body, ident = rows[0]
-    assert body["columns"][-1] == "x"
+    assert body["columns"][-1] == "ch0"
     assert body["rows"][0][0] == before + 1  # only what was logged after connecting
     assert int(ident) == body["rows"][-1][0]
     stats = [e[1] for e in events if e[0] == "stats"]
-    assert stats and stats[0]["stream"] == "adc" and stats[0]["streams"] == ["adc", "env"]
+    assert stats and stats[0]["stream"] == "stream_1"
+    assert stats[0]["streams"] == ["stream_1", "stream_2"]
     resp.close()
 
 
 def test_event_streams_are_bounded(db_path):
     c = create_app(db_path, sse_clients=2).test_client()
-    a = c.get("/api/streams/adc/events", buffered=False)
-    b = c.get("/api/streams/adc/events", buffered=False)
-    third = c.get("/api/streams/adc/events")
+    a = c.get("/api/streams/stream_1/events", buffered=False)
+    b = c.get("/api/streams/stream_1/events", buffered=False)
+    third = c.get("/api/streams/stream_1/events")
     assert (a.status_code, b.status_code, third.status_code) == (200, 200, 503)
     assert "too many" in third.get_json()["error"] and third.headers["Retry-After"]
     a.close()  # a client leaves: its slot is free again
-    d = c.get("/api/streams/adc/events", buffered=False)
+    d = c.get("/api/streams/stream_1/events", buffered=False)
     assert d.status_code == 200
     b.close()
     d.close()
@@ -272,7 +274,7 @@ def test_waitress_serves_it_on_loopback(db_path):
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     try:
-        with urllib.request.urlopen(server.url + "api/streams/adc/stats", timeout=5) as r:
+        with urllib.request.urlopen(server.url + "api/streams/stream_1/stats", timeout=5) as r:
             assert json.load(r)["rows"] == NA
     finally:
         stop_server(server)
@@ -284,7 +286,7 @@ def test_api_conforms_to_its_openapi_description(db_path):
     """Schemathesis: requests generated from the description, valid and
     invalid ones, every response checked against it (status codes, content
     types, schemas, no server error, invalid input rejected). Stream names
-    are random (404) or the log's "adc" (the parameters exercised); channel
+    are random (404) or the log's "stream_1" (the parameters exercised); channel
     names valid for the schema need not exist in the log, so a 400 for one
     is right there. The event stream never ends: left out."""
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", create_app(db_path))
@@ -293,9 +295,9 @@ def test_api_conforms_to_its_openapi_description(db_path):
     runs = [(op, GenerationMode.POSITIVE, None) for op in ops]
     for op in ops:
         if "{name}" in op.path:
-            runs.append((op, GenerationMode.POSITIVE, "adc"))
+            runs.append((op, GenerationMode.POSITIVE, "stream_1"))
             if op.path.endswith(("readings", "stats")):  # query parameters to get wrong
-                runs.append((op, GenerationMode.NEGATIVE, "adc"))
+                runs.append((op, GenerationMode.NEGATIVE, "stream_1"))
     assert len(runs) == 10
     for op, mode, name in runs:
         excluded = [positive_data_acceptance] if name else None

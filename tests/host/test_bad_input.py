@@ -11,6 +11,7 @@ import threading
 import time
 import tty
 
+import logdb
 import pytest
 import serial
 from pty_support import wait_open, watch_open
@@ -95,6 +96,7 @@ def rows_ok(path):
     con = sqlite3.connect(path)
     try:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        logdb.views(con)
         bad = con.execute("SELECT count(*) FROM t WHERE x != (k & 65535)").fetchone()[0]
         n = con.execute("SELECT count(*) FROM t").fetchone()[0]
         assert bad == 0
@@ -321,7 +323,7 @@ def test_a_wiring_file_with_mistakes(tmp_path, text, words):
     ("channels=nope", "channels"), ("after=-1", "after"), ("after=x", "after"),
     ("channels=x%22%3B%20DROP%20TABLE%20adc%3B--", "channels")])
 def test_bad_parameters_of_the_live_push_are_400(api_client, query, parameter):
-    r = api_client.get("/api/streams/adc/events?" + query)
+    r = api_client.get("/api/streams/stream_1/events?" + query)
     assert r.status_code == 400 and r.get_json()["parameter"] == parameter
 
 

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 
+import logdb
 import pytest
 from vboard_support import ROOT, env, needs_vboard, start_vboard, stop_vboard
 
@@ -110,7 +111,7 @@ def test_the_charts_follow_the_board_live(browser, tmp_path):
         units = browser.execute_script(
             "return [...document.querySelectorAll('.chart')].map(e => e.dataset.unit)")
         assert units == ["raw"]
-        con = sqlite3.connect(db)
+        con = logdb.views(sqlite3.connect(db))
         seen = 0
         for _ in range(4):
             # the newest reading committed to the log now, newer than the last one seen ...
@@ -140,8 +141,9 @@ def test_the_charts_follow_the_board_live(browser, tmp_path):
         assert browser.find_element("id", "state").text == "live"
         # both streams in the picker, also one that started after the page loaded
         wait_for(lambda: browser.execute_script(
-            "return [...document.querySelectorAll('#stream option')].map(o => o.value)"
-        ) == ["adc", "bme280"], 30, "both streams in the picker")
+            "return [...document.querySelectorAll('#stream option')].map("
+            "o => [o.value, o.textContent.split(' (')[0]])"
+        ) == [["stream_1", "adc"], ["stream_2", "bme280"]], 30, "both streams in the picker")
         shot = tmp_path / "dashboard.png"
         browser.save_screenshot(str(shot))
         keep(shot)

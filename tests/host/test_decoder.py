@@ -121,13 +121,13 @@ def test_corrupted_length_does_not_hide_the_frames_behind_it():
     with make_stream(port, period_us=100) as s:
         for k in range(300):
             s.add(k, 0, 0.0)
-    bogus = b"\xa5\xd3\x01\x02\x01\x00" + struct.pack("<HII", 16000, 9, 9)
+    bogus = b"\xa5\xd3\x02\x02\x01\x00" + struct.pack("<HIIII", 16000, 9, 9, 0, 0)
     dec = FrameDecoder()
+    # The good frame behind the claimed 16000 bytes shows the header is
+    # damaged: no waiting for the rest of the input.
     out = dec.feed(bogus + port.data())
-    assert out == []  # waiting for the 16000-byte frame
-    out = dec.feed(b"", final=True)
     assert len(out) == len(port.frames)
-    assert dec.skipped_bytes == len(bogus) and dec.resyncs == 1
+    assert dec.skipped_bytes == len(bogus) and dec.resyncs == 1 and dec.crc_errors == 1
 
 
 def test_counters_for_crc_errors_and_lost_frames():
@@ -146,15 +146,27 @@ def test_counters_for_crc_errors_and_lost_frames():
     assert dec.skipped_bytes == len(bad) + len(BANNER) + 1
 
 
-def test_duplicate_and_restart():
+def test_duplicates_replays_and_restart():
     port = FramePort()
     with make_stream(port, period_us=100):
         pass
     f = port.frames
     dec = FrameDecoder()
+    # A frame sent twice, and one replayed after a later one: dropped, each
+    # a duplicate; no restart, no loss.
     out = dec.feed(f[0] + f[0] + f[1] + f[0])
-    assert [x.seq for x in out] == [0, 1, 0]
-    assert dec.duplicates == 1 and dec.restarts == 1 and dec.frames_lost == 0
+    assert [x.seq for x in out] == [0, 1]
+    assert dec.duplicates == 2 and dec.restarts == 0 and dec.frames_lost == 0
+    again = FramePort()
+    with make_stream(again, period_us=100):  # the program started again: a new boot
+        pass
+    out = dec.feed(again.frames[0] + f[1])
+    assert [(x.seq, x.boot) for x in out] == [(0, out[0].boot)] and out[0].boot != f_boot(f[0])
+    assert dec.restarts == 1 and dec.replays == 1  # f[1] is from the boot before
+
+
+def f_boot(frame):
+    return struct.unpack_from("<I", frame, 20)[0]
 
 
 def test_schema_from_a_descriptor_made_on_the_board():
@@ -299,26 +311,34 @@ def test_property_every_intact_frame_and_nothing_else(actions, garbage, chunks):
         k += 1
     out += dec.feed(b"", final=True)
 
-    # Expected: the intact frames, a duplicate of the frame just before dropped.
+    # Expected: the intact frames, a sequence number that came already
+    # dropped (a duplicate), one that comes late given out (reordered: no
+    # longer lost).
     expected = []
     dups = 0
-    last = {}
+    seen = {}
+    hi = {}
     lost = 0
     for f in intact:
         sid, seq = f[4], struct.unpack_from("<I", f, 8)[0]
-        if last.get(sid) == seq:
+        if seq in seen.setdefault(sid, set()):
             dups += 1
             continue
-        if sid in last:
-            lost += seq - last[sid] - 1
-        last[sid] = seq
+        if sid in hi:
+            if seq > hi[sid]:
+                lost += seq - hi[sid] - 1
+            else:
+                lost -= 1
+        seen[sid].add(seq)
+        hi[sid] = max(hi.get(sid, seq), seq)
         expected.append(f)
     got = [(f.stream, f.seq, f.payload) for f in out]
-    want = [(f[4], struct.unpack_from("<I", f, 8)[0], f[16:-4]) for f in expected]
+    want = [(f[4], struct.unpack_from("<I", f, 8)[0], f[24:-4]) for f in expected]
     assert got == want
     for f in out:  # nothing yielded that the board did not send
-        frame = (b"\xa5\xd3" + struct.pack("<BBBBHII", 1, f.type, f.stream, f.flags,
-                                           len(f.payload), f.seq, f.time_us) + f.payload)
+        frame = (b"\xa5\xd3" + struct.pack("<BBBBHIIII", 2, f.type, f.stream, f.flags,
+                                           len(f.payload) + 8, f.seq, f.time_us, f.schema,
+                                           f.boot) + f.payload)
         assert frame + struct.pack("<I", zlib.crc32(frame)) in FRAMES
     assert dec.frames_lost == lost and dec.duplicates == dups and dec.restarts == 0
     assert dec.frames == len(expected) and dec.bytes == len(data)

@@ -6,6 +6,8 @@ import sqlite3
 import subprocess
 import sys
 
+import logdb
+
 BIN = os.path.dirname(sys.executable)
 
 
@@ -23,7 +25,7 @@ def test_demo_on_a_virtual_board(tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
     # drawn by the logger (pyb_bridge.plot) while it logged, and at the end
     assert "plot: %s (redrawn" % png in text
-    con = sqlite3.connect(str(db))
+    con = logdb.views(sqlite3.connect(str(db)))
     # two ADC channels at 1 kHz and the BME280 at 1 Hz, for about 3 s
     n_adc, t0, t1 = con.execute(
         "SELECT COUNT(*), MIN(board_time_us), MAX(board_time_us) FROM adc").fetchone()

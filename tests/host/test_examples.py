@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 
+import logdb
 import pytest
 from vboard_support import ROOT, env, mpremote, needs_vboard, start_vboard, stop_vboard
 
@@ -142,7 +143,7 @@ def test_stream_sensors_through_pyb_bridge_log(tmp_path):
     counters = dict((k, int(v)) for k, v in re.findall(r"(\w+) (\d+)", out.splitlines()[-1]))
     assert counters["crc_errors"] == 0 and counters["frames_lost"] == 0
     assert counters["frames"] > 0
-    con = sqlite3.connect(db)
+    con = logdb.views(sqlite3.connect(db))
     x1 = [r[0] for r in con.execute('SELECT "x1" FROM "adc" ORDER BY rowid')]
     x2 = [r[0] for r in con.execute('SELECT "x2" FROM "adc"')]
     # 2 s at 1 kHz (the script may run over by its last batch on a loaded

@@ -11,6 +11,7 @@ import threading
 import time
 import tty
 
+import logdb
 import serial
 from pty_support import wait_open, watch_open
 
@@ -149,7 +150,7 @@ def test_cli_logs_from_a_pty_into_each_format(tmp_path, capsys):
         text = capsys.readouterr().out
         assert "1500 rows" in text, text
         if fmt == "sqlite":
-            db = sqlite3.connect(out)
+            db = logdb.views(sqlite3.connect(out))
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             assert db.execute("SELECT count(*), sum(k) FROM pty").fetchone() == (
                 1500, sum(range(1500)))

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import time
 
+import logdb
 import pytest
 from mqtt_support import MISSING, Mosquitto, Subscriber, free_port, mosquitto_path
 from test_link import FakeBoard, micropython
@@ -72,7 +73,9 @@ def test_url_and_topics():
     assert parse_url("mqtts://u%40x:p%3Aw@h:9000") == ("h", 9000, "pyb", True, "u@x", "p:w")
     with pytest.raises(ValueError, match="not an MQTT URL"):
         parse_url("http://h/x")
-    assert topic_part("/dev/ttyACM0") == "dev_ttyACM0" and topic_part("a+b#c") == "a_b_c"
+    assert topic_part("/dev/ttyACM0") == "%2Fdev%2FttyACM0"
+    assert topic_part("a+b#c") == "a%2Bb%23c" and topic_part("a_b") == "a%5Fb"
+    assert topic_part("\u6e29\u5ea6") == "%E6%B8%A9%E5%BA%A6" and topic_part("") == "_"
 
 
 def test_messages_received_equal_rows_sent(broker, tmp_path):
@@ -94,9 +97,9 @@ def test_messages_received_equal_rows_sent(broker, tmp_path):
     assert got == expected_rows(steps, "/dev/ttyACM0")
     assert len(got[("/dev/ttyACM0", "adc")]) == na
     topics = {t for t, _, _ in sub.messages}
-    assert topics == {"lab/dev_ttyACM0/adc", "lab/dev_ttyACM0/env", "lab/dev_ttyACM0/adc/schema",
-                      "lab/dev_ttyACM0/env/schema"}
-    first = next(m for t, m, _ in sub.messages if t == "lab/dev_ttyACM0/adc")
+    dev = "lab/%2Fdev%2FttyACM0"
+    assert topics == {dev + "/adc", dev + "/env", dev + "/adc/schema", dev + "/env/schema"}
+    first = next(m for t, m, _ in sub.messages if t == dev + "/adc")
     assert first["columns"] == ["board_time_us", "x", "y"] and first["host_time"] == 1700000000.25
     # a subscriber that comes later still learns the channels: retained descriptors
     late = Subscriber(broker, "lab/+/+/schema")
@@ -241,7 +244,7 @@ def test_cli_logs_a_board_to_sqlite_and_mqtt(broker, tmp_path, capsys):
         sub.close()
     text = capsys.readouterr().out
     assert "1500 rows" in text and "0 left in" in text, text
-    db = sqlite3.connect(out)
+    db = logdb.views(sqlite3.connect(out))
     want = [list(r) for r in db.execute("SELECT board_time_us, k, x FROM pty ORDER BY rowid")]
     got = received_rows(sub.messages)
     assert got == {(link, "pty"): want}

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 
+import logdb
 import pytest
 from test_link import FakeBoard, micropython
 
@@ -30,7 +31,7 @@ def test_two_boards_into_one_sqlite_with_a_live_plot(tmp_path, capsys):
         fb.unplug()
     text = capsys.readouterr().out
     assert "2500 rows" in text and "%s: 1500 rows" % a in text, text
-    db = sqlite3.connect(out)
+    db = logdb.views(sqlite3.connect(out))
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     by_board = dict(db.execute("SELECT board, count(*) FROM pty GROUP BY board"))
     assert by_board == {a: 1500, b: 1000}
@@ -90,7 +91,7 @@ def test_each_board_reconnects_on_its_own(tmp_path):
             again.unplug()
         sink.close()
     assert lg.boards[0].link.reconnects == 1 and lg.boards[1].link.reconnects == 0
-    db = sqlite3.connect(out)
+    db = logdb.views(sqlite3.connect(out))
     ka = [r[0] for r in db.execute("SELECT k FROM pty WHERE board = ? ORDER BY rowid", (a,))]
     restart = ka.index(0, 1)
     assert ka[:restart] == list(range(restart))

@@ -85,7 +85,7 @@ def test_cli_version(capsys):
     with pytest.raises(SystemExit) as e:
         main(["--version"])
     assert e.value.code == 0
-    assert capsys.readouterr().out == "pyb-bridge %s (pyb_lib %s, stream protocol 1)\n" % (
+    assert capsys.readouterr().out == "pyb-bridge %s (pyb_lib %s, stream protocol 2)\n" % (
         pyb_lib.__version__, pyb_lib.__version__)
 
 

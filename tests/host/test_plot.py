@@ -54,7 +54,7 @@ def test_one_panel_per_unit_and_every_channel_drawn(tmp_path):
 def test_lost_frames_leave_a_gap(tmp_path):
     path = logged(tmp_path, drop=3)
     db = sqlite3.connect(path)
-    xs, ys = series(db, "adc", "x")
+    xs, ys = series(db, "stream_1", "ch0")
     gaps = [i for i, y in enumerate(ys) if y is None]
     assert len(gaps) == 1
     # the gap sits between the rows before and after the missing frame
@@ -63,13 +63,13 @@ def test_lost_frames_leave_a_gap(tmp_path):
     assert xs[i - 1] < xs[i] < xs[i + 1]
     (tmp_path / "full").mkdir()
     full = logged(tmp_path / "full")
-    assert None not in series(sqlite3.connect(full), "adc", "x")[1]
+    assert None not in series(sqlite3.connect(full), "stream_1", "ch0")[1]
 
 
 def test_channel_selection_and_since(tmp_path):
     path = logged(tmp_path)
     assert plot(path, str(tmp_path / "a.png"), channels=["x"]) == ["adc.x"]
-    xs, _ = series(sqlite3.connect(path), "adc", "x", since_s=0.1)
+    xs, _ = series(sqlite3.connect(path), "stream_1", "ch0", since_s=0.1)
     assert xs and min(xs) >= 0.1
 
 

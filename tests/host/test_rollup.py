@@ -73,10 +73,10 @@ def test_rollup_equals_a_group_by_over_the_rows(tmp_path):
         rows = random_log(path, seed, flush_every=1 + 5 * seed)
         db = sqlite3.connect(path)
         assert db.execute('SELECT "table", "rollup", "bucket_us" FROM _rollups ORDER BY 1'
-                          ).fetchall() == [("adc", "_rollup_adc", ROLLUP_US),
-                                           ("env", "_rollup_env", ROLLUP_US)]
+                          ).fetchall() == [("stream_1", "_rollup_stream_1", ROLLUP_US),
+                                           ("stream_2", "_rollup_stream_2", ROLLUP_US)]
         total = 0
-        for table in ("adc", "env"):
+        for table in ("stream_1", "stream_2"):
             want = raw_rollup(db, table)
             got = db.execute('SELECT * FROM "_rollup_%s" ORDER BY 1, 2' % table).fetchall()
             assert got == want
@@ -88,14 +88,14 @@ def test_a_log_without_rollups_gets_them_when_appended_to(tmp_path):
     path = str(tmp_path / "old.db")
     random_log(path, 7)
     db = sqlite3.connect(path)
-    db.execute('DROP TABLE "_rollup_env"')
-    db.execute("DELETE FROM _rollups WHERE \"table\" = 'env'")
+    db.execute('DROP TABLE "_rollup_stream_2"')
+    db.execute("DELETE FROM _rollups WHERE \"table\" = 'stream_2'")
     db.commit()
     random_log(path, 8)  # the same tables, more rows
-    assert db.execute('SELECT * FROM "_rollup_env" ORDER BY 1, 2').fetchall() == raw_rollup(
-        db, "env")
-    assert db.execute('SELECT * FROM "_rollup_adc" ORDER BY 1, 2').fetchall() == raw_rollup(
-        db, "adc")
+    assert db.execute('SELECT * FROM "_rollup_stream_2" ORDER BY 1, 2').fetchall() == raw_rollup(
+        db, "stream_2")
+    assert db.execute('SELECT * FROM "_rollup_stream_1" ORDER BY 1, 2').fetchall() == raw_rollup(
+        db, "stream_1")
 
 
 def test_the_api_answers_the_same_with_and_without_rollups(tmp_path):
@@ -109,15 +109,15 @@ def test_the_api_answers_the_same_with_and_without_rollups(tmp_path):
     db.close()
     fast, slow = create_app(path).test_client(), create_app(bare).test_client()
     db = store.connect(path)
-    info = store.stream(db, "adc")
-    assert store.rollup(db, info)[:2] == ("_rollup_adc", ROLLUP_US)
-    assert store.rollup(store.connect(bare), store.stream(store.connect(bare), "adc")) is None
+    info = store.stream(db, "stream_1")
+    assert store.rollup(db, info)[:2] == ("_rollup_stream_1", ROLLUP_US)
+    assert store.rollup(store.connect(bare), store.stream(store.connect(bare), "stream_1")) is None
     s = ROLLUP_US
     queries = []
-    for stream in ("adc", "env"):
+    for stream in ("stream_1", "stream_2"):
         for q in ("bucket=%d" % s, "bucket=%d" % (3 * s), "bucket=%d&since=%d&until=%d"
                   % (2 * s, 4 * s, 9 * s), "bucket=%d&board=A&channels=%s" % (
-                      s, "y" if stream == "adc" else "temp"), "bucket=%d&board=B&limit=3" % s,
+                      s, "y" if stream == "stream_1" else "temp"), "bucket=%d&board=B&limit=3" % s,
                   "bucket=%d&since=%d" % (s, 3 * s + 1),  # not aligned: rows
                   "bucket=1500000", "since=%d&until=%d&limit=10000" % (2 * s + 17, 6 * s),
                   "since=%d&board=B&limit=50" % (5 * s), "until=%d&board=A" % (4 * s + 3),
@@ -127,7 +127,7 @@ def test_the_api_answers_the_same_with_and_without_rollups(tmp_path):
         a, b = fast.get(url), slow.get(url)
         assert a.status_code == b.status_code == 200, (url, a.get_data(as_text=True))
         assert a.get_json() == b.get_json(), url
-    some = fast.get("/api/streams/adc/readings?bucket=%d" % s).get_json()
+    some = fast.get("/api/streams/stream_1/readings?bucket=%d" % s).get_json()
     assert sum(some["n"]) > 1000 and some["next_since"] is None
 
 
@@ -135,9 +135,9 @@ def test_rollup_buckets_equal_raw_buckets_in_the_store(tmp_path):
     path = str(tmp_path / "log.db")
     random_log(path, 5)
     db = store.connect(path)
-    for name in ("adc", "env"):
+    for name in ("stream_1", "stream_2"):
         info = store.stream(db, name)
-        chans = [c["name"] for c in info["channels"]]
+        chans = [c["column"] for c in info["channels"]]
         for board in (None, "A", ""):
             for bucket in (ROLLUP_US, 2 * ROLLUP_US, 60 * ROLLUP_US):
                 args = (db, info, chans, bucket, None, None, 10000, board)

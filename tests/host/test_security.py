@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 import zlib
 
+import logdb
 import pytest
 
 from pyb_bridge import serve
@@ -31,14 +32,24 @@ from pyb_bridge.sinks import open_sink
 
 BIN = os.path.dirname(sys.executable)
 SYNC = b"\xa5\xd3"
-HDR = struct.Struct("<BBBBHII")
+HDR = struct.Struct("<BBBBHIIII")
+BOOT = 7
+_SCHEMA = {}  # stream id -> the schema id of the last descriptor built for it
 
 
 # --- frames as a hostile board sends them ----------------------------------
 
-def frame(typ, stream, seq, payload, t=0, version=1, flags=0, length=None):
+def frame(typ, stream, seq, payload, t=0, version=2, flags=0, length=None, schema=None,
+          boot=BOOT):
+    """A version 2 frame; a descriptor's schema id is the CRC-32 of its
+    payload, and other frames take the last one built for their stream."""
+    if schema is None:
+        if typ == 1:
+            schema = _SCHEMA[stream] = zlib.crc32(payload)
+        else:
+            schema = _SCHEMA.get(stream, 0)
     head = SYNC + HDR.pack(version, typ, stream, flags,
-                           len(payload) if length is None else length, seq, t)
+                           len(payload) + 8 if length is None else length, seq, t, schema, boot)
     body = head + payload
     return body + struct.pack("<I", zlib.crc32(body))
 
@@ -50,7 +61,7 @@ def text(s):
 
 def descriptor(name, channels, period_us=100, n=None):
     """``channels``: [(type code, name, unit)]."""
-    p = struct.pack("<BBI", 1, len(channels) if n is None else n, period_us) + text(name)
+    p = struct.pack("<BBI", 2, len(channels) if n is None else n, period_us) + text(name)
     for code, cname, unit in channels:
         p += code.encode() + text(cname) + text(unit)
     return p
@@ -83,8 +94,9 @@ def small_log(path):
 
 TOKEN = "s3cret-token-\u00e9"
 PATHS = ["/", "/static/dashboard.js", "/static/dashboard.css", "/api/openapi.json",
-         "/api/streams", "/api/boards", "/api/streams/adc", "/api/streams/adc/readings",
-         "/api/streams/adc/stats", "/api/streams/adc/events", "/api/nothing"]
+         "/api/streams", "/api/boards", "/api/streams/stream_1",
+         "/api/streams/stream_1/readings", "/api/streams/stream_1/stats",
+         "/api/streams/stream_1/events", "/api/nothing"]
 
 
 def test_serve_binds_to_loopback_by_default():
@@ -192,7 +204,7 @@ def test_the_database_is_opened_read_only(tmp_path):
 
     db = store.connect(small_log(tmp_path / "log.sqlite"))
     with pytest.raises(sqlite3.OperationalError, match="readonly|read-only|query_only"):
-        db.execute('DELETE FROM "adc"')
+        db.execute('DELETE FROM "stream_1"')
     db.close()
 
 
@@ -209,7 +221,7 @@ def test_a_real_server_enforces_the_token(tmp_path):
     db = small_log(tmp_path / "log.sqlite")
     server = serve_in_thread(db, "127.0.0.1", 0, token=TOKEN, threads=4)
     try:
-        for path in ("", "api/streams", "api/streams/adc/events", "static/dashboard.js"):
+        for path in ("", "api/streams", "api/streams/stream_1/events", "static/dashboard.js"):
             assert _get(server.url + path)[0] == 401, path
             assert _get(server.url + path, {"Authorization": "Bearer x" + TOKEN})[0] == 401
         status, body = _get(server.url + "api/streams",
@@ -238,7 +250,7 @@ HOSTILE_NAMES = list(HOSTILE.values())
 
 
 def stored(name):
-    """A channel name as the sinks store it: verbatim, NUL as U+FFFD."""
+    """A channel name in a CSV header: verbatim, NUL as U+FFFD."""
     return name.replace("\0", "\ufffd")
 
 
@@ -262,15 +274,15 @@ def test_hostile_names_are_stored_verbatim_in_sqlite(tmp_path):
     path = log_hostile(tmp_path / "log.sqlite", board='b"; DROP TABLE x; --')
     db = sqlite3.connect(path)
     tables = sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'"))
-    # the stream's table, named from its word characters, beside the sink's own
-    table = "_b_adc__b_____x__"
-    assert {table, "_board_counters", "_channels", "_counters"} <= set(tables)
+    # generated identifiers, beside the sink's own; the names are values
+    table = "stream_1"
+    assert {table, "_board_counters", "_channels", "_counters", "_streams"} <= set(tables)
     assert all(re.fullmatch(r"\w+", t) for t in tables), tables
     cols = [r[1] for r in db.execute('PRAGMA table_info("%s")' % table)]
     assert cols == ["board", "seq", "board_time_us", "host_time"] + [
-        stored(n) for n in HOSTILE_NAMES]
-    meta = db.execute('SELECT "column", "stream", "unit" FROM "_channels"').fetchall()
-    assert meta == [(stored(n), "<b>adc</b> ../x\"'", n) for n in HOSTILE_NAMES]
+        "ch%d" % k for k in range(len(HOSTILE))]
+    meta = db.execute('SELECT "channel", "stream", "unit" FROM "_channels"').fetchall()
+    assert meta == [(n, "<b>adc</b> ../x\"'", n) for n in HOSTILE_NAMES]  # verbatim, NUL too
     rows = db.execute('SELECT * FROM "%s" ORDER BY rowid' % table).fetchall()
     assert [r[0] for r in rows] == ['b"; DROP TABLE x; --'] * 5
     assert [list(r[4:]) for r in rows] == [[s * 10 + k for k in range(len(HOSTILE))]
@@ -283,17 +295,23 @@ def test_hostile_names_come_out_of_the_api_verbatim_as_json(tmp_path):
     assert r.mimetype == "application/json"
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     (info,) = r.get_json()["streams"]
-    assert [c["name"] for c in info["channels"]] == [stored(n) for n in HOSTILE_NAMES]
+    assert [c["name"] for c in info["channels"]] == HOSTILE_NAMES
     assert [c["unit"] for c in info["channels"]] == HOSTILE_NAMES
     assert info["stream"] == "<b>adc</b> ../x\"'"
     name = urllib.request.quote(info["name"])
-    want = [stored(HOSTILE["sql"]), stored(HOSTILE["html"])]
+    cols = {c["name"]: c["column"] for c in info["channels"]}
+    want = [cols[HOSTILE["sql"]], cols[HOSTILE["html"]]]
     r = client.get("/api/streams/%s/readings?channels=%s" % (
         name, urllib.request.quote(",".join(want))))
     assert r.status_code == 200, r.get_data(as_text=True)
     body = r.get_json()
     assert body["columns"][-2:] == want and len(body["rows"]) == 5
+    # a declared name without a comma selects its channel too
+    r2 = client.get("/api/streams/%s/readings?channels=%s" % (
+        name, urllib.request.quote(HOSTILE["html"])))
+    assert r2.get_json()["columns"][-1] == cols[HOSTILE["html"]]
     # verbatim, in a body no browser renders as a page (JSON, nosniff)
+    r = client.get("/api/streams")
     assert r.mimetype == "application/json" and r.headers["X-Content-Type-Options"] == "nosniff"
     assert b"<script>" in r.get_data()
     assert client.get("/api/streams/%s/stats" % name).status_code == 200
@@ -331,21 +349,26 @@ def test_file_names_from_stream_names_stay_in_the_output_folder(tmp_path, ext):
         for f in glob.glob(str(out / "*.jsonl")):
             with open(f, encoding="utf-8") as fh:
                 rec = json.loads(fh.readline())
-            keys.add(list(rec)[-1])
+            keys.add(list(rec["values"])[-1])
             assert rec["stream"] in names
-        assert keys == {stored(n) for n in names}
+        assert keys == set(names)
 
 
 def test_mqtt_topics_carry_no_wildcards_or_levels_from_names():
     from types import SimpleNamespace
+    from urllib.parse import unquote
 
     from pyb_bridge.mqtt import MqttSink, topic_part
 
-    for name in HOSTILE_NAMES + ["+", "#", "a/+/#", "/", "", "$SYS/x", "\u00e9"]:
-        part = topic_part(name)
-        assert part and re.fullmatch(r"[A-Za-z0-9._-]+", part), (name, part)
+    names = HOSTILE_NAMES + ["+", "#", "a/+/#", "/", "", "$SYS/x", "\u00e9", "\u6e29\u5ea6",
+                             "\u6e7f\u5ea6", "a-b", "a b", "a_b", "a%20b", "_", "%"]
+    parts = [topic_part(n) for n in names]
+    for name, part in zip(names, parts, strict=True):
+        assert part and re.fullmatch(r"[A-Za-z0-9.%-]+|_", part), (name, part)
+        assert name == "" or unquote(part) == name  # the name comes back
         topic = MqttSink.topic(SimpleNamespace(prefix="lab"), name, name)
         assert topic.count("/") == 2 and not set("+#\0") & set(topic), topic
+    assert len(set(parts)) == len(names)  # distinct names, distinct topics
 
 
 @pytest.mark.filterwarnings("ignore:Glyph")  # control characters have no glyph: drawn empty
@@ -458,7 +481,7 @@ def flood_peak(tmp_path, chunks, chunk_count):
     sink.write_all(batches, 1.0, schemas, board="A")
     sink.close()
     db = sqlite3.connect(str(tmp_path / "log.sqlite"))
-    rows = db.execute('SELECT COUNT(*) FROM "adc" WHERE seq >= 1000000').fetchone()[0]
+    rows = logdb.select(db, "adc", "seq", where=" WHERE seq >= 1000000").__len__()
     db.close()
     return peak, rows, dec, st
 
@@ -478,8 +501,8 @@ def test_an_endless_line_without_newline_keeps_memory_bounded(tmp_path):
 
 
 def test_a_header_claiming_a_huge_length_is_skipped(tmp_path):
-    huge = SYNC + HDR.pack(1, 2, 0, 0, 0xFFFF, 1, 0)  # more than MAX_PAYLOAD: not a frame
-    most = SYNC + HDR.pack(1, 2, 0, 0, 16384, 1, 0)  # the most a frame may carry, never sent
+    huge = SYNC + HDR.pack(2, 2, 0, 0, 0xFFFF, 1, 0, 0, BOOT)  # more than MAX_PAYLOAD: not a frame
+    most = SYNC + HDR.pack(2, 2, 0, 0, 16384, 1, 0, 0, BOOT)  # the most a frame may carry
     good = good_frames(500)[len(frame(1, 0, 0, descriptor("adc", [("h", "x", "raw")]))):]
     chunks = [huge + good, most + good]
     (tmp_path / "clean").mkdir()
@@ -494,8 +517,8 @@ def test_a_header_claiming_a_huge_length_is_skipped(tmp_path):
     assert dec.crc_errors > 0 and dec.resyncs > 0, dec.counters()
     db = sqlite3.connect(str(tmp_path / "log.sqlite"))
     # every good frame behind the lying headers was logged too (once: duplicates drop)
-    assert db.execute('SELECT COUNT(DISTINCT seq) FROM "adc" WHERE seq BETWEEN 500 AND 549'
-                      ).fetchone()[0] == GOOD_N
+    seqs = logdb.select(db, "adc", "seq", where=" WHERE seq BETWEEN 500 AND 549")
+    assert len(set(seqs)) == GOOD_N
 
 
 def test_a_descriptor_with_thousands_of_channels(tmp_path):
@@ -512,8 +535,9 @@ def test_a_descriptor_with_thousands_of_channels(tmp_path):
     assert rows == GOOD_N
     assert 1 not in st.schemas and len(st.schemas[2].channels) == 255
     db = sqlite3.connect(str(tmp_path / "log.sqlite"))
-    assert len(db.execute('PRAGMA table_info("widest")').fetchall()) == 4 + 255
-    assert db.execute('SELECT "c0254" FROM "widest" LIMIT 1').fetchone() == (254,)
+    widest = logdb.table(db, "widest")
+    assert len(db.execute('PRAGMA table_info("%s")' % widest).fetchall()) == 4 + 255
+    assert logdb.select(db, "widest", "c0254")[0] == (254,)
 
 
 def test_a_flood_of_tiny_frames_keeps_memory_bounded(tmp_path):
@@ -542,8 +566,7 @@ def test_a_flood_of_tiny_frames_is_logged_whole(tmp_path):
     sink.close()
     assert dec.frames == 20001 and dec.crc_errors == 0 and dec.frames_lost == 0
     con = sqlite3.connect(str(db))
-    assert [r[0] for r in con.execute('SELECT "x" FROM "adc" ORDER BY rowid')] == [
-        k % 30000 for k in range(1, 20001)]
+    assert [r[0] for r in logdb.select(con, "adc", "x")] == [k % 30000 for k in range(1, 20001)]
 
 
 
@@ -560,12 +583,12 @@ def test_a_board_that_keeps_changing_its_channels_gets_a_bounded_number_of_table
             batches, schemas = st.feed(dec.feed(wire))
             sink.write_all(batches, 1.0, schemas, board="A")
     db = sqlite3.connect(str(tmp_path / "log.sqlite"))
-    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' "
-                                       "AND name LIKE 'churn%'")]
+    tables = [r[0] for r in db.execute("SELECT \"table\" FROM \"_streams\" "
+                                       "WHERE stream = 'churn'")]
     assert len(tables) == 41  # the first schema and 40 changes
     assert st.bad_descriptors == 100 - 41 and st.bad_frames == 100 - 41
     assert len(said) == 1 and "stream 0 changed its channels after 40 changes" in said[0]
-    assert db.execute('SELECT "x" FROM "adc"').fetchall() == [(7,)]
+    assert logdb.select(db, "adc", "x") == [(7,)]
 
 
 # --- 3. MQTT: a password and TLS, no silent fallback ---------------------------
@@ -734,7 +757,7 @@ def test_the_dashboard_runs_no_script_from_names_in_chromium(tmp_path):
         assert sorted(units) == sorted(HOSTILE_NAMES)
         legend = drv.execute_script(
             "return [...document.querySelectorAll('.legend span')].map(e => e.textContent)")
-        assert sorted(legend) == sorted("\u25a0 " + stored(n) for n in HOSTILE_NAMES)
+        assert sorted(legend) == sorted("\u25a0 " + n for n in HOSTILE_NAMES)
         assert drv.execute_script("return window.__pwned === undefined")
         assert drv.execute_script("return document.images.length") == 0
         assert drv.execute_script(

@@ -42,7 +42,7 @@ def test_demo_serves_while_it_logs(tmp_path):
     while not streams and time.monotonic() < end:  # until the board's descriptors came
         try:
             with urllib.request.urlopen(url + "api/streams", timeout=5) as r:
-                streams = [s["name"] for s in json.load(r)["streams"]]
+                streams = [s["stream"] for s in json.load(r)["streams"]]
         except OSError:
             pass
         time.sleep(0.2)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import logdb
+
 from pyb_bridge.decoder import FrameDecoder, Streams
 from pyb_bridge.sinks import open_sink
 from pyb_lib.stream import Stream
@@ -59,13 +61,15 @@ def test_sqlite_rows_and_integrity(tmp_path):
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    cols = [r[1] for r in db.execute('PRAGMA table_info("adc")')]
-    assert cols == ["board", "seq", "board_time_us", "host_time", "x", "y"]
-    assert [r[1] for r in db.execute('PRAGMA table_info("env")')][4:] == ["temp", "seq_"]
-    rows = db.execute("SELECT x, y, board_time_us FROM adc ORDER BY rowid").fetchall()
+    adc, env = logdb.table(db, "adc"), logdb.table(db, "env")
+    assert (adc, env) == ("stream_1", "stream_2")  # generated names, never the board's
+    cols = [r[1] for r in db.execute('PRAGMA table_info("%s")' % adc)]
+    assert cols == ["board", "seq", "board_time_us", "host_time", "ch0", "ch1"]
+    # a channel named "seq" is a column of its own, beside the bridge's seq
+    assert logdb.columns(db, env) == {"temp": "ch0", "seq": "ch1"}
+    rows = logdb.select(db, "adc", "x", "y", "board_time_us")
     assert [(x, y) for x, y, _ in rows] == [(k, -k) for k in range(na)]
-    env = db.execute("SELECT temp, seq_ FROM env ORDER BY rowid").fetchall()
-    assert env == [(k / 8, k) for k in range(0, na, 3)]
+    assert logdb.select(db, "env", "temp", "seq") == [(k / 8, k) for k in range(0, na, 3)]
 
 
 def test_a_stream_that_changes_its_channels_gets_a_new_table(tmp_path):
@@ -77,10 +81,15 @@ def test_a_stream_that_changes_its_channels_gets_a_new_table(tmp_path):
         log(bytes(port.data), open_sink(path))
     db = sqlite3.connect(path)
     names = sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'"))
-    assert names == ["_board_counters", "_channels", "_counters", "_rollup_s", "_rollup_s_2",
-                     "_rollups", "s", "s_2"]
-    chans = db.execute('SELECT "table", "column", "type" FROM _channels ORDER BY 1, 2').fetchall()
-    assert chans == [("s", "a", "H"), ("s_2", "a", "H"), ("s_2", "b", "H")]
+    assert names == ["_board_counters", "_board_text", "_channels", "_counters",
+                     "_rollup_stream_1", "_rollup_stream_2", "_rollups", "_run_counters",
+                     "_run_rows", "_runs", "_streams", "stream_1", "stream_2"]
+    chans = db.execute('SELECT "table", "column", "channel", "type" FROM _channels '
+                       'ORDER BY 1, 2').fetchall()
+    assert chans == [("stream_1", "ch0", "a", "H"), ("stream_2", "ch0", "a", "H"),
+                     ("stream_2", "ch1", "b", "H")]
+    assert db.execute('SELECT "table", "stream", "version" FROM "_streams" ORDER BY 1'
+                      ).fetchall() == [("stream_1", "s", 1), ("stream_2", "s", 2)]
 
 
 def test_csv_rows(tmp_path):
@@ -102,9 +111,9 @@ def test_jsonl_rows(tmp_path):
     log(data, open_sink(path))
     with open(path) as f:
         rows = [json.loads(line) for line in f]
-    assert len(rows) == na and rows[5]["x"] == 5 and rows[5]["y"] == -5
+    assert len(rows) == na and rows[5]["values"] == {"x": 5, "y": -5}
     assert rows[0]["stream"] == "adc" and set(rows[0]) == {
-        "stream", "board", "seq", "board_time_us", "host_time", "x", "y"}
+        "stream", "board", "seq", "board_time_us", "host_time", "values"}
     with open(str(tmp_path / "log.env.jsonl")) as f:
         assert sum(1 for _ in f) == nb
 
@@ -153,6 +162,6 @@ def test_sqlite_is_readable_after_kill_9(tmp_path):
         proc.stdout.close()
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    xs = [r[0] for r in db.execute("SELECT x FROM adc ORDER BY rowid")]
+    xs = [r[0] for r in logdb.select(db, "adc", "x")]
     assert len(xs) > 20000
     assert xs == [k & 0xFFFF for k in range(len(xs))]  # every row up to the last commit

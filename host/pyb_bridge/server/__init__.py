@@ -13,6 +13,7 @@ import hmac
 import json
 import math
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -73,15 +74,27 @@ def _int_arg(name, default=None, lo=-MAX_INT, hi=MAX_INT):
 
 
 def _channels_arg(info):
-    known = [c["name"] for c in info["channels"]]
+    """The channel columns asked for with ``channels=`` (comma-separated
+    column ids such as ``ch0``, or declared names that hold no comma and
+    name one channel only), all of them by default."""
+    cols = [c["column"] for c in info["channels"]]
+    by_name = {}
+    for c in info["channels"]:
+        by_name.setdefault(c["name"], []).append(c["column"])
     raw = request.args.get("channels")
     if raw is None or raw == "":
-        return known
-    want = raw.split(",")
-    bad = [c for c in want if c not in known]
+        return cols
+    want, bad = [], []
+    for part in raw.split(","):
+        if part in cols:
+            want.append(part)
+        elif len(by_name.get(part, ())) == 1:
+            want.append(by_name[part][0])
+        else:
+            bad.append(part)
     if bad:
-        raise ApiError(400, "channels: no %s in stream %s (it has: %s)" % (
-            ", ".join(repr(c) for c in bad), info["name"], ", ".join(known)), "channels")
+        raise ApiError(400, "channels: no %s in stream %s (its columns: %s)" % (
+            ", ".join(repr(c) for c in bad), info["name"], ", ".join(cols)), "channels")
     return list(dict.fromkeys(want))
 
 
@@ -139,7 +152,8 @@ class EventStream:
                         board=self.board)
                     if last is not None:
                         self.after = last
-                        yield _event("rows", {"columns": names, "rows": rows}, last)
+                        yield _event("rows", {"columns": names, "rows": [
+                            [_finite(v) for v in r] for r in rows]}, last)
                         last_send = now
                     else:  # rows of other boards only
                         self.after = store.last_row(db, self.info["name"])
@@ -164,13 +178,37 @@ def _event(kind, data, ident=None):
     return (head + "data: %s\n\n" % json.dumps(data, separators=(",", ":"))).encode()
 
 
-def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, token=None):
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def host_allowed(host_header, allowed):
+    """Whether a request's ``Host`` header names one of ``allowed`` (names
+    compared without case and without the port; ``*`` allows any)."""
+    if "*" in allowed:
+        return True
+    h = (host_header or "").strip().lower()
+    if h.startswith("["):  # [::1]:8000
+        h = h[1:h.find("]")] if "]" in h else h
+    elif h.count(":") == 1:
+        h = h.split(":")[0]
+    return h.rstrip(".") in allowed
+
+
+def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, token=None,
+               allow_hosts=()):
     """The Flask application serving the log at ``db_path`` (read-only).
 
     With ``token`` every request (API, event stream, page and its files)
     must carry it (``Authorization: Bearer TOKEN`` or ``?token=TOKEN``; a
     browser that opened ``/?token=TOKEN`` gets it as a same-site cookie for
-    the page's own requests) or gets 401."""
+    the page's own requests) or gets 401.
+
+    Every request must name this server in its ``Host`` header: one of the
+    loopback names (``localhost``, ``127.0.0.1``, ``::1``) or of
+    ``allow_hosts`` (``*``: any), else 403. A page from another site whose
+    name was made to resolve to 127.0.0.1 (DNS rebinding) sends its own
+    name, so it cannot read the log."""
+    allowed = {h.lower().strip("[]").rstrip(".") for h in (*LOOPBACK_NAMES, *allow_hosts)}
     app = Flask(__name__, static_folder=None)
     app.config["DB_PATH"] = os.path.abspath(db_path)
     app.json.sort_keys = False
@@ -216,6 +254,16 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
     @app.errorhandler(sqlite3.Error)
     def db_error(e):
         return jsonify(error="database: %s" % e), 503
+
+    @app.before_request
+    def check_host():
+        if not host_allowed(request.headers.get("Host"), allowed):
+            resp = jsonify(error="403 forbidden: Host %r is not one this server answers to; "
+                                 "start it with --allow-host NAME to allow it"
+                                 % (request.headers.get("Host") or "")[:100])
+            resp.status_code = 403
+            return resp
+        return None
 
     @app.before_request
     def check_token():
@@ -304,8 +352,11 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
         channels = _channels_arg(info)
         board = _board_arg(info)
         after = _int_arg("after", None, 0, MAX_INT)
-        last_id = request.headers.get("Last-Event-ID", "")
-        if last_id.isdigit():  # a browser reconnecting goes on where it was
+        last_id = request.headers.get("Last-Event-ID")
+        if last_id is not None:  # a browser reconnecting goes on where it was
+            if not re.fullmatch(r"[0-9]{1,18}", last_id):
+                raise ApiError(400, "Last-Event-ID must be a row id (1 to 18 digits 0-9), "
+                               "not %r" % last_id[:40], "Last-Event-ID")
             after = int(last_id)
         if after is None:
             after = store.last_row(db(), name)
@@ -319,19 +370,52 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
     return app
 
 
+IDLE_TIMEOUT_S = 10  # a connection that sends and receives nothing this long is closed
+CONNECTION_LIMIT = 1000  # connections open at once (waitress' default: 100)
+PER_CLIENT = 32  # connections open at once from one client address
+
+
+def _limit_per_client(server, limit):
+    """Make ``server`` (waitress) close a new connection at once when its
+    client address already has ``limit`` open, so one client cannot take
+    every connection."""
+    make = server.channel_class
+
+    def channel(srv, conn, addr, adj, map=None):
+        host = addr[0] if isinstance(addr, tuple) else addr
+        mine = sum(1 for ch in list((map or {}).values())
+                   if isinstance(ch, make) and isinstance(ch.addr, tuple) and ch.addr[0] == host)
+        if mine >= limit:
+            conn.close()
+            return None
+        return make(srv, conn, addr, adj, map=map)
+
+    server.channel_class = channel
+
+
 def make_server(db_path, host="127.0.0.1", port=8000, threads=THREADS, sse_clients=None,
-                token=None):
+                token=None, allow_hosts=()):
     """A waitress server for ``db_path``, listening; ``.url`` is its address,
     ``.run()`` serves until interrupted. Half the worker threads at most go
-    to event streams, so plain requests always find one. ``token``: see
-    ``create_app``."""
+    to event streams, so plain requests always find one. ``token`` and
+    ``allow_hosts``: see ``create_app``; the address it listens on is
+    allowed too. Idle or slow connections (nothing sent or received for
+    ``IDLE_TIMEOUT_S``: an event stream writes every second) are closed,
+    up to ``CONNECTION_LIMIT`` may be open and ``PER_CLIENT`` from one
+    client address, so idle connections cannot lock other clients out."""
     from waitress import create_server
 
     if sse_clients is None:
         sse_clients = max(1, threads // 2)
-    app = create_app(db_path, sse_clients=sse_clients, token=token)
-    server = create_server(app, host=host, port=port, threads=threads,
-                           ident="pyb-bridge", channel_timeout=60)
+    hosts = list(allow_hosts)
+    if host not in ("", "0.0.0.0", "::"):
+        hosts.append(host)
+    app = create_app(db_path, sse_clients=sse_clients, token=token, allow_hosts=hosts)
+    server = create_server(app, host=host, port=port, threads=threads, ident="pyb-bridge",
+                           channel_timeout=IDLE_TIMEOUT_S, connection_limit=CONNECTION_LIMIT,
+                           cleanup_interval=2)
+    if hasattr(server, "channel_class"):  # one listening socket (not a multi-socket server)
+        _limit_per_client(server, PER_CLIENT)
     h, p = server.effective_host, server.effective_port
     server.url = "http://%s:%s/" % ("[%s]" % h if ":" in h else h, p)
     return server

@@ -1,9 +1,10 @@
 """Read-only queries on a SQLite log written by ``pyb-bridge log``.
 
-Layout (see ``pyb_bridge.sinks``): a table per stream with ``seq``,
+Layout (see ``pyb_bridge.sinks``): a table per stream schema with ``seq``,
 ``board_time_us``, ``host_time``, an optional ``board`` column (logs of
-several boards) and a column per channel; ``_channels`` describes the
-channel columns and ``_counters`` holds the link's counters.
+several boards) and a column per channel (``ch0``, ``ch1``, ...);
+``_channels`` maps each channel column to the name the board declared,
+and ``_counters`` holds the link's counters.
 
 No SQL is built from user input except identifiers that were first looked
 up in ``_channels`` (and in the table's own columns) and are then quoted.
@@ -43,24 +44,30 @@ def table_columns(db, table):
 
 def streams(db):
     """{table: info} for every stream table described in ``_channels``, in
-    the order they were first logged. info: name (the table), stream (the
-    board's stream name), period_us, channels [{name, type, unit}], board
-    (whether rows carry a ``board`` column)."""
+    the order they were first logged. info: name (the table: a generated
+    identifier, ``stream_N``), stream (the board's stream name), period_us,
+    channels [{name (as the board declared it), column (its column in the
+    table), type, unit}], board (whether rows carry a ``board`` column).
+    The board's names are values here, never keys."""
     if not _has_table(db, "_channels"):
         return {}
     out = {}
-    rows = db.execute('SELECT "table", "column", "stream", "type", "unit", "period_us" '
-                      'FROM "_channels" ORDER BY rowid').fetchall()
-    for table, column, stream, typ, unit, period in rows:
+    cols = table_columns(db, "_channels")
+    named = '"channel"' if "channel" in cols else '"column"'  # a log from before the catalogue
+    rows = db.execute('SELECT "table", "column", "stream", "type", "unit", "period_us", %s '
+                      'FROM "_channels" ORDER BY rowid' % named).fetchall()
+    for table, column, stream, typ, unit, period, channel in rows:
         info = out.get(table)
         if info is None:
-            cols = table_columns(db, table)
-            if not cols:
+            tcols = table_columns(db, table)
+            if not tcols:
                 continue  # described but not created (yet)
             info = out[table] = {"name": table, "stream": stream, "period_us": period or 0,
-                                 "channels": [], "board": "board" in cols, "_cols": set(cols)}
+                                 "channels": [], "board": "board" in tcols,
+                                 "_cols": set(tcols)}
         if column in info["_cols"]:
-            info["channels"].append({"name": column, "type": typ, "unit": unit or ""})
+            info["channels"].append({"name": channel, "column": column, "type": typ,
+                                     "unit": unit or ""})
     return out
 
 
