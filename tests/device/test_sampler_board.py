@@ -6,7 +6,7 @@ import struct
 
 import pyb
 import pyb_sim
-from pyb_lib.stream import Stream
+from pyb_lib.stream import HEADER_SIZE, Stream
 from support import message, raises
 
 board = pyb_sim.board
@@ -43,14 +43,14 @@ class FramePort:
 
     def frame(self, typ, length, t):
         if typ == 3:
-            self.status = struct.unpack_from("<IIIII", self.buf, 16)
+            self.status = struct.unpack_from("<IIIII", self.buf, HEADER_SIZE)
         if typ != 2:
             return
-        count = length // 4
+        count = (length - (HEADER_SIZE - 16)) // 4  # the length counts schema and boot ids
         if self.last_t is not None and (t - self.last_t) & MASK != 1000:
             self.gaps += 1
         for k in range(count):
-            if struct.unpack_from("<HH", self.buf, 16 + 4 * k) != self.want:
+            if struct.unpack_from("<HH", self.buf, HEADER_SIZE + 4 * k) != self.want:
                 self.bad += 1
         self.last_t = (t + (count - 1) * 1000) & MASK
         self.records += count
