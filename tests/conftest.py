@@ -61,7 +61,7 @@ def pytest_collection_modifyitems(session, config, items):
     missing = sorted(n for n in wanted if find_program(n) is None)
     if missing:
         what = sorted({"%s (%s)" % (PROGRAMS[n][1], PROGRAMS[n][2]) for n in missing})
-        pytest.exit("the selected tests need %s, which is missing: install %s"
+        pytest.exit("the selected tests need %s, missing here: install %s"
                     % (" and ".join(missing), "; ".join(what)), returncode=4)
 
 
