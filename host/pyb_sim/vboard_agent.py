@@ -508,8 +508,22 @@ def _unlock_all():
     return depth
 
 
-def _run(src, mode, name, g):
-    """Compile and run one block; return (status byte, traceback text).
+def _compile(src, mode, name):
+    """The code of ``src``, or the SyntaxError (...) compiling it raised.
+
+    Compiled while Ctrl-C is off: the unix port raises KeyboardInterrupt from
+    its SIGINT handler, and compiling interns names under the interpreter's
+    qstr lock; a KeyboardInterrupt there leaves that lock taken, and the next
+    compile hangs the interpreter for good."""
+    try:
+        return compile(src, name, mode)
+    except Exception as e:  # noqa: BLE001 - reported as running the block would
+        return e
+
+
+def _run(code, g):
+    """Run one compiled block (or report the error that compiling it gave);
+    return (status byte, traceback text).
 
     Afterwards the heap is unlocked however deep the block left it locked:
     "If the REPL becomes active with the heap locked then it will be
@@ -517,7 +531,9 @@ def _run(src, mode, name, g):
     state = _lock_state()
     status, exc = b"O", None
     try:
-        exec(compile(src, name, mode), g)
+        if isinstance(code, Exception):
+            raise code
+        exec(code, g)
     except SystemExit:
         status = b"X"
     except BaseException as e:  # noqa: BLE001 - report everything, as the board does
@@ -532,32 +548,51 @@ def _run(src, mode, name, g):
     return status, _clean(s.getvalue())
 
 
-def _run_file(name, g):
+def _read_file(name):
+    """The text of the flash file ``name``, or None if there is none.
+
+    Read while Ctrl-C is off: the unix port raises KeyboardInterrupt from its
+    SIGINT handler, and one landing inside the C library (a file call) can
+    leave a lock of the process taken, which hangs the interpreter later."""
     try:
         os.stat(name)
     except OSError:
-        return b"O", ""
+        return None
     with open(name) as f:
-        src = f.read()
-    status, tb = _run(src, "exec", name, g)
+        return f.read()
+
+
+def _compiled_file(name):
+    src = _read_file(name)
+    return None if src is None else _compile(src, "exec", name)
+
+
+def _run_file(code, g):
+    if code is None:
+        return b"O", ""
+    status, tb = _run(code, g)
     if tb:
         print(tb, end="")
     return status, ""
 
 
 def _block(src, mode, g):
+    code = _compile(src, mode, "<stdin>")
     _send(82)  # R: Ctrl-C from here on
-    status, tb = _run(src, mode, "<stdin>", g)
+    status, tb = _run(code, g)
     while _ready():  # what the program did not read is dropped
         _in.readinto(_one)
     return status, tb
 
 
 def _boot(cfg, g):
+    boot = _compiled_file("boot.py")
+    main = _compiled_file("main.py") if cfg["mode"] == "friendly" else None
     _send(83)  # S: boot code starts, Ctrl-C works from here
-    status, tb = _run_file("boot.py", g)
+    status, tb = _run_file(boot, g)
     if status == b"O" and cfg["mode"] == "friendly":
-        status, tb = _run_file(_firmware.main_script(), g)
+        name = _firmware.main_script()  # boot.py may have named another (pyb.main)
+        status, tb = _run_file(main if name == "main.py" else _compiled_file(name), g)
     return status, tb
 
 
