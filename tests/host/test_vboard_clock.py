@@ -7,6 +7,7 @@ import json
 import os
 
 import pytest
+from vboard_support import board_exec as run
 from vboard_support import mpremote, needs_vboard, start_vboard, stop_vboard
 
 pytestmark = needs_vboard
@@ -27,10 +28,6 @@ def board(request, tmp_path_factory):
     proc, port = start_vboard(flash, *args)
     yield port, request.param
     assert stop_vboard(proc) == 0
-
-
-def run(port, code):
-    return mpremote(port, "exec", code).strip()
 
 
 def test_sleep_moves_the_one_clock(board):

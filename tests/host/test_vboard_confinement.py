@@ -10,7 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from vboard_support import env, mpremote, needs_vboard, start_vboard, stop_vboard
+from vboard_support import board_exec as run
+from vboard_support import env, needs_vboard, start_vboard, stop_vboard
 
 pytestmark = needs_vboard
 
@@ -46,11 +47,6 @@ def board(host):
     yield host
     assert snapshot(host) == before
     assert sorted(os.listdir(host[2].parent)) == ["canary", "canary.txt", "flash", "sd"]
-
-
-def run(port, code):
-    """Run ``code`` on the board; return what it printed."""
-    return mpremote(port, "exec", code).strip()
 
 
 def fails(port, stmt):

@@ -3,6 +3,7 @@ board's identity and clock"), starts from the firmware's factory files, and
 has the modules frozen in its firmware."""
 
 import pytest
+from vboard_support import board_exec as run
 from vboard_support import mpremote, needs_vboard, start_vboard, stop_vboard
 
 from pyb_sim import factory
@@ -16,10 +17,6 @@ def board(tmp_path_factory):
     proc, port = start_vboard(flash, "--fast")
     yield port, flash
     assert stop_vboard(proc) == 0
-
-
-def run(port, code):
-    return mpremote(port, "exec", code).strip()
 
 
 def test_a_fresh_flash_holds_the_factory_files(board):

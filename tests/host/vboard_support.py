@@ -88,3 +88,8 @@ def mpremote(port, *args, timeout=30):
                           timeout=timeout)
     assert proc.returncode == 0, proc.stderr.decode() + proc.stdout.decode()
     return proc.stdout.decode().replace("\r\n", "\n")
+
+
+def board_exec(port, code):
+    """Run ``code`` on the board at ``port`` (mpremote exec); what it printed, stripped."""
+    return mpremote(port, "exec", code).strip()
