@@ -140,6 +140,8 @@ class FrameDecoder:
         self.older_frames = 0
         self._buf = bytearray()
         self._text = bytearray()  # bytes between frames, for take_text
+        self._eot = 0  # \x04 bytes met of the raw REPL's end of a run (0, 1 or 2)
+        self.script_ends = 0  # raw REPL runs seen ending (\x04, error text, \x04, '>')
         self._seq = {}  # stream id -> _Seq of its current boot
         self._past = {}  # stream id -> {earlier boot ids}
         self._gap = False
@@ -184,6 +186,27 @@ class FrameDecoder:
         ``TEXT_BYTES``."""
         if j > i and len(self._text) < TEXT_BYTES:
             self._text += mv[i:min(j, i + TEXT_BYTES - len(self._text))]
+        if j > i and (self._eot or self._buf.find(b"\x04", i, j) >= 0):
+            self._watch_end(bytes(mv[i:j]))
+
+    def _watch_end(self, seg):
+        """Count in ``script_ends`` each end of a raw REPL run: the board
+        sends \\x04 after the run's output, then the error text (empty or a
+        traceback), \\x04 and the raw REPL's prompt ``>``."""
+        pos = 0
+        while pos < len(seg):
+            if self._eot < 2:
+                k = seg.find(b"\x04", pos)
+                if k < 0:
+                    return
+                self._eot += 1
+                pos = k + 1
+            elif seg[pos] == 0x3E:  # '>'
+                self.script_ends += 1
+                self._eot = 0
+                pos += 1
+            else:  # not the end: look again from this byte
+                self._eot = 0
 
     def take_text(self, final=False):
         """The lines of text the board sent between frames since the last

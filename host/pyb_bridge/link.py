@@ -221,6 +221,12 @@ class Board:
         """Make ``batches()``/``readings()`` end (from another thread)."""
         self.stopped = True
 
+    @property
+    def script_ended(self):
+        """Whether the ``script`` this board was started with has ended (the
+        raw REPL said so after its last output); False without a script."""
+        return self.script is not None and self.decoder.script_ends > 0
+
     def poll(self):
         """Read what is there: (batches, new schemas, host time)."""
         was = self.link.reconnects

@@ -513,6 +513,8 @@ def _run(args, files):
             end = None if args.duration is None else start + args.duration
             try:
                 while not stop and (end is None or time.monotonic() < end):
+                    if script is not None and all(b.script_ended for b in lg.boards):
+                        break  # every board's script has ended: its rows are in
                     lg.step(0.05)
                     if live_plot:
                         live_plot.maybe()
@@ -555,6 +557,10 @@ def _run(args, files):
                                            args.format or "by extension",
                                            (", " + ", ".join(runs)) if runs else ""))
     print("  " + line.strip())
+    if script is not None:
+        running = [p for p, b in zip(ports, lg.boards, strict=True) if not b.script_ended]
+        print("  the script was still running on %s" % ", ".join(running) if running
+              else "  the script ended")
     print("  " + ", ".join("%s %d" % kv for kv in sorted(counters.items())))
     if len(ports) > 1:
         for name in lg.names:
@@ -631,7 +637,9 @@ def add_arguments(lg):
                     help="add this run to an existing --out (SQLite: a new run in _runs)")
     lg.add_argument("--overwrite", action="store_true",
                     help="replace an existing --out (default: refuse it)")
-    lg.add_argument("--duration", type=float, default=None, help="seconds (default: until Ctrl-C)")
+    lg.add_argument("--duration", type=float, default=None,
+                    help="seconds (default: until Ctrl-C, or until --script has ended on "
+                         "every board)")
     lg.add_argument("--script", help="Python file to start on each board through the raw REPL")
     lg.add_argument("--baudrate", type=int, default=115200)
     lg.add_argument("--silence", type=float, default=5.0, metavar="S",

@@ -371,3 +371,33 @@ def test_round_trip_of_column_blocks():
     assert [tuple(c) for c in batches[0].columns] == [tuple(a), tuple(b)]
     assert [tuple(c) for c in batches[1].columns] == [tuple(b), tuple(a)]
     assert list(batches[1].times) == list(range(51000, 101000, 100))
+
+
+def _framed(n):
+    port = FramePort()
+    s = make_stream(port)
+    for i in range(n):
+        s.add(i, -i, i / 2)
+    s.flush()
+    return port.data()
+
+
+@pytest.mark.parametrize("error", [b"", b"Traceback (most recent call last):\r\n"
+                                        b"  File \"<stdin>\", line 3\r\nValueError: x\r\n"])
+def test_the_end_of_a_raw_repl_run_is_seen_wherever_the_reads_split(error):
+    """The raw REPL ends a run with \\x04, the error text, \\x04 and '>': the
+    decoder counts it in ``script_ends`` however the bytes arrive."""
+    data = b"OK" + _framed(5) + b"done\r\n\x04" + error + b"\x04>"
+    for cut in range(1, len(data)):
+        dec = FrameDecoder()
+        dec.feed(data[:cut])
+        assert dec.script_ends == 0 or cut == len(data)
+        dec.feed(data[cut:])
+        assert dec.script_ends == 1 and dec.frames > 0
+
+
+@pytest.mark.parametrize("text", [b"\x04>", b"a\x04b\x04c>", b"\x04\x04x>", b">\x04\x04"])
+def test_other_text_is_not_the_end_of_a_run(text):
+    dec = FrameDecoder()
+    dec.feed(b"OK" + _framed(3) + text + _framed(3))
+    assert dec.script_ends == 0
