@@ -248,6 +248,88 @@ def check(db, sent, n_rows):
     }
 
 
+def kill_once(db, rows_per_s, flush_interval, kill_at):
+    """Stream ``rows_per_s`` readings/s into ``pyb-bridge log`` writing
+    ``db`` and kill it with SIGKILL after ``kill_at`` s; the readings the
+    board had sent by then."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.join(ROOT, "host"), ROOT, os.environ.get("PYTHONPATH", "")]))
+    bm, bs = os.openpty()
+    tty.setraw(bm)
+    tty.setraw(bs)
+    slave = os.ttyname(bs)
+    bridge = subprocess.Popen(
+        [sys.executable, "-m", "pyb_bridge.cli", "log", "--port", slave, "--out", db,
+         "--quiet", "--flush-interval", str(flush_interval)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rec = Recorder(bm)
+    try:
+        wait_for(lambda: bridge_has_open(bridge.pid, slave), 20, "the bridge to open")
+        s = Stream(CHANNELS, rec, name="rel", period_us=1000000 // rows_per_s,
+                   descriptor_every=1 << 30, descriptor_ms=1 << 19, max_latency_ms=50,
+                   clock=lambda: int(time.monotonic() * 1e6) & ((1 << 30) - 1))
+        s.start()
+        sent_at = time.monotonic()
+        wait_for(lambda: described(db) or (time.monotonic() - sent_at > 0.5 and resend(s)),
+                 20, "the bridge to learn the stream")
+        t0 = time.monotonic()
+        k = 0
+        while time.monotonic() - t0 < kill_at:
+            s.add(k, x_of(k), y_of(k))
+            k += 1
+            s.poll()  # a frame at least every max_latency_ms
+            ahead = k / rows_per_s - (time.monotonic() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
+    finally:
+        bridge.kill()
+        bridge.wait()
+        os.close(bm)
+        os.close(bs)
+    size = struct.calcsize("<IHh")
+    return sum(length // size for _, typ, length in rec.frames if typ == 2)
+
+
+def run_kill(kills=10, rows_per_s=1000, flush_interval=1.0, seed=1, workdir=None):
+    """``pyb-bridge log`` killed with SIGKILL ``kills`` times, each at a
+    random moment 1.5..3.5 s into a clean stream of ``rows_per_s``
+    readings/s: what the SQLite file holds then. The rows lost are those
+    the board had sent but the file does not hold (committed rows must be
+    a gapless prefix of what was sent)."""
+    import random
+    import shutil
+
+    rnd = random.Random(seed)
+    own = workdir is None
+    workdir = workdir or tempfile.mkdtemp(prefix="pyb-reliability-kill-")
+    lost, intact, prefix = [], 0, 0
+    for trial in range(kills):
+        db = os.path.join(workdir, "kill%d.sqlite" % trial)
+        sent = kill_once(db, rows_per_s, flush_interval, rnd.uniform(1.5, 3.5))
+        con = sqlite3.connect(db)
+        intact += con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        named_views(con)
+        ks = [r[0] for r in con.execute('SELECT k FROM "rel" ORDER BY rowid')]
+        con.close()
+        prefix += ks == list(range(len(ks)))
+        lost.append(sent - len(ks))
+    if own:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {"kills": kills, "intact": intact, "prefix": prefix, "lost": lost,
+            "rows_per_s": rows_per_s, "flush_interval": flush_interval}
+
+
+KILL_HEAD = ("| kills | files intact | gapless from the start | rows lost per kill: mean "
+             "| max | max in seconds of data |\n|---:|---:|---:|---:|---:|---:|")
+
+
+def kill_row(r):
+    lost = r["lost"]
+    return "| %d | %d | %d | %.0f | %d | %.2f s |" % (
+        r["kills"], r["intact"], r["prefix"], sum(lost) / len(lost), max(lost),
+        max(lost) / r["rows_per_s"])
+
+
 def run_mqtt(restarts=5, seconds=3.0, rate=200, outage=0.3, workdir=None):
     """Batches published by the MQTT sink (QoS 1, spool) to a real Mosquitto
     restarted ``restarts`` times meanwhile; a subscriber with a persistent
@@ -379,6 +461,14 @@ def main(argv=None):
              "pty for 30 ms; what the board sends until the bridge has reopened it is lost. "
              "`make bench-reliability` (`python bench/reliability.py`)."
              % (args.rows_per_s, args.seconds, args.seed))
+    kill = run_kill(seed=args.seed)
+    text += ("\n\n`pyb-bridge log` killed with SIGKILL at a random moment 1.5..3.5 s into "
+             "a clean stream of %d readings/s, `--flush-interval %g`, %d times; rows lost "
+             "are those the board had sent and the SQLite file does not hold:\n\n"
+             % (kill["rows_per_s"], kill["flush_interval"], kill["kills"])
+             + KILL_HEAD + "\n" + kill_row(kill))
+    if kill["intact"] != kill["kills"] or kill["prefix"] != kill["kills"]:
+        bad.append(kill_row(kill))
     if args.mqtt:
         m = run_mqtt(restarts=5, seconds=args.seconds)
         text += "\n\nThe MQTT path (`--out mqtt://...`, QoS 1, the spool) across 5 restarts " \
