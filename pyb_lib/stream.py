@@ -73,11 +73,16 @@ class Stream:
     ``period_us``: the sample period when records are taken at a fixed
     rate (the host derives each record's time from the frame time); 0 to
     stamp every record with the board clock (a 4-byte time column).
+    ``ctrl_c``: on USB_VCP, while the stream runs, the firmware's Ctrl-C is
+    off (a KeyboardInterrupt never lands inside a frame) and the stream
+    takes a Ctrl-C (0x03) from the host itself: the next frame it sends
+    raises KeyboardInterrupt after its last byte, and other bytes the host
+    sends meanwhile are dropped. False leaves the port's input alone.
     """
 
     def __init__(self, channels, port=None, *, name="stream", stream_id=1,
                  period_us=0, frame_bytes=1024, max_latency_ms=100,
-                 descriptor_every=64, descriptor_ms=2000, clock=None):
+                 descriptor_every=64, descriptor_ms=2000, clock=None, ctrl_c=True):
         n = len(channels)
         if n < 1 or n > 64:
             raise ValueError("Stream %r: 1..64 channels, got %d" % (name, n))
@@ -160,6 +165,9 @@ class Stream:
         self._since_desc = 0
         self._t_desc = 0
         self._streaming = False
+        self._ctrl_c = ctrl_c
+        self._host = None  # the USB_VCP whose Ctrl-C the stream takes, while streaming
+        self._one = bytearray(1)
         self.records = 0
         self.frames = 0
         self.overruns = 0
@@ -179,14 +187,18 @@ class Stream:
 
     # --- life cycle ---------------------------------------------------------
     def start(self):
-        """Disable Ctrl-C on a USB_VCP port and send the descriptor."""
+        """Disable Ctrl-C on a USB_VCP port (the stream takes it between
+        frames, see ``ctrl_c``) and send the descriptor."""
         if hasattr(self.port, "setinterrupt"):
             self.port.setinterrupt(-1)
+            if self._ctrl_c:
+                self._host = self.port
         self._streaming = True
         self.send_descriptor()
 
     def stop(self):
         """Flush, send a status frame and restore Ctrl-C (0x03)."""
+        self._host = None  # a second Ctrl-C does not cut the status frame short
         try:
             self.flush()
             self.send_status()
@@ -285,6 +297,17 @@ class Stream:
             self.short_writes += 1
         self.frames += 1
 
+    def _host_input(self):
+        """Read what the host sent; a Ctrl-C among it stops the program here,
+        after a whole frame and its bookkeeping. Called at the end of every
+        method that sends, when ``self._host.any()``."""
+        host = self._host
+        one = self._one
+        while host.any():
+            host.readinto(one)
+            if one[0] == 3:
+                raise KeyboardInterrupt
+
     def flush(self):
         """Send the records batched so far as one data frame."""
         count = self._count
@@ -310,6 +333,8 @@ class Stream:
         if self._since_desc >= self._desc_every:
             self.send_descriptor()
             self.send_status()
+        elif self._host is not None and self._host.any():
+            self._host_input()
 
     def send_block(self, columns, t0_us=None):
         """Send a block of fixed-rate samples as one frame without touching
@@ -376,6 +401,8 @@ class Stream:
         if self._since_desc >= self._desc_every:
             self.send_descriptor()
             self.send_status()
+        elif self._host is not None and self._host.any():
+            self._host_input()
 
     def send_descriptor(self):
         """Send the channel names, types and units (done at start and then
@@ -396,3 +423,5 @@ class Stream:
                          self.frames & _MASK, self.overruns & _MASK,
                          self.short_writes & _MASK, self._count)
         self._send(buf, crc_view, out_view, length)
+        if self._host is not None and self._host.any():
+            self._host_input()

@@ -202,6 +202,7 @@ class Board:
         self.decoder = FrameDecoder()
         self.streams = Streams()
         self.stopped = False
+        self.asked_to_stop = False  # a Ctrl-C was sent to stop the script
 
     def __enter__(self):
         if self.script is not None and self.link.serial is None:

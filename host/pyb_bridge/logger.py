@@ -52,6 +52,7 @@ def board_names(ports):
     return names
 
 
+STOP_TIMEOUT_S = 10.0  # for a --script to stop after its Ctrl-C (at a PyBoard's speed)
 BACKLOG_BYTES = 2 << 20  # read, decoded and not yet written: 1.7 s of USB full speed
 
 
@@ -227,6 +228,24 @@ class Logger:
             self._write(item)
         return self.rows - before
 
+    def stop_scripts(self, timeout=STOP_TIMEOUT_S):
+        """Ask every board whose ``script`` still runs to stop it (Ctrl-C,
+        which a pyb_lib Stream takes between two frames), logging on until
+        each has ended (its last frames and status come) or ``timeout`` s
+        have passed; the names of the boards whose script still runs."""
+        asked = [b for b in self.boards if b.script is not None and not b.script_ended]
+        for b in asked:
+            try:
+                b.link.write(b"\x03")
+                b.asked_to_stop = True
+            except OSError:  # the port went away: nothing more to stop
+                pass
+        end = time.monotonic() + timeout
+        while any(not b.script_ended for b in asked) and time.monotonic() < end:
+            self.step(0.05)
+        return [n for n, b in zip(self.names, self.boards, strict=True)
+                if b.script is not None and not b.script_ended]
+
     def counters(self):
         """(totals over the boards, {board: counters})."""
         per = {n: b.counters() for n, b in zip(self.names, self.boards, strict=True)}
@@ -249,6 +268,11 @@ class Logger:
             pass
         finally:
             for b in self.boards:
+                if getattr(b, "script_ended", False):
+                    try:  # out of the raw REPL: the board's friendly REPL is back
+                        b.link.write(b"\r\x02")
+                    except OSError:
+                        pass
                 b.close()
         for name, b in zip(self.names, self.boards, strict=True):
             dec = getattr(b, "decoder", None)
@@ -452,6 +476,8 @@ def check_existing(files, args):
 def _run(args, files):
     from pyb_bridge.sinks import format_of
 
+    if args.keep_running and not args.script:
+        raise LogError("--keep-running is for a --script that log starts", 2)
     script = read_script(args.script) if args.script else None
     for o in files:
         check_output(o)
@@ -534,6 +560,16 @@ def _run(args, files):
                     _watch_silence(ports, lg, quiet, args.silence, live)
             except KeyboardInterrupt:
                 pass
+            if script is not None and not args.keep_running:
+                try:
+                    still = lg.stop_scripts()
+                except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
+                    still = [n for n, b in zip(lg.names, lg.boards, strict=True)
+                             if not b.script_ended]
+                for name in still:
+                    print("pyb-bridge log: %s: the script did not stop within %g s of a "
+                          "Ctrl-C: it runs on (press the board's reset button)"
+                          % (name, STOP_TIMEOUT_S), file=sys.stderr)
         finally:
             lg.close()
             _show_text(lg, live)
@@ -559,8 +595,15 @@ def _run(args, files):
     print("  " + line.strip())
     if script is not None:
         running = [p for p, b in zip(ports, lg.boards, strict=True) if not b.script_ended]
-        print("  the script was still running on %s" % ", ".join(running) if running
-              else "  the script ended")
+        stopped = [p for p, b in zip(ports, lg.boards, strict=True)
+                   if b.script_ended and b.asked_to_stop]
+        if running:
+            print("  the script is still running on %s" % ", ".join(running))
+        elif stopped:
+            print("  the script was stopped at the end (Ctrl-C)%s" % (
+                " on " + ", ".join(stopped) if len(stopped) < len(ports) else ""))
+        else:
+            print("  the script ended")
     print("  " + ", ".join("%s %d" % kv for kv in sorted(counters.items())))
     if len(ports) > 1:
         for name in lg.names:
@@ -578,8 +621,11 @@ def _run(args, files):
         print("pyb-bridge log: %s: %d frames of stream %d came without its descriptor (the "
               "board never described the stream): not logged, counted in held_dropped"
               % (name, n, stream), file=sys.stderr)
-    if script is not None and lg.tracebacks:
-        name, tb = next(iter(lg.tracebacks.items()))
+    asked = {n for n, b in zip(lg.names, lg.boards, strict=True) if b.asked_to_stop}
+    failed_tbs = [(n, tb) for n, tb in lg.tracebacks.items()
+                  if not (n in asked and tb[-1].startswith("KeyboardInterrupt"))]
+    if script is not None and failed_tbs:
+        name, tb = failed_tbs[0]
         raise LogError("%s: the script stopped with %s (its traceback is above); the rows "
                        "received before are in %s" % (name, tb[-1], ", ".join(args.out)), 4)
     still = [p for p in ports if p in gone]
@@ -640,7 +686,11 @@ def add_arguments(lg):
     lg.add_argument("--duration", type=float, default=None,
                     help="seconds (default: until Ctrl-C, or until --script has ended on "
                          "every board)")
-    lg.add_argument("--script", help="Python file to start on each board through the raw REPL")
+    lg.add_argument("--script", help="Python file to start on each board through the raw REPL; "
+                                     "log ends when it has ended, and stops it (Ctrl-C) at "
+                                     "the end of --duration or on Ctrl-C")
+    lg.add_argument("--keep-running", action="store_true",
+                    help="leave the --script running on the board at the end")
     lg.add_argument("--baudrate", type=int, default=115200)
     lg.add_argument("--silence", type=float, default=5.0, metavar="S",
                     help="say so when a board sends nothing for S seconds (default 5; 0: "

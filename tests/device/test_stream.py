@@ -305,3 +305,51 @@ def test_a_block_of_columns_is_one_frame_without_touching_samples():
     assert s.records == 100
     e = raises(ValueError, s.send_block, (a, array("H", [1])))
     assert message(e) == "Stream 'stream': columns of different lengths"
+
+
+def _stream_until_interrupted(s, limit=1000):
+    """add() until a KeyboardInterrupt; the records added, None if none came."""
+    for k in range(limit):
+        try:
+            s.add(k, -k)
+        except KeyboardInterrupt:
+            return k + 1
+    return None
+
+
+def test_ctrl_c_from_the_host_stops_the_program_between_two_frames():
+    s = Stream((("a", "H", ""), ("b", "h", "")), name="adc", period_us=100, frame_bytes=100)
+    s.start()
+    board.usb.to_board = bytearray(b"ab\x03")  # typed by the host while it streams
+    n = _stream_until_interrupted(s)
+    assert n is not None and n % s.capacity == 0  # raised as a full frame left
+    assert board.usb.to_board == bytearray()  # the other bytes were dropped
+    frames = parse(bytes(board.usb.from_board))  # whole frames only
+    assert [f[0] for f in frames] == [1] + [2] * (n // s.capacity)
+    assert board.usb.interrupt_char == -1
+    board.usb.to_board = bytearray(b"\x03")  # a second Ctrl-C does not cut stop() short
+    s.stop()
+    assert board.usb.interrupt_char == 3
+    frames = parse(bytes(board.usb.from_board))
+    assert frames[-1][0] == 3 and struct.unpack_from("<I", frames[-1][4])[0] == n
+
+
+def test_a_stream_with_ctrl_c_false_leaves_the_input_alone():
+    s = Stream((("a", "H", ""), ("b", "h", "")), name="adc", period_us=100, frame_bytes=100,
+               ctrl_c=False)
+    with s:
+        board.usb.to_board = bytearray(b"\x03cmd")
+        assert _stream_until_interrupted(s, 200) is None
+        assert board.usb.interrupt_char == -1
+    assert board.usb.to_board == bytearray(b"\x03cmd")
+
+
+def test_a_ctrl_c_reaches_the_stream_through_send_block():
+    s = Stream((("a", "H", ""),), name="blk", period_us=100)
+    s.start()
+    board.usb.to_board = bytearray(b"\x03")
+    col = array("H", range(50))
+    e = raises(KeyboardInterrupt, s.send_block, (col,))
+    assert e is not None and s.records == 50
+    s.stop()
+    assert [f[0] for f in parse(bytes(board.usb.from_board))] == [1, 2, 3]
