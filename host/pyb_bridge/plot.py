@@ -52,7 +52,8 @@ def open_log(path):
     db.execute('CREATE TABLE "_channels" ("table" TEXT, "column" TEXT, "stream" TEXT, '
                '"type" TEXT, "unit" TEXT, "period_us" INTEGER, "channel" TEXT, '
                '"position" INTEGER)')
-    for k, (stream, names, rows) in enumerate(streams.values(), 1):
+    db.execute('CREATE TABLE "_run_rows" ("run" INTEGER, "table" TEXT, "first_row" INTEGER)')
+    for k, (stream, names, rows, runs) in enumerate(streams.values(), 1):
         table = "stream_%d" % k
         cols = ["ch%d" % i for i in range(len(names))]
         db.execute('CREATE TABLE "%s" ("board" TEXT, "seq" INTEGER, "board_time_us" INTEGER, '
@@ -62,6 +63,10 @@ def open_log(path):
                         for i, (c, n) in enumerate(zip(cols, names, strict=True))])
         db.executemany('INSERT INTO "%s" VALUES (%s)' % (table, ", ".join("?" * (4 + len(cols)))),
                        rows)
+        # where each run starts (row ids from 1 in insertion order): never joined
+        db.executemany('INSERT INTO "_run_rows" VALUES (?, ?, ?)',
+                       [(run, table, i + 1) for i, run in enumerate(runs)
+                        if i == 0 or run != runs[i - 1]])
     return db
 
 
@@ -72,22 +77,29 @@ def _number(text):
 
 
 def _csv_rows(path, f):
-    """{stream: (stream, channel names, rows)} of a CSV log (one stream)."""
+    """{stream: (stream, channel names, rows, the run of each row)} of a CSV
+    log (one stream; a file from before runs: all run 1)."""
     r = csv.reader(f)
     header = next(r, None)
-    if not header or header[:4] != ["board", "seq", "board_time_us", "host_time"]:
-        raise ValueError("not a pyb-bridge CSV log (its header is not board, seq, "
+    k = 1 if header and header[:1] == ["run"] else 0
+    if not header or header[k:k + 4] != ["board", "seq", "board_time_us", "host_time"]:
+        raise ValueError("not a pyb-bridge CSV log (its header is not run, board, seq, "
                          "board_time_us, host_time, channels...)")
     names = [n[1:] if n[:1] == "'" and n[1:2] in ("=", "+", "-", "@", "\t", "\r") else n
-             for n in header[4:]]  # cells the sink neutralised (sinks.csv_text)
-    rows = [[row[0] or None, int(row[1]), int(row[2]), float(row[3])]
-            + [_number(v) for v in row[4:]] for row in r if row]
+             for n in header[k + 4:]]  # cells the sink neutralised (sinks.csv_text)
+    rows, runs = [], []
+    for row in r:
+        if row:
+            runs.append(int(row[0]) if k else 1)
+            rows.append([row[k] or None, int(row[k + 1]), int(row[k + 2]), float(row[k + 3])]
+                        + [_number(v) for v in row[k + 4:]])
     stream = os.path.splitext(os.path.basename(path))[0]
-    return {stream: (stream, names, rows)}
+    return {stream: (stream, names, rows, runs)}
 
 
 def _jsonl_rows(path, f):
-    """{stream: (stream, channel names, rows)} of a JSONL log."""
+    """{stream: (stream, channel names, rows, the run of each row)} of a
+    JSONL log."""
     out = {}
     for line in f:
         if not line.strip():
@@ -96,9 +108,10 @@ def _jsonl_rows(path, f):
         stream, values = rec["stream"], rec["values"]
         entry = out.get(stream)
         if entry is None:
-            entry = out[stream] = (stream, list(values), [])
+            entry = out[stream] = (stream, list(values), [], [])
         entry[2].append([rec.get("board"), rec.get("seq"), rec["board_time_us"],
                          rec.get("host_time")] + [values.get(n) for n in entry[1]])
+        entry[3].append(rec.get("run", 1))
     return out
 
 

@@ -10,6 +10,7 @@ every ``flush_interval`` seconds from ``write`` and from ``close()``.
 
 import bisect
 import csv
+import glob
 import json
 import math
 import os
@@ -68,11 +69,12 @@ def open_sink(path, fmt=None, flush_interval=1.0):
     return cls(path, flush_interval=flush_interval)
 
 
-def column_names(schema):
-    """Channel names made unique and distinct from the base columns (kept
-    verbatim but for NUL: U+FFFD), for formats whose header holds the
-    bridge's columns and the channels side by side (CSV, an MQTT batch)."""
-    seen = set(BASE_COLUMNS)
+def column_names(schema, reserved=BASE_COLUMNS):
+    """Channel names made unique and distinct from the base columns
+    (``reserved``; kept verbatim but for NUL: U+FFFD), for formats whose
+    header holds the bridge's columns and the channels side by side (CSV, an
+    MQTT batch)."""
+    seen = set(reserved)
     out = []
     for name in schema.names:
         n = name.replace("\0", "\ufffd") or "ch"
@@ -508,11 +510,38 @@ def _roll(pending, board, times, columns, row0):
         _add(pending, (t // b, board), 1, row0 + i, row0 + i, [col[i:i + 1] for col in columns])
 
 
+def _last_line(path):
+    """The last non-empty line of a text file ('' when none or unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            end = f.tell()
+            f.seek(max(0, end - 65536))
+            tail = f.read().rstrip(b"\r\n")
+    except OSError:
+        return ""
+    return tail[tail.rfind(b"\n") + 1:].decode("utf-8", "replace")
+
+
 class _FileSink(Sink):
+    """``run``: this run's id, one more than the highest run in the files
+    of ``path`` (the file itself and the per-stream files beside it) when
+    they are appended to, else 1; a value of every row."""
+
     def __init__(self, path, flush_interval=1.0):
         super().__init__(path, flush_interval)
         self._files = {}  # schema -> (file, writer)
         self._paths = set()
+        self.run = None
+
+    def start_run(self, boards=()):
+        """Begin a run (see ``run``); returns its id."""
+        stem, ext = os.path.splitext(self.path)
+        last = 0
+        for p in [self.path] + sorted(glob.glob(glob.escape(stem) + ".*" + glob.escape(ext))):
+            last = max(last, self._run_of(_last_line(p)))
+        self.run = last + 1
+        return self.run
 
     def _path_for(self, schema):
         if not self._files and self._fits(self.path, schema):
@@ -535,6 +564,8 @@ class _FileSink(Sink):
     def _file(self, schema):
         entry = self._files.get(schema)
         if entry is None:
+            if self.run is None:
+                self.start_run()
             path = self._path_for(schema)
             self._paths.add(path)
             f = open(path, "a", newline="", encoding="utf-8")  # noqa: SIM115
@@ -562,7 +593,15 @@ class CsvSink(_FileSink):
 
     @staticmethod
     def _header(schema):
-        return list(BASE_COLUMNS) + [csv_text(n) for n in column_names(schema)]
+        return ["run"] + list(BASE_COLUMNS) + [
+            csv_text(n) for n in column_names(schema, ("run",) + BASE_COLUMNS)]
+
+    @staticmethod
+    def _run_of(line):
+        try:
+            return int(line.split(",", 1)[0])
+        except ValueError:  # the header, another file
+            return 0
 
     def _fits(self, path, schema):
         """A CSV file fits when it is empty or absent, or its header is this
@@ -584,18 +623,26 @@ class CsvSink(_FileSink):
 
     def _write(self, batch, host_time, board=None):
         _, w = self._file(batch.schema)
-        w.writerows(zip(repeat(csv_text(board)), repeat(batch.seq), batch.times,
+        w.writerows(zip(repeat(self.run), repeat(csv_text(board)), repeat(batch.seq), batch.times,
                         repeat(host_time), *batch.columns, strict=False))
 
 
 class JsonlSink(_FileSink):
     """One JSON object per line: ``stream``, ``board``, ``seq``,
-    ``board_time_us``, ``host_time`` and ``values``, the channels by name
+    ``board_time_us``, ``host_time``, ``run`` and ``values``, the channels by name
     (``channel_keys``): names are values of the bridge's keys, never keys
     beside them. NaN and +-infinity are written as null."""
 
     def _start(self, f, schema):
         return channel_keys(schema)
+
+    @staticmethod
+    def _run_of(line):
+        try:
+            run = json.loads(line).get("run", 0)
+        except (ValueError, AttributeError):
+            return 0
+        return run if isinstance(run, int) else 0
 
     def _write(self, batch, host_time, board=None):
         f, keys = self._file(batch.schema)
@@ -603,7 +650,7 @@ class JsonlSink(_FileSink):
         dumps = json.dumps
         cols = finite_columns(batch.schema, batch.columns)
         f.writelines(dumps({"stream": name, "board": board, "seq": batch.seq,
-                            "board_time_us": t, "host_time": host_time,
+                            "board_time_us": t, "host_time": host_time, "run": self.run,
                             "values": dict(zip(keys, vals, strict=True))},
                            allow_nan=False) + "\n"
                      for t, *vals in zip(batch.times, *cols, strict=False))

@@ -326,9 +326,9 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(tmp_path):
         [(1, -2, 3, 4, 5, 6, 7)]), board="=cmd")
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0][4:] == ["'=HYPERLINK(\"http://x\")", "'@A1", "'-x", "'\tt", "'\rr", "'+1",
+    assert rows[0][5:] == ["'=HYPERLINK(\"http://x\")", "'@A1", "'-x", "'\tt", "'\rr", "'+1",
                            "ok"]
-    assert rows[1][0] == "'=cmd" and rows[1][4:] == ["1", "-2", "3", "4", "5", "6", "7"]
+    assert rows[1][1] == "'=cmd" and rows[1][5:] == ["1", "-2", "3", "4", "5", "6", "7"]
 
 
 # --- the server -----------------------------------------------------------------------
@@ -405,10 +405,10 @@ def test_a_csv_appended_by_a_run_with_other_channels_gets_its_own_file(tmp_path)
     log_frames(out, record(TEMP, [(1,)], name="env"))
     log_frames(out, record(PRESSURE, [(2,)], name="env"))  # an appending run
     with open(out, newline="") as f:
-        assert list(csv.reader(f))[0][4:] == ["temp"]
+        assert list(csv.reader(f))[0][5:] == ["temp"]
     with open(tmp_path / "log.env.csv", newline="") as f:  # beside it, as another stream
         rows = list(csv.reader(f))
-    assert rows[0][4:] == ["pressure"] and rows[1][4:] == ["2"]
+    assert rows[0][5:] == ["pressure"] and rows[1][5:] == ["2"]
 
 
 def test_plot_reads_csv_and_jsonl(tmp_path):

@@ -11,6 +11,7 @@ import sys
 import time
 
 import logdb
+import pytest
 
 from pyb_bridge.decoder import FrameDecoder, Streams
 from pyb_bridge.sinks import open_sink
@@ -99,10 +100,39 @@ def test_csv_rows(tmp_path):
     log(data, sink)
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["board", "seq", "board_time_us", "host_time", "x", "y"]
-    assert [(int(r[4]), int(r[5])) for r in rows[1:]] == [(k, -k) for k in range(na)]
+    assert rows[0] == ["run", "board", "seq", "board_time_us", "host_time", "x", "y"]
+    assert [(int(r[5]), int(r[6])) for r in rows[1:]] == [(k, -k) for k in range(na)]
+    assert {r[0] for r in rows[1:]} == {"1"}
     with open(str(tmp_path / "log.env.csv"), newline="") as f:
         assert len(list(csv.reader(f))) == nb + 1
+
+
+@pytest.mark.parametrize("ext", [".csv", ".jsonl"])
+def test_an_appended_run_gets_the_next_run_id_in_every_file(tmp_path, ext):
+    """The second run appended to a CSV or JSONL log is run 2 in the file
+    it shares and in the per-stream file beside it; the plot never joins
+    the two runs."""
+    from pyb_bridge.plot import open_log, series
+
+    path = str(tmp_path / ("log" + ext))
+    for expect in (1, 2):
+        data, na, nb = board_data()
+        sink = open_sink(path)
+        assert sink.start_run() == expect
+        log(data, sink)
+    for p in (path, str(tmp_path / ("log.env" + ext))):
+        with open(p, newline="") as f:
+            if ext == ".csv":
+                runs = [r[0] for r in csv.reader(f)][1:]
+            else:
+                runs = [str(json.loads(line)["run"]) for line in f]
+        n = na if p == path else nb
+        assert runs == ["1"] * n + ["2"] * n
+    db = open_log(path)
+    table = db.execute('SELECT "table" FROM "_channels" WHERE "channel" = \'x\'').fetchone()[0]
+    col = db.execute('SELECT "column" FROM "_channels" WHERE "channel" = \'x\'').fetchone()[0]
+    xs, ys = series(db, table, col)
+    assert ys.count(None) == 1 and ys.index(None) == na  # a break between the runs
 
 
 def test_jsonl_rows(tmp_path):
@@ -113,7 +143,8 @@ def test_jsonl_rows(tmp_path):
         rows = [json.loads(line) for line in f]
     assert len(rows) == na and rows[5]["values"] == {"x": 5, "y": -5}
     assert rows[0]["stream"] == "adc" and set(rows[0]) == {
-        "stream", "board", "seq", "board_time_us", "host_time", "values"}
+        "stream", "board", "seq", "board_time_us", "host_time", "run", "values"}
+    assert {r["run"] for r in rows} == {1}
     with open(str(tmp_path / "log.env.jsonl")) as f:
         assert sum(1 for _ in f) == nb
 
