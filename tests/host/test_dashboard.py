@@ -195,3 +195,38 @@ def test_lost_frames_leave_a_gap(browser, tmp_path):
     finally:
         srv.send_signal(signal.SIGTERM)
         srv.wait(timeout=10)
+
+
+def test_a_log_appended_to_shows_its_last_run_only(browser, tmp_path):
+    """Two runs of the logger in one SQLite file, each with a board clock
+    from zero: the page draws the last run alone, never a line from one run
+    to the other, and its rate is the last run's."""
+    from hostile_support import record
+
+    from pyb_bridge.decoder import FrameDecoder, Streams
+    from pyb_bridge.sinks import open_sink
+
+    path = tmp_path / "runs.sqlite"
+    for n in (3000, 1500):  # run 1: 3 s, run 2: 1.5 s, both at 1 kHz
+        frames = record((("x1", "H", "raw"),), [(k % 500,) for k in range(n)], name="adc")
+        dec, st = FrameDecoder(), Streams()
+        with open_sink(str(path), flush_interval=0.0) as sink:
+            sink.start_run(["A"])
+            batches, schemas = st.feed(dec.feed(b"".join(frames)))
+            sink.write_all(batches, 1.0, schemas, board="A")
+    srv = subprocess.Popen(BRIDGE + ["serve", "--db", str(path), "--port", "0"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
+    try:
+        browser.get(served_url(srv))
+        wait_for(lambda: page_value(browser, "lastBoardTime"), 30, "the points")
+        con = sqlite3.connect(path)
+        last = con.execute("SELECT board_time_us FROM stream_1 ORDER BY rowid DESC").fetchone()
+        assert page_value(browser, "lastBoardTime") == last[0] < 3000 * 1000
+        assert browser.execute_script(
+            "return [document.body.dataset.points, document.body.dataset.runStarts]"
+        ) == ["1500", "1"]
+        assert browser.find_element("id", "s-gaps").text == "0"
+        assert browser.find_element("id", "s-rate").text.startswith("1000.0 Hz")
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        srv.wait(timeout=10)

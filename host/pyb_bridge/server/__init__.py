@@ -153,7 +153,8 @@ class EventStream:
                     if last is not None:
                         self.after = last
                         yield _event("rows", {"columns": names, "rows": [
-                            [_finite(v) for v in r] for r in rows]}, last)
+                            [_finite(v) for v in r] for r in rows], "run_starts":
+                            store.run_starts(db, self.info, rows[0][0], last)}, last)
                         last_send = now
                     else:  # rows of other boards only
                         self.after = store.last_row(db, self.info["name"])
@@ -339,6 +340,8 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
                                            board)
         return jsonify(stream=name, columns=names,
                        rows=[[_finite(v) for v in r] for r in rows],
+                       run_starts=store.run_starts(db(), info, rows[0][0] if rows else None,
+                                                   last),
                        next=last if len(rows) == limit else None)
 
     @app.get("/api/streams/<name>/stats")

@@ -47,13 +47,18 @@ def spec():
                   "period_us": {"type": "integer", "description": "0: stamped per record"},
                   "channels": {"type": "array", "items": channel},
                   "board": {"type": "boolean", "description": "rows carry a board id"}}}
-    readings = {"type": "object", "required": ["stream", "columns", "rows", "next"],
+    readings = {"type": "object", "required": ["stream", "columns", "rows", "run_starts",
+                                               "next"],
                 "properties": {
                     "stream": {"type": "string"},
                     "columns": {"type": "array", "items": {"type": "string"},
                                 "description": "row, board_time_us, host_time, [board,] "
                                                "then the channels asked for"},
                     "rows": {"type": "array", "items": {"type": "array", "items": NUM_OR_NULL}},
+                    "run_starts": {"type": "array", "items": {"type": "integer"},
+                                   "description": "row ids of this page where a run of "
+                                                  "`pyb-bridge log` begins: do not join "
+                                                  "the line to the row before"},
                     "next": {"type": ["integer", "null"],
                              "description": "pass as `after` for the next page; null: "
                                             "no more rows now"}}}

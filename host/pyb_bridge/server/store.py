@@ -250,11 +250,26 @@ def stats(db, info, board=None):
         return out
     # The sink only appends: row ids run 1..n without holes.
     n = last[0] - first[0] + 1
-    span = (last[1] - first[1]) / 1e6
+    # the rate of the last run (board clocks restart between runs)
+    starts = run_starts(db, info, first[0] + 1, last[0])
+    r0 = first if not starts else db.execute(
+        "SELECT rowid, board_time_us FROM %s WHERE rowid = ?" % t, (starts[-1],)).fetchone()
+    span = (last[1] - r0[1]) / 1e6
     out.update(rows=n, last_row=last[0], first_board_time_us=first[1],
                last_board_time_us=last[1], last_host_time=last[2],
-               rate_hz=round((n - 1) / span, 3) if span > 0 else 0.0)
+               rate_hz=round((last[0] - r0[0]) / span, 3) if span > 0 else 0.0)
     return out
+
+
+def run_starts(db, info, first, last):
+    """The row ids between ``first`` and ``last`` where a run of
+    ``pyb-bridge log`` begins (from ``_run_rows``): a chart never joins a
+    row to the one before it there."""
+    if first is None or not _has_table(db, "_run_rows"):
+        return []
+    return [r[0] for r in db.execute(
+        'SELECT "first_row" FROM "_run_rows" WHERE "table" = ? AND "first_row" BETWEEN ? AND ? '
+        'ORDER BY "first_row"', (info["name"], first, last))]
 
 
 def last_row(db, table):
