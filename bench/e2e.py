@@ -38,7 +38,7 @@ import time
 import board
 from report import merge_results, write_block
 
-from pyb_bridge.link import start_script
+from pyb_bridge.raw_repl import start_script
 from pyb_bridge.sinks import named_views
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -15,20 +15,15 @@ spreadsheet would take for a formula are neutralised (``'`` before them).
 Rows are read and written in chunks, so a log larger than memory exports.
 """
 
-import argparse
 import csv
 import os
 import sqlite3
-import sys
 
+from pyb_bridge.errors import ExportError
 from pyb_bridge.sinks import csv_text
 
 FORMATS = ("csv", "parquet")
 CHUNK = 65536
-
-
-class ExportError(Exception):
-    """The file cannot be exported (not a log, no such table)."""
 
 
 def tables(db):
@@ -146,24 +141,3 @@ def export(path, fmt, out=None, table=None):
         return done
     finally:
         db.close()
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="pyb-bridge export", description=__doc__.splitlines()[0])
-    ap.add_argument("file", help="SQLite log written by pyb-bridge log")
-    ap.add_argument("--to", choices=FORMATS, required=True, help="output format")
-    ap.add_argument("-o", "--out", help="output file (default: FILE with the new extension)")
-    ap.add_argument("--table", help="only this stream table (default: all)")
-    args = ap.parse_args(argv)
-    try:
-        done = export(args.file, args.to, args.out, args.table)
-    except (ExportError, sqlite3.Error, OSError) as e:
-        print("pyb-bridge export: %s" % e, file=sys.stderr)
-        return 2
-    for t, p, n in done:
-        print("pyb-bridge export: %s -> %s (%d rows)" % (t, p, n))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

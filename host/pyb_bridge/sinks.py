@@ -19,8 +19,6 @@ import sqlite3
 import time
 from itertools import repeat
 
-import numpy
-
 FORMATS = ("sqlite", "csv", "jsonl")
 EXTENSIONS = {".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite", ".csv": "csv",
               ".jsonl": "jsonl", ".json": "jsonl"}
@@ -451,12 +449,20 @@ def named_views(db):
 def _lohi(chunks):
     """(min, max) of a column given in pieces, as SQL's MIN and MAX see it:
     NaN (stored as NULL by SQLite) left out; (None, None) if nothing is left."""
-    v = numpy.concatenate([numpy.asarray(c) for c in chunks])
-    if v.dtype.kind == "f":
-        v = v[~numpy.isnan(v)]
-    if not len(v):
-        return None, None
-    return v.min().item(), v.max().item()
+    lo = hi = None
+    for c in chunks:
+        if not len(c):
+            continue
+        if getattr(c, "typecode", "f") in "fd" and any(x != x for x in c):  # NaN != NaN
+            c = [x for x in c if x == x]
+            if not c:
+                continue
+        a, b = min(c), max(c)
+        if lo is None or a < lo:
+            lo = a
+        if hi is None or b > hi:
+            hi = b
+    return lo, hi
 
 
 def _add(pending, key, n, r0, r1, cols):
@@ -473,7 +479,7 @@ def _add(pending, key, n, r0, r1, cols):
 
 def _rollup_rows(pending):
     """The rows to upsert from ``pending`` (see ``_roll``): whole buckets'
-    columns reduced at once (numpy), not batch by batch."""
+    columns reduced at once, not batch by batch."""
     out = []
     for key, (n, r0, r1, cols) in sorted(pending.items()):
         row = [*key, n, r0, r1]

@@ -17,7 +17,7 @@ import serial
 from pty_support import wait_open, watch_open
 
 import pyb_sim
-from pyb_bridge import cli, deploy, link, logger, sinks
+from pyb_bridge import cli, ports, raw_repl, sinks
 
 pyb_sim.install()  # micropython.const for pyb_lib on CPython
 from pyb_lib.stream import Stream  # noqa: E402
@@ -133,7 +133,7 @@ def test_a_busy_port(tmp_path, capsys):
 
 def test_a_port_without_permission(tmp_path, capsys):
     e = serial.SerialException(errno.EACCES, "could not open port: Permission denied")
-    assert "dialout" in link.port_error(str(tmp_path), e)
+    assert "dialout" in ports.port_error(str(tmp_path), e)
     board = StreamingPty(str(tmp_path / "tty"))
     os.chmod(os.path.realpath(board.path), 0)
     argv = ["log", "--port", board.path, "--out", str(tmp_path / "a.sqlite"),
@@ -191,7 +191,7 @@ def test_a_read_only_output_folder(tmp_path, capsys, monkeypatch):
     folder.chmod(0o555)
     if ROOT_USER:  # root writes anyway: the check itself is exercised
         real = os.access
-        monkeypatch.setattr(logger.os, "access", lambda p, m: False if str(p) == str(
+        monkeypatch.setattr(os, "access", lambda p, m: False if str(p) == str(
             folder) else real(p, m))
     rc, lines = run_cli(capsys, "log", "--port", "loop://", "--out", str(folder / "a.sqlite"),
                         "--duration", "0.2", "--quiet")
@@ -256,7 +256,7 @@ def test_a_full_disk_on_a_tiny_tmpfs(tmp_path, capsys, request):
 
 def test_a_board_that_does_not_answer_the_raw_repl(tmp_path, capsys, monkeypatch):
     # A port whose other end is not MicroPython: it answers with noise.
-    monkeypatch.setattr(deploy.open_board, "__defaults__", (1,))
+    monkeypatch.setattr(raw_repl.open_board, "__defaults__", (1,))
     master, slave = os.openpty()
     tty.setraw(master)
     port = str(tmp_path / "tty")

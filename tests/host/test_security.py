@@ -25,7 +25,8 @@ import zlib
 import logdb
 import pytest
 
-from pyb_bridge import serve
+from pyb_bridge import cli
+from pyb_bridge.cli import serve
 from pyb_bridge.decoder import FrameDecoder, Streams
 from pyb_bridge.server import create_app, serve_in_thread, stop_server
 from pyb_bridge.sinks import open_sink
@@ -116,7 +117,7 @@ def test_serve_refuses_a_public_address_without_a_token(tmp_path, monkeypatch, c
     monkeypatch.delenv(serve.TOKEN_ENV, raising=False)
     db = small_log(tmp_path / "log.sqlite")
     # refused before anything listens: nothing is bound to the public address
-    assert serve.main(["--db", db, "--host", host, "--port", "0"]) == 2
+    assert cli.main(["serve", "--db", db, "--host", host, "--port", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
     assert "refusing to listen on %s without an access token" % host in err[0]

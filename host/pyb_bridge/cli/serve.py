@@ -11,13 +11,13 @@ command refuses to start. ``pyb-bridge log --serve`` logs and serves in one
 process (the helpers at the end of this module).
 """
 
-import argparse
 import ipaddress
 import os
 import sys
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 TOKEN_ENV = "PYB_BRIDGE_TOKEN"
+HELP = "REST API and live dashboard over a SQLite log, read-only"
 
 
 def is_loopback(host):
@@ -49,10 +49,13 @@ def _warn_public(host, prog):
               file=sys.stderr)
 
 
-def main(argv=None):
-    from pyb_bridge.server import THREADS, make_server
+def add_arguments(ap):
+    from pyb_bridge.errors import need
 
-    ap = argparse.ArgumentParser(prog="pyb-bridge serve", description=__doc__.splitlines()[0])
+    need("flask", "serve")
+    need("waitress", "serve")
+    from pyb_bridge.server import THREADS
+
     ap.add_argument("--db", default="demo.sqlite", help="SQLite log (default demo.sqlite)")
     ap.add_argument("--host", default="127.0.0.1",
                     help="address to listen on (default 127.0.0.1: this machine only)")
@@ -67,7 +70,11 @@ def main(argv=None):
                     help="access token every request must carry (default: the %s "
                          "environment variable); required unless --host is loopback"
                          % TOKEN_ENV)
-    args = ap.parse_args(argv)
+
+
+def run(args):
+    from pyb_bridge.server import make_server
+
     token, error = resolve_token(args.host, args.token, "pyb-bridge serve")
     if error:
         print(error, file=sys.stderr)

@@ -16,7 +16,6 @@ Steps, each the command a user would type:
 4. a summary read back from demo.sqlite.
 """
 
-import argparse
 import os
 import shutil
 import signal
@@ -24,7 +23,9 @@ import sqlite3
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__)))))
+HELP = "stream, log, summarise and plot on a virtual or real board"
 
 
 def bridge_command():
@@ -81,8 +82,7 @@ def summary(path):
     return lines, counters
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="pyb-bridge demo", description=__doc__.splitlines()[0])
+def add_arguments(ap):
     ap.add_argument("--port", help="a real board's serial port (default: a virtual board)")
     ap.add_argument("--link", help="with a virtual board: also a symlink to its port")
     ap.add_argument("--seconds", type=float, default=10.0, help="how long to log (s)")
@@ -95,8 +95,19 @@ def main(argv=None):
                          "logging (pyb-bridge log --serve) and print its URL")
     ap.add_argument("--overwrite", action="store_true",
                     help="replace an existing --out (default: refuse it)")
-    args = ap.parse_args(argv)
 
+
+def run(args):
+    from pyb_bridge.cli.vboard import need_interpreter
+    from pyb_bridge.errors import need
+
+    need("matplotlib", "plot", "the demo's plot")
+    if not args.port:
+        need_interpreter()
+    if not os.path.isfile(args.script):
+        print("pyb-bridge demo: no board script %s (the examples come with a checkout): give "
+              "--script FILE" % args.script, file=sys.stderr)
+        return 2
     bridge = bridge_command()
     vboard = None
     old = [p for p in (args.out, args.out + "-wal", args.out + "-shm") if os.path.exists(p)]
@@ -141,6 +152,3 @@ def main(argv=None):
     print("\ndemo %s: %s and %s" % ("done" if ok else "done WITH LOSSES", args.out, args.png))
     return 0 if ok else 1
 
-
-if __name__ == "__main__":
-    sys.exit(main())
