@@ -13,6 +13,7 @@ from hostile_support import LogRun, record
 from vboard_support import needs_vboard
 
 from pyb_bridge.decoder import T_DATA, FrameDecoder, Streams
+from pyb_bridge.decoder import decode as decode_bytes
 
 TEMP = (("temp", "h", "cC"),)
 PRESSURE = (("pressure", "I", "Pa"),)
@@ -187,9 +188,8 @@ def log_frames(path, frames, board="A"):
     """Decode ``frames`` and write them to the sink for ``path``."""
     from pyb_bridge.sinks import open_sink
 
-    dec, st = FrameDecoder(warn=lambda line: None), Streams(warn=lambda line: None)
     with open_sink(str(path), flush_interval=0.0) as sink:
-        batches, schemas = st.feed(dec.feed(b"".join(frames)))
+        batches, schemas = decode_bytes(b"".join(frames))
         sink.write_all(batches, 1.0, schemas, board=board)
     return str(path)
 
@@ -290,8 +290,7 @@ def test_nan_and_infinity_are_valid_json_everywhere(tmp_path):
     with open(path) as f:
         assert [strict(line)["values"]["v"] for line in f] == [1.5, None, None, None]
     sent = []
-    dec, st = FrameDecoder(), Streams()
-    batches, _ = st.feed(dec.feed(b"".join(frames)))
+    batches, _ = decode_bytes(b"".join(frames))
     for payload in ("batch", "row"):
         fake = SimpleNamespace(payload=payload, prefix="lab", describe=lambda *a: None,
                                _send=lambda topic, data, retain=False: sent.append(data))
@@ -570,10 +569,9 @@ def test_plots_do_not_join_runs(tmp_path):
     path = str(tmp_path / "log.db")
     frames = record(TEMP, [(k,) for k in range(10)], frame_bytes=40)
     for _ in range(2):
-        dec, st = FrameDecoder(), Streams()
         with open_sink(path, flush_interval=0.0) as sink:
             sink.start_run(["A"])
-            batches, schemas = st.feed(dec.feed(b"".join(frames)))
+            batches, schemas = decode_bytes(b"".join(frames))
             sink.write_all(batches, 1.0, schemas, board="A")
     xs, ys = series(sqlite3.connect(path), "stream_1", "ch0")
     assert ys == list(range(10)) + [None] + list(range(10))
