@@ -103,8 +103,10 @@ PATHS = ["/", "/static/dashboard.js", "/static/dashboard.css", "/api/openapi.jso
 def test_serve_binds_to_loopback_by_default():
     import argparse
 
+    from pyb_bridge.cli import log
+
     ap = argparse.ArgumentParser()
-    serve.add_log_arguments(ap)
+    log.add_serve_arguments(ap)
     assert ap.parse_args([]).serve_host == "127.0.0.1"
     assert serve.is_loopback("127.0.0.1") and serve.is_loopback("::1")
     assert serve.is_loopback("localhost") and serve.is_loopback("127.0.0.2")

@@ -265,7 +265,7 @@ def _run(args, files):
     failed = None
     try:
         try:
-            server = serve.start_for_log(args, sinks)  # --serve
+            server = start_server(args, sinks)  # --serve
         except OSError as e:
             raise LogError(serve_error(e, args), remove=True) from None
         try:
@@ -289,7 +289,7 @@ def _run(args, files):
                     if live_plot:
                         live_plot.maybe()
                     if server:
-                        serve.tick(server, lg)
+                        serve_tick(server, lg)
                     t = time.monotonic()
                     if not args.quiet and t - last_status >= 0.5:
                         last_status = t
@@ -446,7 +446,7 @@ def add_arguments(lg):
     lg.add_argument("--plot-interval", type=float, default=5.0,
                     help="seconds between redraws of --plot (default 5)")
     add_mqtt_arguments(lg)
-    serve.add_log_arguments(lg)
+    add_serve_arguments(lg)
 
 
 def add_mqtt_arguments(ap):
@@ -493,3 +493,60 @@ def mqtt_sink(url, args):
 
 
 FIRST_CONNECT_S = 5.0  # how long the command waits for the first answer of the broker
+
+
+# --serve: logging and serving in one process
+
+def add_serve_arguments(parser):
+    parser.add_argument("--serve", action="store_true",
+                        help="also serve the SQLite --out: REST API and live dashboard")
+    parser.add_argument("--serve-host", default="127.0.0.1",
+                        help="address for --serve (default 127.0.0.1)")
+    parser.add_argument("--serve-port", type=int, default=8000,
+                        help="TCP port for --serve (default 8000, 0: any)")
+    parser.add_argument("--serve-allow-host", action="append", default=[], metavar="NAME",
+                        help="a name --serve answers to in the Host header besides the "
+                             "loopback names and --serve-host (repeat it; '*': any)")
+    parser.add_argument("--serve-token", default=None,
+                        help="access token for --serve (default: the %s environment "
+                             "variable); required unless --serve-host is loopback"
+                             % serve.TOKEN_ENV)
+
+
+def start_server(args, sinks):
+    """With ``--serve``: serve the first SQLite sink from a thread of the
+    logger (the logger writes, the server reads: WAL allows both). Returns
+    the server (``.url``) or None."""
+    if not getattr(args, "serve", False):
+        return None
+    token, error = serve.resolve_token(args.serve_host, getattr(args, "serve_token", None),
+                                 "pyb-bridge log")
+    if error:
+        raise OSError(error.split(": ", 1)[1])
+    from pyb_bridge.server import serve_in_thread
+    from pyb_bridge.sinks import SqliteSink
+
+    db = next((s for s in sinks if isinstance(s, SqliteSink)), None)
+    if db is None:
+        raise OSError("--serve needs a SQLite --out")
+    db.flush()
+    server = serve_in_thread(db.path, args.serve_host, args.serve_port, token=token,
+                             allow_hosts=getattr(args, "serve_allow_host", []))
+    server.sink = db
+    serve.warn_public(args.serve_host, "pyb-bridge log")
+    print("pyb-bridge log: serving %s at %s" % (db.path, server.url), file=sys.stderr,
+          flush=True)
+    return server
+
+
+def serve_tick(server, lg, interval=1.0):
+    """While serving: keep the counters in the SQLite log current (every
+    ``interval`` s) so that the API and the dashboard show them live."""
+    import time
+
+    now = time.monotonic()
+    if now - getattr(server, "_counters_at", 0.0) < interval:
+        return
+    server._counters_at = now
+    total, per = lg.counters()
+    server.sink.record_counters(total, per)
