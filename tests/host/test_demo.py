@@ -29,9 +29,9 @@ def test_demo_on_a_virtual_board(tmp_path):
     # two ADC channels at 1 kHz and the BME280 at 1 Hz, for about 3 s
     n_adc, t0, t1 = con.execute(
         "SELECT COUNT(*), MIN(board_time_us), MAX(board_time_us) FROM adc").fetchone()
-    # readings 1 ms apart in board time, for at least a second of the 3 s (at
-    # a PYBv1.1's speed the board first compiles pyb_lib, as a real one does)
-    assert n_adc >= 1000
+    # readings 1 ms apart in board time, all 3 s of them (the log ends with
+    # the script, however long the board took to start)
+    assert n_adc >= 2990
     assert t1 - t0 >= (n_adc - 1) * 1000
     assert con.execute("SELECT COUNT(DISTINCT board_time_us) FROM adc").fetchone()[0] == n_adc
     temps = [r[0] for r in con.execute("SELECT temperature FROM bme280")]

@@ -8,8 +8,11 @@ readings, the PC logs them to SQLite, summarises and plots them.
 Steps, each the command a user would type:
 1. ``pyb-bridge vboard`` (unless ``--port`` names a board),
 2. ``pyb-bridge deploy --mpy --port PORT``,
-3. ``pyb-bridge log --port PORT --out demo.sqlite --duration 10
-   --script examples/stream_sensors.py --plot demo.png``: demo.png is redrawn
+3. ``pyb-bridge log --port PORT --out demo.sqlite --script
+   examples/stream_sensors.py --plot demo.png``, the script set to stream
+   ``--seconds`` of board time (its ``duration_s``; a copy of it is run) and
+   the log ending with it, so the log holds all of them however slow the
+   PC: demo.png is redrawn
    from demo.sqlite by ``pyb_bridge.plot`` every 2 s while logging, and once
    more at the end (``pyb-bridge plot demo.sqlite -o demo.png`` draws the
    same afterwards),
@@ -17,15 +20,44 @@ Steps, each the command a user would type:
 """
 
 import os
+import re
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__)))))
 HELP = "stream, log, summarise and plot on a virtual or real board"
+
+
+def default_script():
+    """examples/stream_sensors.py: the checkout's, else the installed copy
+    (the wheel carries the examples as pyb_bridge/examples)."""
+    here = os.path.join(ROOT, "examples", "stream_sensors.py")
+    if os.path.isfile(here):
+        return here
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "examples", "stream_sensors.py")
+
+
+def timed_script(path, seconds, folder):
+    """(script to run, log --duration): a script with a ``duration_s = N``
+    line gets a copy in ``folder`` set to ``seconds`` (board time), and log
+    ends when it does (the duration only a deadline); any other script runs
+    as it is, stopped after ``seconds``."""
+    with open(path) as f:
+        text = f.read()
+    new, n = re.subn(r"^duration_s = [\d.]+$", "duration_s = %r" % seconds, text, count=1,
+                     flags=re.M)
+    if not n:
+        return path, seconds
+    copy = os.path.join(folder, os.path.basename(path))
+    with open(copy, "w") as f:
+        f.write(new)
+    return copy, max(120.0, 20 * seconds)
 
 
 def bridge_command():
@@ -88,8 +120,8 @@ def add_arguments(ap):
     ap.add_argument("--seconds", type=float, default=10.0, help="how long to log (s)")
     ap.add_argument("--out", default="demo.sqlite", help="SQLite log to write")
     ap.add_argument("--png", default="demo.png", help="plot to write")
-    ap.add_argument("--script", default=os.path.join(ROOT, "examples", "stream_sensors.py"),
-                    help="the board script that streams")
+    ap.add_argument("--script", default=default_script(),
+                    help="the board script that streams (default: examples/stream_sensors.py)")
     ap.add_argument("--serve", nargs="?", type=int, const=8000, default=None, metavar="PORT",
                     help="serve the dashboard on 127.0.0.1:PORT (default 8000) while "
                          "logging (pyb-bridge log --serve) and print its URL")
@@ -130,10 +162,12 @@ def run(args):
         if args.serve is not None:
             serve = ["--serve", "--serve-port", str(args.serve)]
             print("\n== dashboard while logging: http://127.0.0.1:%d/" % args.serve, flush=True)
-        step("log %g s of readings" % args.seconds,
-             bridge + ["log", "--port", port, "--out", args.out, "--duration",
-                       "%g" % args.seconds, "--script", args.script, "--plot", args.png,
-                       "--plot-interval", "2"] + serve)
+        with tempfile.TemporaryDirectory(prefix="pyb-demo-") as tmp:
+            script, deadline = timed_script(args.script, args.seconds, tmp)
+            step("log %g s of readings" % args.seconds,
+                 bridge + ["log", "--port", port, "--out", args.out, "--duration",
+                           "%g" % deadline, "--script", script, "--plot", args.png,
+                           "--plot-interval", "2"] + serve)
         lines, counters = summary(args.out)
         print("\n== summary of %s" % args.out)
         print("\n".join(lines))
