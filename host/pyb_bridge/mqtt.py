@@ -109,6 +109,10 @@ class MqttSink(Sink):
         self.fatal_error = None  # a refused password or a TLS failure: no use retrying
         self._acked = deque()  # mids acknowledged, filled by the network thread
         self._inflight = {}  # mid -> (spool n or None, topic, payload, retain)
+        # After a disconnect, paho sends the messages that were in flight again
+        # when it reconnects; nothing newer goes out before they are acknowledged
+        # (else a subscriber could get a newer message first).
+        self._redelivering = False
         self._described = set()
         self._mqtt = mqtt
         self.spool_path = spool
@@ -190,6 +194,7 @@ class MqttSink(Sink):
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         self.connected = False
+        self._redelivering = True
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
         self._acked.append(mid)
@@ -219,7 +224,7 @@ class MqttSink(Sink):
         self._inflight[info.mid] = (n, topic, payload, retain)
 
     def _send(self, topic, payload, retain=False):
-        if self.connected and not self._unsent:
+        if self.connected and not self._unsent and not self._redelivering:
             self._publish(None, topic, payload, retain)
         else:
             self._tx()
@@ -246,7 +251,10 @@ class MqttSink(Sink):
         if done:
             self._tx()
             self.db.executemany('DELETE FROM "outbox" WHERE "n" = ?', done)
-        while self._unsent and self.connected and len(self._inflight) < self.window:
+        if self._redelivering and self.connected and not self._inflight:
+            self._redelivering = False  # what was in flight is acknowledged
+        while (self._unsent and self.connected and not self._redelivering
+               and len(self._inflight) < self.window):
             rows = self.db.execute(
                 'SELECT "n", "topic", "payload", "retain" FROM "outbox" WHERE "n" > ? '
                 'ORDER BY "n" LIMIT ?', (self._sent_upto, self.window - len(self._inflight))

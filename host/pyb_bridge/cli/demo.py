@@ -87,7 +87,7 @@ def start_vboard(args):
         proc.wait(timeout=10)
         raise SystemExit("pyb-bridge demo: the virtual board did not start (exit %s)"
                          % proc.returncode)
-    print("virtual PyBoard on %s" % line, flush=True)
+    print("virtual PyBoard on %s (process %d)" % (line, proc.pid), flush=True)
     return proc, args.link or line
 
 
