@@ -38,8 +38,8 @@ import time
 import board
 from report import merge_results, write_block
 
+from pyb_bridge.logdb import named_views
 from pyb_bridge.raw_repl import start_script
-from pyb_bridge.sinks import named_views
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 END = b"\xfeEND-OF-RUN\xfe"

@@ -27,7 +27,7 @@ pyb_sim.install()  # ``micropython.const`` for the board code on CPython
 from report import merge_results  # noqa: E402
 
 from pyb_bridge.decoder import FrameDecoder, Streams  # noqa: E402
-from pyb_bridge.sinks import open_sink  # noqa: E402
+from pyb_bridge.outputs import open_sink  # noqa: E402
 from pyb_sim.capture import stream_bytes  # noqa: E402
 
 CHANNELS = tuple(("a%d" % i, "H", "raw") for i in range(4))

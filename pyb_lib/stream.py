@@ -308,6 +308,8 @@ class Stream:
         and of ``poll()``; never after a ``send_records``/``send_block``
         frame, whose caller (the Sampler) counts it after the call returns."""
         host = self._host
+        if host is None:
+            return
         one = self._one
         while host.any():
             host.readinto(one)

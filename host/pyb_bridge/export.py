@@ -19,6 +19,7 @@ import csv
 import os
 import sqlite3
 
+from pyb_bridge import logdb
 from pyb_bridge.errors import ExportError
 from pyb_bridge.sinks import csv_text
 
@@ -29,12 +30,10 @@ CHUNK = 65536
 def tables(db):
     """The data tables of a log, in the order they were created."""
     try:
-        db.execute('SELECT 1 FROM "_channels" LIMIT 1')
+        logdb.channels(db)
     except sqlite3.DatabaseError as e:
         raise ExportError("not a pyb-bridge SQLite log (%s)" % e) from None
-    return [r[0] for r in db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' "
-        "ESCAPE '\\' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
+    return logdb.data_tables(db)
 
 
 def out_paths(out, names, ext):
@@ -53,11 +52,7 @@ def _rows(db, table):
 
 def _declared(db, table):
     """{column: (declared channel name, struct type, unit)} of a table."""
-    cols = [r[1] for r in db.execute('PRAGMA table_info("_channels")')]
-    named = '"channel"' if "channel" in cols else '"column"'  # a log from before the catalogue
-    return {c: (n, t, u) for c, n, t, u in db.execute(
-        'SELECT "column", %s, "type", "unit" FROM "_channels" WHERE "table" = ?' % named,
-        (table,))}
+    return {c: (n, t, u) for _, c, _, t, u, _, n in logdb.channels(db, table)}
 
 
 def to_csv(db, table, path):
@@ -94,8 +89,8 @@ def to_parquet(db, table, path):
 
     info = db.execute('PRAGMA table_info("%s")' % table).fetchall()
     meta = _declared(db, table)
-    stream, period = (db.execute('SELECT "stream", "period_us" FROM "_channels" WHERE '
-                                 '"table" = ? LIMIT 1', (table,)).fetchone() or (table, 0))
+    stream, period = next(((st, p) for _, _, st, _, _, p, _ in logdb.channels(db, table)),
+                          (table, 0))
     types = {"TEXT": pa.string(), "REAL": pa.float64()}
     fields = []
     for _, name, decl, *_ in info:

@@ -16,21 +16,17 @@ import os
 import sqlite3
 from collections import OrderedDict
 
+from pyb_bridge import logdb
 from pyb_bridge.errors import PlotError
 
 
 def load_channels(db):
     """[(table, column, stream, unit, period_us, channel)] in the order they
-    were logged; ``channel`` is the name the board declared (a log from
-    before the catalogue: its column)."""
+    were logged; ``channel`` is the name the board declared."""
     try:
-        cols = [r[1] for r in db.execute('PRAGMA table_info("_channels")')]
-        named = '"channel"' if "channel" in cols else '"column"'
-        rows = db.execute('SELECT "table", "column", "stream", "unit", "period_us", %s '
-                          'FROM "_channels" ORDER BY rowid' % named).fetchall()
+        return [(t, c, st, u, p, ch) for t, c, st, _, u, p, ch in logdb.channels(db)]
     except sqlite3.DatabaseError as e:
         raise PlotError("not a pyb-bridge SQLite log (%s)" % e) from None
-    return rows
 
 
 def open_log(path):

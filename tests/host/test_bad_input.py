@@ -11,13 +11,12 @@ import threading
 import time
 import tty
 
-import logdb
 import pytest
 import serial
 from pty_support import wait_open, watch_open
 
 import pyb_sim
-from pyb_bridge import cli, ports, raw_repl, sinks
+from pyb_bridge import cli, logdb, outputs, ports, raw_repl
 
 pyb_sim.install()  # micropython.const for pyb_lib on CPython
 from pyb_lib.stream import Stream  # noqa: E402
@@ -216,14 +215,14 @@ def _full_disk(tmp_path, capsys, out):
 def test_a_full_disk_as_sqlite_sees_it(tmp_path, capsys, monkeypatch):
     # SQLITE_FULL without a small file system: the database may not grow
     # beyond a few pages more than its empty tables take.
-    init = sinks.SqliteSink.__init__
+    init = logdb.SqliteSink.__init__
 
     def small(self, *a, **kw):
         init(self, *a, **kw)
         pages = self.db.execute("PRAGMA page_count").fetchone()[0]
         self.db.execute("PRAGMA max_page_count = %d" % (pages + 6))
 
-    monkeypatch.setattr(sinks.SqliteSink, "__init__", small)
+    monkeypatch.setattr(logdb.SqliteSink, "__init__", small)
     assert _full_disk(tmp_path, capsys, str(tmp_path / "a.sqlite")) > 0
 
 
@@ -334,5 +333,5 @@ def api_client(tmp_path_factory):
     from pyb_bridge.server import create_app
 
     path = str(tmp_path_factory.mktemp("api") / "log.db")
-    log(board_data(300)[0], sinks.open_sink(path, flush_interval=0.0))
+    log(board_data(300)[0], outputs.open_sink(path, flush_interval=0.0))
     return create_app(path).test_client()

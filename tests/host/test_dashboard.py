@@ -16,9 +16,10 @@ import sys
 import tempfile
 import time
 
-import logdb
 import pytest
 from vboard_support import ROOT, env, needs_vboard, start_vboard, stop_vboard
+
+from pyb_bridge import logdb
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -204,7 +205,7 @@ def test_a_log_appended_to_shows_its_last_run_only(browser, tmp_path):
     from hostile_support import record
 
     from pyb_bridge.decoder import decode
-    from pyb_bridge.sinks import open_sink
+    from pyb_bridge.outputs import open_sink
 
     path = tmp_path / "runs.sqlite"
     for n in (3000, 1500):  # run 1: 3 s, run 2: 1.5 s, both at 1 kHz

@@ -7,8 +7,9 @@ import sqlite3
 import subprocess
 import sys
 
-import logdb
 import pytest
+
+from pyb_bridge import logdb
 
 BIN = os.path.dirname(sys.executable)
 

@@ -186,7 +186,7 @@ def test_a_version_1_board_is_told_in_one_line(tmp_path):
 
 def log_frames(path, frames, board="A"):
     """Decode ``frames`` and write them to the sink for ``path``."""
-    from pyb_bridge.sinks import open_sink
+    from pyb_bridge.outputs import open_sink
 
     with open_sink(str(path), flush_interval=0.0) as sink:
         batches, schemas = decode_bytes(b"".join(frames))
@@ -212,7 +212,7 @@ def test_names_sqlite_cannot_hold_as_identifiers_stop_nothing(tmp_path):
                          for (t,) in db.execute('SELECT "table" FROM "_streams"')))
     assert run.stop() == 0, run.stderr
     db = sqlite3.connect(run.out)
-    import logdb
+    from pyb_bridge import logdb
 
     assert logdb.select(db, "x", "SEQ", "Board", "Host_Time", "a", "A", "seq") == [
         (1, 2, 3, 4, 5, 1)]
@@ -247,7 +247,7 @@ def test_a_channel_named_stream_does_not_replace_the_stream_name(tmp_path):
 
 
 def test_streams_whose_names_differ_in_punctuation_get_their_own_tables(tmp_path):
-    import logdb
+    from pyb_bridge import logdb
 
     path = log_frames(tmp_path / "log.db", record(TEMP, [(1,)], name="a-b", stream_id=1)
                       + record(TEMP, [(2,)], name="a b", stream_id=2))
@@ -258,7 +258,7 @@ def test_streams_whose_names_differ_in_punctuation_get_their_own_tables(tmp_path
 def test_a_unit_or_type_change_makes_a_new_table_version(tmp_path):
     """The older rows keep their unit: a change of unit or type under the
     same names is a new table, version 2 and 3 in ``_streams``."""
-    import logdb
+    from pyb_bridge import logdb
 
     path = log_frames(tmp_path / "log.db",
                       record((("t", "h", "cC"),), [(2150,)], name="env", stream_id=1)
@@ -563,8 +563,8 @@ def test_plots_do_not_join_runs(tmp_path):
     """Two runs appended to one log (the second board time right after the
     first, so no gap in time would show it): the plot's line breaks
     between them."""
+    from pyb_bridge.outputs import open_sink
     from pyb_bridge.plot import series
-    from pyb_bridge.sinks import open_sink
 
     path = str(tmp_path / "log.db")
     frames = record(TEMP, [(k,) for k in range(10)], frame_bytes=40)

@@ -8,13 +8,12 @@ import sqlite3
 import threading
 import time
 
-import logdb
 import pytest
 from test_link import FakeBoard, micropython
 
-from pyb_bridge import cli, logger, ports
+from pyb_bridge import cli, logdb, logger, ports
+from pyb_bridge.outputs import open_sink
 from pyb_bridge.plot import plot, series, start_time
-from pyb_bridge.sinks import open_sink
 
 
 def test_two_boards_into_one_sqlite_with_a_live_plot(tmp_path, capsys):

@@ -9,8 +9,8 @@ from test_sinks import log
 import pyb
 from pyb_bridge.cli import main as cli_main
 from pyb_bridge.decoder import FrameDecoder
+from pyb_bridge.outputs import open_sink
 from pyb_bridge.plot import PlotError, plot, series
-from pyb_bridge.sinks import open_sink
 from pyb_lib.stream import T_DATA, Stream
 from pyb_sim.capture import Capture
 

@@ -22,14 +22,13 @@ import urllib.error
 import urllib.request
 import zlib
 
-import logdb
 import pytest
 
-from pyb_bridge import cli
+from pyb_bridge import cli, logdb
 from pyb_bridge.cli import serve
 from pyb_bridge.decoder import FrameDecoder, Streams
+from pyb_bridge.outputs import open_sink
 from pyb_bridge.server import create_app, serve_in_thread, stop_server
-from pyb_bridge.sinks import open_sink
 
 BIN = os.path.dirname(sys.executable)
 SYNC = b"\xa5\xd3"
@@ -203,9 +202,9 @@ def test_the_token_is_compared_in_constant_time():
 
 
 def test_the_database_is_opened_read_only(tmp_path):
-    from pyb_bridge.server import store
+    from pyb_bridge import logdb
 
-    db = store.connect(small_log(tmp_path / "log.sqlite"))
+    db = logdb.connect(small_log(tmp_path / "log.sqlite"))
     with pytest.raises(sqlite3.OperationalError, match="readonly|read-only|query_only"):
         db.execute('DELETE FROM "stream_1"')
     db.close()

@@ -28,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 
+from pyb_bridge import logdb
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__)))))
 HELP = "stream, log, summarise and plot on a virtual or real board"
@@ -96,16 +98,14 @@ def summary(path):
     db = sqlite3.connect(path)
     try:
         lines = []
-        chans = db.execute('SELECT "table", "column", "unit", "stream", "channel" '
-                           'FROM "_channels" ORDER BY rowid').fetchall()
-        for table, column, unit, stream, channel in chans:
+        for table, column, stream, _, unit, _, channel in logdb.channels(db):
             n, t0, t1 = db.execute('SELECT COUNT("%s"), MIN(board_time_us), MAX(board_time_us) '
                                    'FROM "%s"' % (column, table)).fetchone()
             span = (t1 - t0) / 1e6 if n and n > 1 else 0.0
             rate = (n - 1) / span if span > 0 else 0.0
             lines.append("  %-22s %7d rows  %9.1f Hz  over %.2f s (%s)"
                          % ("%s.%s" % (stream, channel), n, rate, span, unit or "-"))
-        counters = dict(db.execute('SELECT name, value FROM "_counters"').fetchall())
+        counters = logdb.counters(db)
     finally:
         db.close()
     lines.append("  frames %d, frames lost %d, CRC errors %d, resyncs %d" % (

@@ -16,8 +16,9 @@ import time
 
 from pyb_bridge.cli import serve
 from pyb_bridge.errors import BridgeError, need
+from pyb_bridge.logdb import SqliteSink
 from pyb_bridge.logger import STOP_TIMEOUT_S, Logger, expand_ports
-from pyb_bridge.sinks import FORMATS, SqliteSink, open_sink
+from pyb_bridge.outputs import FORMATS, open_sink
 
 HELP = "log the stream of one or several boards to files and/or an MQTT broker"
 COUNTER_NAMES = ("frames", "frames_lost", "crc_errors", "resyncs", "reconnects")
@@ -190,7 +191,7 @@ def serve_error(e, args):
 def check_existing(files, args):
     """A LogError for an --out that exists unless --append or --overwrite
     says what to do with it; with --overwrite its files are removed."""
-    from pyb_bridge.sinks import output_files
+    from pyb_bridge.outputs import output_files
 
     if args.append and args.overwrite:
         raise LogError("--append and --overwrite: choose one", 2)
@@ -207,7 +208,7 @@ def check_existing(files, args):
 
 
 def _run(args, files):
-    from pyb_bridge.sinks import format_of
+    from pyb_bridge.outputs import format_of
 
     if args.keep_running and not args.script:
         raise LogError("--keep-running is for a --script that log starts", 2)
@@ -523,8 +524,8 @@ def start_server(args, sinks):
                                  "pyb-bridge log")
     if error:
         raise OSError(error.split(": ", 1)[1])
+    from pyb_bridge.logdb import SqliteSink
     from pyb_bridge.server import serve_in_thread
-    from pyb_bridge.sinks import SqliteSink
 
     db = next((s for s in sinks if isinstance(s, SqliteSink)), None)
     if db is None:
