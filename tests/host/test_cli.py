@@ -58,10 +58,16 @@ def test_ctrl_c_while_log_waits_for_the_board_exits_130_and_leaves_no_file(tmp_p
     script = tmp_path / "s.py"
     script.write_text("print(1)\n")
     out = tmp_path / "run.sqlite"
+    # the board's 5 s to answer made long, so that a slow machine's Ctrl-C
+    # still comes while log waits
+    patient = ("import sys, pyb_bridge.raw_repl as r\n"
+               "r.open_board.__defaults__ = (600,)\n"
+               "from pyb_bridge.cli import main\n"
+               "sys.exit(main(sys.argv[1:]))\n")
     try:
-        p = subprocess.Popen(CLI + ["log", "--port", os.ttyname(slave), "--script", str(script),
-                                    "--out", str(out)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env())
+        p = subprocess.Popen([sys.executable, "-c", patient, "log", "--port", os.ttyname(slave),
+                              "--script", str(script), "--out", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
         # it is waiting for the raw REPL once it has written Ctrl-C / Ctrl-A to the port
         seen = b""
         while b"\x01" not in seen:
