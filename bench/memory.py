@@ -17,7 +17,8 @@ the figure is read in the next one.
 Writes the table to docs/performance.md (between the memory markers) and
 the figures to bench/results.json (merged with what is there).
 
-Run: ``make bench`` or ``.venv/bin/python bench/memory.py``.
+Run: ``make bench`` or ``.venv/bin/python bench/memory.py``; with
+``--dry-run`` the table is printed and nothing is written.
 """
 
 import os
@@ -111,6 +112,7 @@ def compile_tree(src, dst):
 
 
 def main():
+    dry = "--dry-run" in sys.argv[1:]
     tmp = tempfile.mkdtemp(prefix="pyb_lib_mem_")
     try:
         sim = os.path.join(tmp, "sim")
@@ -190,8 +192,9 @@ def main():
     }
     for m in modules:
         results["import_%s_bytes" % m] = {"value": py[m], "unit": "bytes"}
-    merge_results(results)
-    write_block("memory", "Memory", table)
+    if not dry:
+        merge_results(results)
+        write_block("memory", "Memory", table)
     return 0 if ok_pkg and ok_all and ok_pkg32 and ok_all32 else 1
 
 

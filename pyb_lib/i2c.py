@@ -40,17 +40,17 @@ class I2CDevice(RegisterDevice):
     def __init__(self, bus, address, *, baudrate=400000, addr_size=8, retries=2,
                  timeout=5000, i2c=None):
         n = bus_number(bus, "I2C")
-        check("I2C(%s)" % (n or bus), "device address", address, 0)
+        check("I2C(%s)" % (n or bus), 28, address, 0)  # "device address"
         self.name = name = "I2C(%s) device 0x%02X" % (n or bus, address)
         bus_number(bus, "I2C", name)
         if not 0x08 <= address <= 0x77:
-            raise err(ValueError, name, "address outside 0x08..0x77")
+            raise err(ValueError, name, 8)
         one_of(name, "addr_size", addr_size, (8, 16))
         check(name, "retries", retries, 0)
         if i2c is None:
             check(name, "baudrate", baudrate, 1, 400000)
             if pyb is None:
-                raise err(TypeError, name, "no pyb on this board: pass i2c=machine.I2C(...)")
+                raise err(TypeError, name, 9)
             take("%s9,%s10" % ("XY"[n - 1], "XY"[n - 1]), "I2C(%d)" % n, "SCL,SDA")
             i2c = pyb.I2C(n, pyb.I2C.CONTROLLER, baudrate=baudrate)
             self._baud = baudrate
@@ -79,7 +79,9 @@ class I2CDevice(RegisterDevice):
         try:
             return self.i2c.scan()
         except OSError as e:
-            self._fail(e, 3, None, -1)
+            import pyb_lib._errors
+
+            pyb_lib._errors.bus(self, e, 3, None, -1)
 
     def probe(self):
         """True if the device acknowledges its address."""
@@ -125,7 +127,9 @@ class I2CDevice(RegisterDevice):
             except OSError as e:
                 # retry EIO / ENODEV (no ACK) and ETIMEDOUT
                 if not n or not e.args or e.args[0] not in (5, 19, 110):
-                    self._fail(e, mode, buf, reg)
+                    import pyb_lib._errors
+
+                    pyb_lib._errors.bus(self, e, mode, buf, reg)
             n -= 1
 
     def write(self, buf):

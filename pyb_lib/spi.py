@@ -51,8 +51,7 @@ class SPIDevice(RegisterDevice):
         check(name, "write_flag", write_flag, 0, 0xFF)
         if spi is None or pyb is None and isinstance(cs, str):
             if pyb is None:
-                raise err(TypeError, name, "no pyb on this board: pass spi=machine.SPI(...) "
-                          "and cs=machine.Pin(...)")
+                raise err(TypeError, name, 10)
             check(name, "baudrate", baudrate, 1)
             spi = pyb.SPI(n)  # the bus's one object; set up when the device takes it
             self._mode = (baudrate, polarity, phase, firstbit)  # type: tuple | None
@@ -99,7 +98,7 @@ class SPIDevice(RegisterDevice):
     # --- transactions ------------------------------------------------------
     def __enter__(self):
         if self._active:
-            raise err(RuntimeError, self.name, "already in a transaction")
+            raise err(RuntimeError, self.name, 11)
         self._active = True
         m = self._mode
         if m is not None:
@@ -125,8 +124,7 @@ class SPIDevice(RegisterDevice):
         try:
             if reg < 0:
                 if not self._active:
-                    raise err(RuntimeError, self.name, "%s outside a transaction; use 'with dev:'",
-                              ("readinto", "write", "write_readinto")[mode])
+                    raise err(RuntimeError, self.name, 12 + mode)
                 if mode == 1:
                     spi.write(buf)
                 elif mode:
@@ -143,7 +141,9 @@ class SPIDevice(RegisterDevice):
                 else:
                     spi.readinto(buf, 0)
         except OSError as e:
-            self._fail(e, mode, buf, reg)
+            import pyb_lib._errors
+
+            pyb_lib._errors.bus(self, e, mode, buf, reg)
 
     # --- raw transfers (inside ``with dev:``) ------------------------------
     def write(self, buf):
@@ -161,6 +161,5 @@ class SPIDevice(RegisterDevice):
         self._data(out, True)
         self._data(into, False)
         if len(out) != len(into):
-            raise err(ValueError, self.name, "write_readinto needs buffers of the same length,"
-                      " got %d and %d", len(out), len(into))
+            raise err(ValueError, self.name, 15, len(out), len(into))
         self._xfer(2, out, -1, into)
