@@ -6,7 +6,7 @@ and argument checks (bus errors get their message from
 reads into ``buf``, mode 1 writes ``buf``, from register ``reg`` on
 (``reg`` < 0: no register)."""
 
-from pyb_lib._check import check, err
+from pyb_lib._check import check, err, give, take
 
 
 def bus_number(bus, kind, name=None):
@@ -24,6 +24,9 @@ class RegisterDevice:
     name = ""
     _regw = 2
     _nack = ""  # what EIO means on this bus, if it means more than "error 5"
+    # Board pins held (pyb_lib._check.take): the chip select ``_cpin`` as
+    # ``owner`` (SPI), the bus pins ``_bpins`` as ``_bown`` ('I2C(1)').
+    _cpin = _bpins = owner = _bown = ""
 
     def __init__(self):
         # [0]: command byte (SPI); [1], [1:3]: one and two data bytes. _mv[k]
@@ -68,8 +71,27 @@ class RegisterDevice:
         if not len(buf):
             raise err(ValueError, self.name, 7)
 
-    def _xfer(self, mode, buf, reg):
-        raise NotImplementedError
+    def _hold(self, pins, owner, roles):
+        """Take the bus pins for ``owner``; on failure let go of the CS too."""
+        try:
+            take(pins, owner, roles)
+        except ValueError:
+            self.deinit()
+            raise
+        self._bpins = pins
+        self._bown = owner
+
+    def deinit(self):
+        """Let go of the pins this device holds (an SPI device's CS; the bus
+        pins once no device uses the bus), so that another object may take them."""
+        give(self._cpin, self.owner)
+        give(self._bpins, self._bown)
+        self._cpin = self._bpins = ""
+
+    def write(self, buf):
+        """Send ``buf`` to the device (no register address; SPI: inside ``with dev:``)."""
+        self._data(buf, True)
+        self._xfer(1, buf, -1)  # type: ignore[attr-defined]
 
     # --- registers ---------------------------------------------------------
     def read_register(self, reg, n):
@@ -82,7 +104,7 @@ class RegisterDevice:
         """Read ``len(buf)`` bytes from ``reg`` on into ``buf``; allocates nothing."""
         self._reg(reg)
         self._data(buf, False)
-        self._xfer(0, buf, reg)
+        self._xfer(0, buf, reg)  # type: ignore[attr-defined]
 
     def write_register(self, reg, data):
         """Write ``data`` (bytes-like, or an int 0..255 for one byte) from ``reg`` on."""
@@ -91,7 +113,7 @@ class RegisterDevice:
             return
         self._reg(reg)
         self._data(data, True)
-        self._xfer(1, data, reg)
+        self._xfer(1, data, reg)  # type: ignore[attr-defined]
 
     def read_u8(self, reg):
         self.read_register_into(reg, self._mv[1])
@@ -100,7 +122,7 @@ class RegisterDevice:
     def write_u8(self, reg, value):
         self._reg(reg, value, 0, 0xFF)
         self._buf[1] = value
-        self._xfer(1, self._mv[1], reg)
+        self._xfer(1, self._mv[1], reg)  # type: ignore[attr-defined]
 
     def read_u16(self, reg, little=False):
         """Two bytes from ``reg`` as an unsigned int, big endian unless ``little``."""
@@ -120,7 +142,7 @@ class RegisterDevice:
         b = self._buf
         b[1] = (value >> (0 if little else 8)) & 0xFF
         b[2] = (value >> (8 if little else 0)) & 0xFF
-        self._xfer(1, self._mv[2], reg)
+        self._xfer(1, self._mv[2], reg)  # type: ignore[attr-defined]
 
     def read_bits(self, reg, shift, width):
         """Bits ``shift`` .. ``shift + width - 1`` of the 8-bit register ``reg``."""

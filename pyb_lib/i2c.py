@@ -19,7 +19,7 @@ acknowledge raises errno 19 (ENODEV) there, 5 (EIO) on ``pyb.I2C``.
 """
 
 from pyb_lib._bus import RegisterDevice, bus_number
-from pyb_lib._check import check, err, give, one_of, take
+from pyb_lib._check import check, err, one_of
 
 try:
     import pyb
@@ -51,7 +51,8 @@ class I2CDevice(RegisterDevice):
             check(name, "baudrate", baudrate, 1, 400000)
             if pyb is None:
                 raise err(TypeError, name, 9)
-            take("%s9,%s10" % ("XY"[n - 1], "XY"[n - 1]), "I2C(%d)" % n, "SCL,SDA")
+            c = "XY"[n - 1]
+            self._hold(c + "9," + c + "10", "I2C(%d)" % n, "SCL,SDA")
             i2c = pyb.I2C(n, pyb.I2C.CONTROLLER, baudrate=baudrate)
             self._baud = baudrate
         else:
@@ -66,13 +67,6 @@ class I2CDevice(RegisterDevice):
         self._regw = addr_size // 4
         # a machine.I2C / SoftI2C bus instead of a pyb.I2C
         self._m = hasattr(i2c, "readfrom_mem_into")
-
-    def deinit(self):
-        """Let go of the bus pins (SCL, SDA) once no device uses the bus."""
-        if self._baud:
-            c = "XY"[self.bus - 1]
-            give("%s9,%s10" % (c, c), "I2C(%d)" % self.bus)
-            self._baud = 0
 
     def scan(self):
         """Addresses of all devices that answer on this device's bus."""
@@ -131,11 +125,6 @@ class I2CDevice(RegisterDevice):
 
                     pyb_lib._errors.bus(self, e, mode, buf, reg)
             n -= 1
-
-    def write(self, buf):
-        """Send ``buf`` to the device (no register address)."""
-        self._data(buf, True)
-        self._xfer(1, buf, -1)
 
     def readinto(self, buf):
         """Receive ``len(buf)`` bytes into ``buf`` (no register address); no allocation."""

@@ -25,7 +25,7 @@ naming the bus and the CS pin.
 
 from micropython import const
 from pyb_lib._bus import RegisterDevice, bus_number
-from pyb_lib._check import check, err, give, one_of, take
+from pyb_lib._check import check, err, one_of, take
 
 try:
     import pyb
@@ -60,18 +60,11 @@ class SPIDevice(RegisterDevice):
         # The pins it holds (pyb_lib._check.take): CS as ``owner``, the bus's
         # SCK, MISO, MOSI as SPI(n) when pyb_lib set the bus up.
         self.owner = owner = owner or "SPI(%d) device" % n
-        self.bus = n
         self._cpin = pin if isinstance(pin, str) else ""
-        self._bpins = ""
         take(self._cpin, owner, "chip select")
         if self._mode:
             c = "XY"[n - 1]
-            try:
-                take("%s6,%s7,%s8" % (c, c, c), "SPI(%d)" % n, "SCK,MISO,MOSI")
-            except ValueError:
-                self.deinit()
-                raise
-            self._bpins = "%s6,%s7,%s8" % (c, c, c)
+            self._hold(c + "6," + c + "7," + c + "8", "SPI(%d)" % n, "SCK,MISO,MOSI")
         try:
             if isinstance(cs, str):
                 cs = pyb.Pin(cs, pyb.Pin.OUT_PP, value=1)
@@ -87,13 +80,6 @@ class SPIDevice(RegisterDevice):
         self.read_flag = read_flag
         self.write_flag = write_flag
         self._active = False
-
-    def deinit(self):
-        """Let go of the pins this device holds (its CS, and the bus pins
-        once no device uses the bus), so that another object may take them."""
-        give(self._cpin, self.owner)
-        give(self._bpins, "SPI(%d)" % self.bus)
-        self._cpin = self._bpins = ""
 
     # --- transactions ------------------------------------------------------
     def __enter__(self):
@@ -146,11 +132,6 @@ class SPIDevice(RegisterDevice):
             pyb_lib._errors.bus(self, e, mode, buf, reg)
 
     # --- raw transfers (inside ``with dev:``) ------------------------------
-    def write(self, buf):
-        """Send ``buf``; what comes back is dropped."""
-        self._data(buf, True)
-        self._xfer(1, buf, -1)
-
     def readinto(self, buf, write=0x00):
         """Fill ``buf`` while sending the byte ``write``; allocates nothing."""
         self._data(buf, False)
