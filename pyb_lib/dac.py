@@ -69,26 +69,29 @@ class AnalogOut:
     # --- waveforms ------------------------------------------------------
     def sine(self, freq_hz, samples=64, amplitude_v=1.65, offset_v=1.65):
         """Play a sine of ``freq_hz`` around ``offset_v``, peak ``amplitude_v``."""
-        return self._play(0, freq_hz, samples, amplitude_v, offset_v, 0)
+        import pyb_lib._wave
+
+        return pyb_lib._wave.play(self, 0, freq_hz, samples, amplitude_v, offset_v, 0)
 
     def triangle(self, freq_hz, samples=64, amplitude_v=1.65, offset_v=1.65):
         """Play a triangle from the low level (first sample) to the high
         level (sample samples/2) and back."""
-        return self._play(1, freq_hz, samples, amplitude_v, offset_v, 0)
+        import pyb_lib._wave
+
+        return pyb_lib._wave.play(self, 1, freq_hz, samples, amplitude_v, offset_v, 0)
 
     def square(self, freq_hz, samples=64, amplitude_v=1.65, offset_v=1.65, duty=0.5):
         """Play a square wave: high for the first ``duty`` of each period."""
-        return self._play(2, freq_hz, samples, amplitude_v, offset_v, duty)
+        import pyb_lib._wave
+
+        return pyb_lib._wave.play(self, 2, freq_hz, samples, amplitude_v, offset_v, duty)
 
     def play(self, samples, freq_hz):
         """Play the raw values ``samples`` (a sequence of ints) in a loop, the
         whole sequence ``freq_hz`` times a second."""
-        return self._play(3, freq_hz, samples, 0, 0, 0)
-
-    def _play(self, kind, freq_hz, n, amplitude_v, offset_v, duty):
         import pyb_lib._wave
 
-        return pyb_lib._wave.play(self, kind, freq_hz, n, amplitude_v, offset_v, duty)
+        return pyb_lib._wave.play(self, 3, freq_hz, samples, 0, 0, 0)
 
     def sample_rate(self):
         """Samples/s of the waveform playing (the timer's real rate), or 0."""
