@@ -27,9 +27,9 @@ class UARTPort:
     def __init__(self, bus, baudrate=115200, *, bits=8, parity=None, stop=1, flow=0,
                  timeout=0, timeout_char=0, rxbuf=256, linebuf=256):
         n = bus
-        if isinstance(bus, str):
-            names = ("XB", "YB", "XA", "YA")
-            n = (1, 3, 4, 6)[names.index(bus)] if bus in names else 0
+        if isinstance(bus, str):  # 'XB' 1, 'YB' 3, 'XA' 4, 'YA' 6
+            i = "XBYBXAYA".find(bus) if len(bus) == 2 else 1
+            n = 0 if i & 1 else (1, 3, 4, 6)[i >> 1]
         if type(n) is not int or not 0 < n < 7 or n == 5:
             raise err(ValueError if type(n) is int else TypeError, "", 16, bus)
         self.bus = n
@@ -43,23 +43,22 @@ class UARTPort:
             one_of(name, 18, parity, (0, 1))  # "parity (0 even, 1 odd)"
             one_of(name, 19, bits, (7, 8))  # "bits with parity"
         one_of(name, "stop", stop, (1, 2))
-        one_of(name, 20, flow,  # "flow (UART.RTS, UART.CTS)"
-               (0, pyb.UART.RTS, pyb.UART.CTS, pyb.UART.RTS | pyb.UART.CTS))
+        one_of(name, 20, flow, (0, 256, 512, 768))  # "flow (UART.RTS, UART.CTS)"
         check(name, "timeout", timeout, 0)
         check(name, "timeout_char", timeout_char, 0)
         check(name, "rxbuf", rxbuf, 0)
         check(name, "linebuf", linebuf, 1)
-        if flow and n not in (2, 3):
-            # boards/PYBV11/mpconfigboard.h gives RTS/CTS pins to UART 2 and 3 only
-            raise err(ValueError, "", 21, name)
-        # TX, RX, RTS, CTS (boards/PYBV11/mpconfigboard.h, pins.csv)
+        # TX, RX, RTS, CTS (boards/PYBV11/mpconfigboard.h, pins.csv): only
+        # UART 2 and 3 have RTS/CTS pins.
         p = "X9,X10|X3,X4,X2,X1|Y9,Y10,Y7,Y6|X1,X2||Y1,Y2".split("|")[n - 1].split(",")
+        if flow and len(p) < 4:
+            raise err(ValueError, "", 21, name)
         pins = p[0] + "," + p[1]
         roles = "TX,RX"
-        if flow & pyb.UART.RTS:
+        if flow & 256:  # UART.RTS (ports/stm32/uart.h)
             pins += "," + p[2]
             roles += ",RTS"
-        if flow & pyb.UART.CTS:
+        if flow & 512:  # UART.CTS
             pins += "," + p[3]
             roles += ",CTS"
         take(pins, name, roles)
