@@ -2,7 +2,8 @@
 interpreter (unix port) with the board's heap (``-X heapsize=100K``).
 
 Each figure is measured in a fresh interpreter: ``gc.collect()`` and
-``gc.mem_free()`` before and after the import. The simulated ``pyb`` is
+``gc.mem_free()`` before and after the import, with interned names counted
+per name (``qstr_adjusted``). The simulated ``pyb`` is
 loaded first (its own cost is not counted: on a board ``pyb`` lives in
 flash) and the interpreter gets that much more heap, so the device code
 still has 100 KB. Modules are measured from .py source and from .mpy files
@@ -50,25 +51,54 @@ MICROPYTHON = tool("micropython")
 MPY_CROSS = tool("mpy-cross")
 
 
-def run_mp(code, heap):
+def run_mp(code, heap, stdout=False):
     out = subprocess.run([MICROPYTHON, "-X", "heapsize=%d" % heap, "-c", code],
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError("micropython failed:\n%s%s" % (out.stdout, out.stderr))
-    return int(out.stdout.strip().splitlines()[-1])
+    return out.stdout if stdout else int(out.stdout.strip().splitlines()[-1])
+
+
+# Bytes of one entry of a qstr pool (py/qstr.c qstr_add): a pointer, a
+# 2-byte hash (MICROPY_QSTR_BYTES_IN_HASH at the EXTRA_FEATURES level, which
+# ports/stm32 and ports/webassembly both use) and a 1-byte length.
+QSTR_ENTRY = {32: 4 + 2 + 1, 64: 8 + 2 + 1}
+
+
+def qstr_adjusted(out, bits):
+    """The heap figure printed last in ``out``, with the interned names
+    counted per name: ``micropython.qstr_info()`` printed before and after
+    the import gives the names added and the pool arrays allocated. A pool
+    doubles when full, so whether an import happens to allocate the next
+    one (4.5 KB on 32 bits at 640 names) depends on how many names were
+    interned before it (here by the simulated pyb, which a board has in
+    flash): each new name is counted at its share of a pool, ``QSTR_ENTRY``
+    bytes, plus its text, whether or not a pool was allocated."""
+    lines = out.strip().splitlines()
+    info = []
+    for line in lines:
+        if line.startswith("qstr pool:"):
+            fields = line.split(":", 1)[1].replace(",", " ").split()
+            info.append(dict(kv.split("=") for kv in fields))
+    if len(info) != 2:
+        raise RuntimeError("expected two qstr_info() lines:\n%s" % out)
+    a, b = ({k: int(v) for k, v in d.items()} for d in info)
+    arrays = ((b["n_total_bytes"] - b["n_str_data_bytes"])
+              - (a["n_total_bytes"] - a["n_str_data_bytes"]))
+    return int(lines[-1]) - arrays + (b["n_qstr"] - a["n_qstr"]) * QSTR_ENTRY[bits]
 
 
 def held(lib_path, sim_path, imports, heap):
     """Bytes held after importing ``imports`` (with the sim loaded first)."""
     code = (
-        "import sys, gc\n"
+        "import sys, gc, micropython\n"
         "sys.path[:0] = [%r, %r]\n"
         "import pyb_sim; pyb_sim.install()\n"
-        "gc.collect(); a = gc.mem_free()\n"
+        "gc.collect(); micropython.qstr_info(); a = gc.mem_free()\n"
         "%s\n"
-        "gc.collect(); print(a - gc.mem_free())\n"
+        "gc.collect(); b = gc.mem_free(); micropython.qstr_info(); print(a - b)\n"
     ) % (lib_path, sim_path, "\n".join("import " + m for m in imports))
-    return run_mp(code, heap)
+    return qstr_adjusted(run_mp(code, heap, stdout=True), 64)
 
 
 def held32(node, sim_path, lib_path, imports, heap):
@@ -79,7 +109,7 @@ def held32(node, sim_path, lib_path, imports, heap):
     import run_micropython32 as r32
 
     code = (
-        "import sys, gc\n"
+        "import sys, gc, micropython\n"
         "sys.path[:0] = ['/sim', '/lib']\n"
         "held = [0]\n"
         "def step(i):\n"
@@ -87,10 +117,13 @@ def held32(node, sim_path, lib_path, imports, heap):
         "        import pyb_sim\n"
         "        pyb_sim.install()\n"
         "    elif i == 1:\n"
+        "        micropython.qstr_info()\n"
         "        held[0] = gc.mem_alloc()\n"
         "%s"
         "    else:\n"
-        "        print(gc.mem_alloc() - held[0])\n"
+        "        a = gc.mem_alloc()\n"
+        "        micropython.qstr_info()\n"
+        "        print(a - held[0])\n"
         "    gc.collect()  # runs when this call returns\n"
         "STEPS = 3\n"
     ) % "".join("        import %s\n" % m for m in imports)
@@ -98,7 +131,7 @@ def held32(node, sim_path, lib_path, imports, heap):
                   [(sim_path, "/sim"), (lib_path, "/lib")])
     if out.returncode != 0:
         raise RuntimeError("32-bit micropython failed:\n%s%s" % (out.stdout, out.stderr))
-    return int(out.stdout.strip().splitlines()[-1])
+    return qstr_adjusted(out.stdout, 32)
 
 
 def compile_tree(src, dst):
@@ -152,7 +185,11 @@ def main():
         "Heap held after import (bytes), MicroPython unix port (64-bit), "
         "`-X heapsize=100K` for the device code; measured by `make bench` "
         "(`bench/memory.py`). Bytecode and strings take the same bytes on both; "
-        "objects take half on the board.",
+        "objects take half on the board. Each name the import interns counts as its "
+        "text plus its entry in a qstr pool (7 bytes on 32 bits, 11 on 64), whether "
+        "or not the import happens to be the one that allocates the next, doubled, "
+        "pool (that depends on the names interned before it, here by the simulated "
+        "`pyb`, which a board keeps in flash).",
         "",
         "The 32-bit column is MicroPython's WebAssembly build (4-byte words, "
         "as on the board), from .mpy: that build keeps the docstrings of source "
