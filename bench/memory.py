@@ -135,13 +135,17 @@ def held32(node, sim_path, lib_path, imports, heap):
 
 
 def compile_tree(src, dst):
+    """Compile the package folder ``src`` into ``dst`` as ``pyb-bridge deploy
+    --mpy`` does: the source name in each file is package/module.py."""
     for dirpath, _, files in os.walk(src):
         for f in files:
             if f.endswith(".py"):
                 rel = os.path.relpath(os.path.join(dirpath, f), src)
                 out = os.path.join(dst, rel[:-3] + ".mpy")
                 os.makedirs(os.path.dirname(out), exist_ok=True)
-                subprocess.run([MPY_CROSS, "-o", out, os.path.join(dirpath, f)], check=True)
+                name = os.path.basename(src) + "/" + rel.replace(os.sep, "/")
+                subprocess.run([MPY_CROSS, "-s", name, "-o", out, os.path.join(dirpath, f)],
+                               check=True)
 
 
 def main():
