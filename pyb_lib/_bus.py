@@ -1,6 +1,6 @@
 """What I2CDevice and SPIDevice share: typed register access, bit fields
 and argument checks (bus errors get their message from
-``pyb_lib._errors.bus``). A subclass sets ``name`` and
+``pyb_lib._oserrors.bus``). A subclass sets ``name`` and
 ``_regw`` (hex digits of a register address: 2 or 4), calls
 ``RegisterDevice.__init__`` and provides ``_xfer(mode, buf, reg)``: mode 0
 reads into ``buf``, mode 1 writes ``buf``, from register ``reg`` on

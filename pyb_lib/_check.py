@@ -11,7 +11,7 @@ after import small.
 def err(exc, name, n, *args):
     """``exc("name: text % args")``, text being message ``n`` of
     pyb_lib._errors (or ``n`` itself, a str); without the prefix when
-    ``name`` is empty. An int ``exc`` is an errno: OSError(exc, ...)."""
+    ``name`` is empty."""
     import pyb_lib._errors
 
     return pyb_lib._errors.make(exc, name, n, args)

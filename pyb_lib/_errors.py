@@ -1,6 +1,8 @@
 """The error messages of the peripheral modules, imported at the first
 error (through ``pyb_lib._check``): a program that makes no mistake never
-holds their text. The modules name a message by its number in ``TEXT``."""
+holds their text. The modules name a message by its number in ``TEXT``.
+The errors a working program may meet and catch (a device that does not
+answer, a UART timeout) are made by the smaller ``pyb_lib._oserrors``."""
 
 TEXT = (
     "%s must be one of %s, not %r",  # 0: _check.one_of
@@ -27,21 +29,19 @@ TEXT = (
     "%s has no RTS/CTS pins; flow control needs UART 2 or 3",  # 21
     "delimiter must be an int or 1 byte",  # 22
     "line longer than the %d-byte buffer (linebuf)",  # 23
-    "wanted %d bytes, got %d in %d ms",  # 24
-    "wrote %d of %d bytes, then timed out",  # 25
-    "pin %s has no ADC (%s); analog pins: X1-X8, X11, X12, X19-X22, Y11, Y12",  # 26: adc
-    "DAC(%r) doesn't exist; channels: 1 (X5), 2 (X6)",  # 27: dac
-    "device address",  # 28: i2c
+    "pin %s has no ADC (%s); analog pins: X1-X8, X11, X12, X19-X22, Y11, Y12",  # 24: adc
+    "DAC(%r) doesn't exist; channels: 1 (X5), 2 (X6)",  # 25: dac
+    "device address",  # 26: i2c
 )
 
 
 def make(exc, name, n, args):
     """``exc("name: text % args")`` (no prefix when ``name`` is empty), text
-    being message ``n`` or ``n`` itself (a str); an int ``exc`` is an errno."""
+    being message ``n`` or ``n`` itself (a str)."""
     text = (TEXT[n] if type(n) is int else n) % args
     if name:
         text = "%s: %s" % (name, text)
-    return OSError(exc, text) if type(exc) is int else exc(text)
+    return exc(text)
 
 
 def check(name, key, value, low, high, text, real):
@@ -78,20 +78,3 @@ def register(dev, reg, value, low, high):
     number, or a ``value`` outside ``low..high`` for it."""
     check(dev.name, "register", reg, 0, (1 << (dev._regw << 2)) - 1, "", False)
     check(dev.name, "value", value, low, high, " for register 0x%0*X" % (dev._regw, reg), False)
-
-
-def bus(dev, e, mode, buf, reg):
-    """OSError ``e`` of a bus transfer raised again with the same errno and a
-    message naming the device ``dev``, what was done (``mode`` 0 read, 1
-    write, 2 exchange, 3 scan) and the register or the byte count."""
-    n = e.args[0] if e.args else 0
-    if (n == 5 or n == 19) and dev._nack:  # EIO (pyb), ENODEV (machine)
-        text = dev._nack
-    else:  # ETIMEDOUT, EBUSY
-        text = "timed out" if n == 110 else "bus busy" if n == 16 else "error %d" % n
-    if reg >= 0:
-        data = "register 0x%0*X" % (dev._regw, reg)
-    else:
-        data = "the bus" if buf is None else "%d bytes" % len(buf)
-    raise OSError(n, "%s: %s %s %s" % (
-        dev.name, text, ("reading", "writing", "exchanging", "scanning")[mode], data))

@@ -45,7 +45,7 @@ class AnalogIn:
             self._hw = pyb.ADC(pin)
         except ValueError as e:
             give(name, "AnalogIn(%s)" % name)
-            raise err(ValueError, "", 26, pin, e)
+            raise err(ValueError, "", 24, pin, e)
         self.pin = pin
         self._name = name
         self.calibrate()

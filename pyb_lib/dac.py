@@ -29,7 +29,7 @@ class AnalogOut:
 
     def __init__(self, channel, bits=8, *, vref=3.3, max_samples=256, timer_id=None):
         if type(channel) is not int or channel not in (1, 2):
-            raise err(ValueError if type(channel) is int else TypeError, "", 27, channel)
+            raise err(ValueError if type(channel) is int else TypeError, "", 25, channel)
         self.name = name = "DAC(%d)" % channel
         one_of(name, "bits", bits, (8, 12))
         if timer_id is None:

@@ -40,7 +40,7 @@ class I2CDevice(RegisterDevice):
     def __init__(self, bus, address, *, baudrate=400000, addr_size=8, retries=2,
                  timeout=5000, i2c=None):
         n = bus_number(bus, "I2C")
-        check("I2C(%s)" % (n or bus), 28, address, 0)  # "device address"
+        check("I2C(%s)" % (n or bus), 26, address, 0)  # "device address"
         self.name = name = "I2C(%s) device 0x%02X" % (n or bus, address)
         bus_number(bus, "I2C", name)
         if not 0x08 <= address <= 0x77:
@@ -73,9 +73,9 @@ class I2CDevice(RegisterDevice):
         try:
             return self.i2c.scan()
         except OSError as e:
-            import pyb_lib._errors
+            import pyb_lib._oserrors
 
-            pyb_lib._errors.bus(self, e, 3, None, -1)
+            pyb_lib._oserrors.bus(self, e, 3, None, -1)
 
     def probe(self):
         """True if the device acknowledges its address."""
@@ -121,9 +121,9 @@ class I2CDevice(RegisterDevice):
             except OSError as e:
                 # retry EIO / ENODEV (no ACK) and ETIMEDOUT
                 if not n or not e.args or e.args[0] not in (5, 19, 110):
-                    import pyb_lib._errors
+                    import pyb_lib._oserrors
 
-                    pyb_lib._errors.bus(self, e, mode, buf, reg)
+                    pyb_lib._oserrors.bus(self, e, mode, buf, reg)
             n -= 1
 
     def readinto(self, buf):

@@ -127,9 +127,9 @@ class SPIDevice(RegisterDevice):
                 else:
                     spi.readinto(buf, 0)
         except OSError as e:
-            import pyb_lib._errors
+            import pyb_lib._oserrors
 
-            pyb_lib._errors.bus(self, e, mode, buf, reg)
+            pyb_lib._oserrors.bus(self, e, mode, buf, reg)
 
     # --- raw transfers (inside ``with dev:``) ------------------------------
     def readinto(self, buf, write=0x00):

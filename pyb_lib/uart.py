@@ -190,8 +190,10 @@ class UARTPort:
         counts wanted and got; the bytes got stay buffered."""
         data = self.read_packet(n, timeout_ms)
         if data is None:
-            raise err(110, self.name, 24, n, self._end - self._start,
-                      self._timeout(timeout_ms))
+            import pyb_lib._oserrors
+
+            raise pyb_lib._oserrors.wanted(self.name, n, self._end - self._start,
+                                           self._timeout(timeout_ms))
         return data
 
     def readinto(self, buf, nbytes=None):
@@ -229,7 +231,9 @@ class UARTPort:
             while done < size:
                 n = self._hw.write(b[done:]) or 0
                 if not n:  # ETIMEDOUT
-                    raise err(110, self.name, 25, done, size)
+                    import pyb_lib._oserrors
+
+                    raise pyb_lib._oserrors.wrote(self.name, done, size)
                 done += n
         return size
 
