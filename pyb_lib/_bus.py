@@ -1,22 +1,22 @@
-"""What I2CDevice and SPIDevice share: typed register access, bit fields,
-argument checks and bus error messages. A subclass sets ``name`` and
+"""What I2CDevice and SPIDevice share: typed register access, bit fields
+and argument checks (bus errors get their message from
+``pyb_lib._oserrors.bus``). A subclass sets ``name`` and
 ``_regw`` (hex digits of a register address: 2 or 4), calls
 ``RegisterDevice.__init__`` and provides ``_xfer(mode, buf, reg)``: mode 0
 reads into ``buf``, mode 1 writes ``buf``, from register ``reg`` on
 (``reg`` < 0: no register)."""
 
-from pyb_lib._check import check, err
+from pyb_lib._check import check, err, give, take
 
 
 def bus_number(bus, kind, name=None):
     """1 or 2 for bus 1, 2, 'X' or 'Y'. Another int or str: 0 if ``name`` is
     None, else ValueError prefixed by ``name``. TypeError for other types."""
     if type(bus) is not int and type(bus) is not str:
-        raise err(TypeError, name, "%s bus must be 1, 2, 'X' or 'Y', not %s",
-                  kind, type(bus).__name__)
+        raise err(TypeError, name, 2, kind, type(bus).__name__)
     n = 1 if bus == "X" or bus == 1 else 2 if bus == "Y" or bus == 2 else 0
     if not n and name is not None:
-        raise err(ValueError, name, "%s bus %r doesn't exist; use 1, 2, 'X' or 'Y'", kind, bus)
+        raise err(ValueError, name, 3, kind, bus)
     return n
 
 
@@ -24,6 +24,9 @@ class RegisterDevice:
     name = ""
     _regw = 2
     _nack = ""  # what EIO means on this bus, if it means more than "error 5"
+    # Board pins held (pyb_lib._check.take): the chip select ``_cpin`` as
+    # ``owner`` (SPI), the bus pins ``_bpins`` as ``_bown`` ('I2C(1)').
+    _cpin = _bpins = owner = _bown = ""
 
     def __init__(self):
         # [0]: command byte (SPI); [1], [1:3]: one and two data bytes. _mv[k]
@@ -35,33 +38,18 @@ class RegisterDevice:
     def __repr__(self):
         return "<%s %s>" % (type(self).__name__, self.name)
 
-    def _fail(self, e, mode, buf, reg):
-        """OSError ``e`` raised again with the same errno and a message
-        naming the device, what was done (``mode`` 0 read, 1 write, 2 exchange,
-        3 scan) and the register or the byte count."""
-        n = e.args[0] if e.args else 0
-        if (n == 5 or n == 19) and self._nack:  # EIO (pyb), ENODEV (machine)
-            text = self._nack
-        else:  # ETIMEDOUT, EBUSY
-            text = "timed out" if n == 110 else "bus busy" if n == 16 else "error %d" % n
-        if reg >= 0:
-            data = "register 0x%0*X" % (self._regw, reg)
-        else:
-            data = "the bus" if buf is None else "%d bytes" % len(buf)
-        raise OSError(n, "%s: %s %s %s" % (
-            self.name, text, ("reading", "writing", "exchanging", "scanning")[mode], data))
-
     def _reg(self, reg, value=0, low=0, high=0):
         """Check the register number and the ``value`` (``low..high``) for it."""
-        check(self.name, "register", reg, 0, (1 << (self._regw << 2)) - 1)
-        if type(value) is not int or not low <= value <= high:
-            check(self.name, "value", value, low, high, " for register 0x%0*X" % (self._regw, reg))
+        if type(reg) is not int or type(value) is not int or reg < 0 \
+                or reg >> (self._regw << 2) or not low <= value <= high:
+            import pyb_lib._errors
+
+            pyb_lib._errors.register(self, reg, value, low, high)
 
     def _bits(self, shift, width):
         if type(shift) is not int or type(width) is not int or shift < 0 \
                 or width < 1 or shift + width > 8:
-            raise err(ValueError, self.name, "bits shift %r width %r do not fit in 8 bits",
-                      shift, width)
+            raise err(ValueError, self.name, 4, shift, width)
         return (1 << width) - 1
 
     def _data(self, buf, write):
@@ -76,17 +64,34 @@ class RegisterDevice:
                 except TypeError:
                     t = True
             if t:
-                raise err(TypeError, self.name, "data must be bytes-like, not %s",
-                          type(buf).__name__)
+                raise err(TypeError, self.name, 5, type(buf).__name__)
             return
         if t or isinstance(buf, bytes):
-            raise err(TypeError, self.name, "need a writable buffer (bytearray, memoryview,"
-                      " array), not %s", type(buf).__name__)
+            raise err(TypeError, self.name, 6, type(buf).__name__)
         if not len(buf):
-            raise err(ValueError, self.name, "empty buffer")
+            raise err(ValueError, self.name, 7)
 
-    def _xfer(self, mode, buf, reg):
-        raise NotImplementedError
+    def _hold(self, pins, owner, roles):
+        """Take the bus pins for ``owner``; on failure let go of the CS too."""
+        try:
+            take(pins, owner, roles)
+        except ValueError:
+            self.deinit()
+            raise
+        self._bpins = pins
+        self._bown = owner
+
+    def deinit(self):
+        """Let go of the pins this device holds (an SPI device's CS; the bus
+        pins once no device uses the bus), so that another object may take them."""
+        give(self._cpin, self.owner)
+        give(self._bpins, self._bown)
+        self._cpin = self._bpins = ""
+
+    def write(self, buf):
+        """Send ``buf`` to the device (no register address; SPI: inside ``with dev:``)."""
+        self._data(buf, True)
+        self._xfer(1, buf, -1)  # type: ignore[attr-defined]
 
     # --- registers ---------------------------------------------------------
     def read_register(self, reg, n):
@@ -99,7 +104,7 @@ class RegisterDevice:
         """Read ``len(buf)`` bytes from ``reg`` on into ``buf``; allocates nothing."""
         self._reg(reg)
         self._data(buf, False)
-        self._xfer(0, buf, reg)
+        self._xfer(0, buf, reg)  # type: ignore[attr-defined]
 
     def write_register(self, reg, data):
         """Write ``data`` (bytes-like, or an int 0..255 for one byte) from ``reg`` on."""
@@ -108,7 +113,7 @@ class RegisterDevice:
             return
         self._reg(reg)
         self._data(data, True)
-        self._xfer(1, data, reg)
+        self._xfer(1, data, reg)  # type: ignore[attr-defined]
 
     def read_u8(self, reg):
         self.read_register_into(reg, self._mv[1])
@@ -117,7 +122,7 @@ class RegisterDevice:
     def write_u8(self, reg, value):
         self._reg(reg, value, 0, 0xFF)
         self._buf[1] = value
-        self._xfer(1, self._mv[1], reg)
+        self._xfer(1, self._mv[1], reg)  # type: ignore[attr-defined]
 
     def read_u16(self, reg, little=False):
         """Two bytes from ``reg`` as an unsigned int, big endian unless ``little``."""
@@ -137,7 +142,7 @@ class RegisterDevice:
         b = self._buf
         b[1] = (value >> (0 if little else 8)) & 0xFF
         b[2] = (value >> (8 if little else 0)) & 0xFF
-        self._xfer(1, self._mv[2], reg)
+        self._xfer(1, self._mv[2], reg)  # type: ignore[attr-defined]
 
     def read_bits(self, reg, shift, width):
         """Bits ``shift`` .. ``shift + width - 1`` of the 8-bit register ``reg``."""

@@ -1,43 +1,46 @@
 """Argument checks and error messages shared by the peripheral modules.
 
 Every message starts with the name of the port or device (``UART(1): ...``)
-when there is one. One copy of each message format serves every module,
-which keeps the heap the modules hold after import small.
+when there is one. The texts live in ``pyb_lib._errors``, numbered, and
+that module is imported at the first error only: a program that makes no
+mistake never holds them, which keeps the heap the peripheral modules hold
+after import small.
 """
 
 
-def err(exc, name, text, *args):
-    """``exc("name: text % args")``; without the prefix when ``name`` is empty."""
-    text = text % args
-    return exc("%s: %s" % (name, text) if name else text)
+def err(exc, name, n, *args):
+    """``exc("name: text % args")``, text being message ``n`` of
+    pyb_lib._errors (or ``n`` itself, a str); without the prefix when
+    ``name`` is empty."""
+    import pyb_lib._errors
+
+    return pyb_lib._errors.make(exc, name, n, args)
 
 
 def check(name, key, value, low, high=None, text="", real=False):
     """``value`` if it is an int (not a bool; with ``real`` also a float)
     in ``low..high`` (``high`` None: no upper bound); TypeError or
-    ValueError naming the argument ``key`` otherwise. ``text`` ends the
-    range message, e.g. " (linebuf)"."""
+    ValueError naming the argument ``key`` (a str, or a message number)
+    otherwise. ``text`` ends the range message, e.g. " (linebuf)"."""
     t = type(value)
-    if t is not int and (not real or t is not float):
-        raise err(TypeError, name, "%s must be an int%s, not %s", key,
-                  " or a float" if real else "", t.__name__)
-    if high is None:
-        if value < low:
-            raise err(ValueError, name, "%s must be >= %s, not %s", key, low, value)
-    elif not low <= value <= high:
-        raise err(ValueError, name, "%s %s out of range %s..%s%s", key, value, low, high, text)
-    return value
+    if (t is int or real and t is float) and low <= value \
+            and (high is None or value <= high):
+        return value
+    import pyb_lib._errors
+
+    return pyb_lib._errors.check(name, key, value, low, high, text, real)
 
 
 def one_of(name, key, value, args):
     """``value`` if it is one of the tuple ``args`` (ints or None; a bool or
     a float is not an int here); ValueError, or TypeError for a value of
-    another type, otherwise."""
+    another type, naming ``key`` (a str, or a message number) otherwise."""
     for a in args:
         if value is a or (type(value) is type(a) and value == a):
             return value
-    raise err(ValueError if value is None or type(value) is int else TypeError, name,
-              "%s must be one of %s, not %r", key, args, value)
+    import pyb_lib._errors
+
+    raise pyb_lib._errors.one_of(name, key, value, args)
 
 
 # Which pyb_lib object holds which board pin: pin ('X5') -> [owner, role,
@@ -59,9 +62,9 @@ def take(pins, owner, roles):
     for i in range(len(p)):
         h = held.get(p[i])
         if h is not None and (h[0] != owner or h[1] != r[i]):
-            raise ValueError("%s is %s's %s; %s %s" % (
-                p[i], h[0], h[1], owner,
-                "drives " + p[i] if r[i] == "output" else "uses %s as %s" % (p[i], r[i])))
+            import pyb_lib._errors
+
+            raise pyb_lib._errors.taken(p[i], h, owner, r[i])
     for i in range(len(p)):
         h = held.get(p[i])
         if h is None:

@@ -7,7 +7,8 @@
     out.stop()
 
 Waveforms are played by DMA from a buffer the object owns (made once, at
-construction), paced by a timer, so the CPU is free while they play.
+construction), paced by a timer, so the CPU is free while they play. They
+are computed by ``pyb_lib._wave``, imported with the first waveform.
 """
 
 from array import array
@@ -28,8 +29,7 @@ class AnalogOut:
 
     def __init__(self, channel, bits=8, *, vref=3.3, max_samples=256, timer_id=None):
         if type(channel) is not int or channel not in (1, 2):
-            raise (ValueError if type(channel) is int else TypeError)(
-                "DAC(%r) doesn't exist; channels: 1 (X5), 2 (X6)" % (channel,))
+            raise err(ValueError if type(channel) is int else TypeError, "", 25, channel)
         self.name = name = "DAC(%d)" % channel
         one_of(name, "bits", bits, (8, 12))
         if timer_id is None:
@@ -69,84 +69,29 @@ class AnalogOut:
     # --- waveforms ------------------------------------------------------
     def sine(self, freq_hz, samples=64, amplitude_v=1.65, offset_v=1.65):
         """Play a sine of ``freq_hz`` around ``offset_v``, peak ``amplitude_v``."""
-        return self._play(0, freq_hz, samples, amplitude_v, offset_v, 0)
+        import pyb_lib._wave
+
+        return pyb_lib._wave.play(self, 0, freq_hz, samples, amplitude_v, offset_v, 0)
 
     def triangle(self, freq_hz, samples=64, amplitude_v=1.65, offset_v=1.65):
         """Play a triangle from the low level (first sample) to the high
         level (sample samples/2) and back."""
-        return self._play(1, freq_hz, samples, amplitude_v, offset_v, 0)
+        import pyb_lib._wave
+
+        return pyb_lib._wave.play(self, 1, freq_hz, samples, amplitude_v, offset_v, 0)
 
     def square(self, freq_hz, samples=64, amplitude_v=1.65, offset_v=1.65, duty=0.5):
         """Play a square wave: high for the first ``duty`` of each period."""
-        return self._play(2, freq_hz, samples, amplitude_v, offset_v, duty)
+        import pyb_lib._wave
+
+        return pyb_lib._wave.play(self, 2, freq_hz, samples, amplitude_v, offset_v, duty)
 
     def play(self, samples, freq_hz):
         """Play the raw values ``samples`` (a sequence of ints) in a loop, the
         whole sequence ``freq_hz`` times a second."""
-        try:
-            n = len(samples)
-        except TypeError:
-            raise err(TypeError, self.name, "samples must be a sequence of ints")
-        check(self.name, "samples", n, 2, len(self._wave), " (max_samples)")
-        for v in samples:
-            if type(v) is not int or not 0 <= v <= self.full:
-                raise err(ValueError, self.name, "sample %r out of range 0..%d", v, self.full)
-        return self._play(3, freq_hz, n, samples, 0, 0)
+        import pyb_lib._wave
 
-    def _play(self, kind, freq_hz, n, amplitude_v, offset_v, duty):
-        """Fill the first ``n`` samples with a sine (kind 0), a triangle (1),
-        a square wave (2) or the values ``amplitude_v`` (3), then play them
-        in a loop, ``freq_hz`` times a second; return the sample rate."""
-        name = self.name
-        buf = self._wave
-        if kind < 3:
-            check(name, "samples", n, 2, len(buf), " (max_samples)")
-            check(name, "amplitude_v", amplitude_v, 0, None, "", True)
-            check(name, "offset_v", offset_v, 0, None, "", True)
-            check(name, "duty", duty, 0, 1, "", True)
-            low, high = offset_v - amplitude_v, offset_v + amplitude_v
-            if low < 0 or high > self.vref + 1e-9:
-                raise err(ValueError, name, "offset_v %s +- amplitude_v %s leaves 0..%s V",
-                          offset_v, amplitude_v, self.vref)
-        check(name, "freq_hz", freq_hz, 0, None, "", True)
-        r = int(freq_hz * n + 0.5)
-        if freq_hz <= 0 or not 1 <= r <= 1000000:  # what the DAC and its DMA sustain
-            raise err(ValueError, name, "%s Hz x %d samples = %d samples/s,"
-                      " out of range 1..1000000", freq_hz, n, r)
-        for i in range(n):
-            if kind == 3:
-                buf[i] = amplitude_v[i]
-                continue
-            if kind == 0:
-                # sin(2 pi i / n) to 1e-9: fold to -pi/2..pi/2, then a Taylor series
-                x = i / n
-                if x > 0.5:
-                    x -= 1
-                if x > 0.25:
-                    x = 0.5 - x
-                elif x < -0.25:
-                    x = -0.5 - x
-                x *= 6.283185307179586
-                t = v = x
-                for k in range(1, 12):
-                    t = -t * x * x / ((2 * k) * (2 * k + 1))
-                    v += t
-                v = offset_v + amplitude_v * v
-            elif kind == 1:
-                v = low + (high - low) * (2 * i if 2 * i < n else 2 * (n - i)) / n
-            else:
-                v = high if i < int(duty * n + 0.5) else low
-            buf[i] = self.raw(v)
-        timer = self._timer
-        if type(timer) is int:
-            timer = self._timer = pyb.Timer(timer)
-        elif self._n:
-            timer.deinit()
-        timer.init(freq=r)
-        self._n = n
-        self._hw.write_timed(buf if n == len(buf) else memoryview(buf)[:n], timer,
-                             mode=pyb.DAC.CIRCULAR)
-        return r
+        return pyb_lib._wave.play(self, 3, freq_hz, samples, 0, 0, 0)
 
     def sample_rate(self):
         """Samples/s of the waveform playing (the timer's real rate), or 0."""

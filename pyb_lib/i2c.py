@@ -19,7 +19,7 @@ acknowledge raises errno 19 (ENODEV) there, 5 (EIO) on ``pyb.I2C``.
 """
 
 from pyb_lib._bus import RegisterDevice, bus_number
-from pyb_lib._check import check, err, give, one_of, take
+from pyb_lib._check import check, err, one_of
 
 try:
     import pyb
@@ -40,18 +40,19 @@ class I2CDevice(RegisterDevice):
     def __init__(self, bus, address, *, baudrate=400000, addr_size=8, retries=2,
                  timeout=5000, i2c=None):
         n = bus_number(bus, "I2C")
-        check("I2C(%s)" % (n or bus), "device address", address, 0)
+        check("I2C(%s)" % (n or bus), 26, address, 0)  # "device address"
         self.name = name = "I2C(%s) device 0x%02X" % (n or bus, address)
         bus_number(bus, "I2C", name)
         if not 0x08 <= address <= 0x77:
-            raise err(ValueError, name, "address outside 0x08..0x77")
+            raise err(ValueError, name, 8)
         one_of(name, "addr_size", addr_size, (8, 16))
         check(name, "retries", retries, 0)
         if i2c is None:
             check(name, "baudrate", baudrate, 1, 400000)
             if pyb is None:
-                raise err(TypeError, name, "no pyb on this board: pass i2c=machine.I2C(...)")
-            take("%s9,%s10" % ("XY"[n - 1], "XY"[n - 1]), "I2C(%d)" % n, "SCL,SDA")
+                raise err(TypeError, name, 9)
+            c = "XY"[n - 1]
+            self._hold(c + "9," + c + "10", "I2C(%d)" % n, "SCL,SDA")
             i2c = pyb.I2C(n, pyb.I2C.CONTROLLER, baudrate=baudrate)
             self._baud = baudrate
         else:
@@ -67,19 +68,14 @@ class I2CDevice(RegisterDevice):
         # a machine.I2C / SoftI2C bus instead of a pyb.I2C
         self._m = hasattr(i2c, "readfrom_mem_into")
 
-    def deinit(self):
-        """Let go of the bus pins (SCL, SDA) once no device uses the bus."""
-        if self._baud:
-            c = "XY"[self.bus - 1]
-            give("%s9,%s10" % (c, c), "I2C(%d)" % self.bus)
-            self._baud = 0
-
     def scan(self):
         """Addresses of all devices that answer on this device's bus."""
         try:
             return self.i2c.scan()
         except OSError as e:
-            self._fail(e, 3, None, -1)
+            import pyb_lib._oserrors
+
+            pyb_lib._oserrors.bus(self, e, 3, None, -1)
 
     def probe(self):
         """True if the device acknowledges its address."""
@@ -125,13 +121,10 @@ class I2CDevice(RegisterDevice):
             except OSError as e:
                 # retry EIO / ENODEV (no ACK) and ETIMEDOUT
                 if not n or not e.args or e.args[0] not in (5, 19, 110):
-                    self._fail(e, mode, buf, reg)
-            n -= 1
+                    import pyb_lib._oserrors
 
-    def write(self, buf):
-        """Send ``buf`` to the device (no register address)."""
-        self._data(buf, True)
-        self._xfer(1, buf, -1)
+                    pyb_lib._oserrors.bus(self, e, mode, buf, reg)
+            n -= 1
 
     def readinto(self, buf):
         """Receive ``len(buf)`` bytes into ``buf`` (no register address); no allocation."""

@@ -25,7 +25,7 @@ naming the bus and the CS pin.
 
 from micropython import const
 from pyb_lib._bus import RegisterDevice, bus_number
-from pyb_lib._check import check, err, give, one_of, take
+from pyb_lib._check import check, err, one_of, take
 
 try:
     import pyb
@@ -51,8 +51,7 @@ class SPIDevice(RegisterDevice):
         check(name, "write_flag", write_flag, 0, 0xFF)
         if spi is None or pyb is None and isinstance(cs, str):
             if pyb is None:
-                raise err(TypeError, name, "no pyb on this board: pass spi=machine.SPI(...) "
-                          "and cs=machine.Pin(...)")
+                raise err(TypeError, name, 10)
             check(name, "baudrate", baudrate, 1)
             spi = pyb.SPI(n)  # the bus's one object; set up when the device takes it
             self._mode = (baudrate, polarity, phase, firstbit)  # type: tuple | None
@@ -61,18 +60,11 @@ class SPIDevice(RegisterDevice):
         # The pins it holds (pyb_lib._check.take): CS as ``owner``, the bus's
         # SCK, MISO, MOSI as SPI(n) when pyb_lib set the bus up.
         self.owner = owner = owner or "SPI(%d) device" % n
-        self.bus = n
         self._cpin = pin if isinstance(pin, str) else ""
-        self._bpins = ""
         take(self._cpin, owner, "chip select")
         if self._mode:
             c = "XY"[n - 1]
-            try:
-                take("%s6,%s7,%s8" % (c, c, c), "SPI(%d)" % n, "SCK,MISO,MOSI")
-            except ValueError:
-                self.deinit()
-                raise
-            self._bpins = "%s6,%s7,%s8" % (c, c, c)
+            self._hold(c + "6," + c + "7," + c + "8", "SPI(%d)" % n, "SCK,MISO,MOSI")
         try:
             if isinstance(cs, str):
                 cs = pyb.Pin(cs, pyb.Pin.OUT_PP, value=1)
@@ -89,17 +81,10 @@ class SPIDevice(RegisterDevice):
         self.write_flag = write_flag
         self._active = False
 
-    def deinit(self):
-        """Let go of the pins this device holds (its CS, and the bus pins
-        once no device uses the bus), so that another object may take them."""
-        give(self._cpin, self.owner)
-        give(self._bpins, "SPI(%d)" % self.bus)
-        self._cpin = self._bpins = ""
-
     # --- transactions ------------------------------------------------------
     def __enter__(self):
         if self._active:
-            raise err(RuntimeError, self.name, "already in a transaction")
+            raise err(RuntimeError, self.name, 11)
         self._active = True
         m = self._mode
         if m is not None:
@@ -125,8 +110,7 @@ class SPIDevice(RegisterDevice):
         try:
             if reg < 0:
                 if not self._active:
-                    raise err(RuntimeError, self.name, "%s outside a transaction; use 'with dev:'",
-                              ("readinto", "write", "write_readinto")[mode])
+                    raise err(RuntimeError, self.name, 12 + mode)
                 if mode == 1:
                     spi.write(buf)
                 elif mode:
@@ -143,14 +127,11 @@ class SPIDevice(RegisterDevice):
                 else:
                     spi.readinto(buf, 0)
         except OSError as e:
-            self._fail(e, mode, buf, reg)
+            import pyb_lib._oserrors
+
+            pyb_lib._oserrors.bus(self, e, mode, buf, reg)
 
     # --- raw transfers (inside ``with dev:``) ------------------------------
-    def write(self, buf):
-        """Send ``buf``; what comes back is dropped."""
-        self._data(buf, True)
-        self._xfer(1, buf, -1)
-
     def readinto(self, buf, write=0x00):
         """Fill ``buf`` while sending the byte ``write``; allocates nothing."""
         self._data(buf, False)
@@ -161,6 +142,5 @@ class SPIDevice(RegisterDevice):
         self._data(out, True)
         self._data(into, False)
         if len(out) != len(into):
-            raise err(ValueError, self.name, "write_readinto needs buffers of the same length,"
-                      " got %d and %d", len(out), len(into))
+            raise err(ValueError, self.name, 15, len(out), len(into))
         self._xfer(2, out, -1, into)

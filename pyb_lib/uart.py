@@ -11,7 +11,7 @@ call: nothing is returned half-done and nothing is lost.
 """
 
 import pyb
-from pyb_lib._check import check, give, one_of, take
+from pyb_lib._check import check, err, give, one_of, take
 
 
 class UARTPort:
@@ -27,41 +27,38 @@ class UARTPort:
     def __init__(self, bus, baudrate=115200, *, bits=8, parity=None, stop=1, flow=0,
                  timeout=0, timeout_char=0, rxbuf=256, linebuf=256):
         n = bus
-        if isinstance(bus, str):
-            names = ("XB", "YB", "XA", "YA")
-            n = (1, 3, 4, 6)[names.index(bus)] if bus in names else 0
-        if type(n) is not int or n not in (1, 2, 3, 4, 6):
-            raise (ValueError if type(n) is int else TypeError)(
-                "UART(%r) doesn't exist; valid buses: 1, 2, 3, 4, 6, 'XA', 'XB', 'YA', 'YB'"
-                % (bus,))
+        if isinstance(bus, str):  # 'XB' 1, 'YB' 3, 'XA' 4, 'YA' 6
+            i = "XBYBXAYA".find(bus) if len(bus) == 2 else 1
+            n = 0 if i & 1 else (1, 3, 4, 6)[i >> 1]
+        if type(n) is not int or not 0 < n < 7 or n == 5:
+            raise err(ValueError if type(n) is int else TypeError, "", 16, bus)
         self.bus = n
         self.name = name = "UART(%d)" % n
         # 16x oversampling from APB2 (84 MHz) for UART1/6, APB1 (42 MHz) otherwise.
         k = 2 if n == 1 or n == 6 else 1
         check(name, "baudrate", baudrate, 650 * k, 2625000 * k)
         if parity is None:
-            one_of(name, "bits without parity", bits, (8, 9))
+            one_of(name, 17, bits, (8, 9))  # "bits without parity"
         else:
-            one_of(name, "parity (0 even, 1 odd)", parity, (0, 1))
-            one_of(name, "bits with parity", bits, (7, 8))
+            one_of(name, 18, parity, (0, 1))  # "parity (0 even, 1 odd)"
+            one_of(name, 19, bits, (7, 8))  # "bits with parity"
         one_of(name, "stop", stop, (1, 2))
-        one_of(name, "flow (UART.RTS, UART.CTS)", flow,
-               (0, pyb.UART.RTS, pyb.UART.CTS, pyb.UART.RTS | pyb.UART.CTS))
+        one_of(name, 20, flow, (0, 256, 512, 768))  # "flow (UART.RTS, UART.CTS)"
         check(name, "timeout", timeout, 0)
         check(name, "timeout_char", timeout_char, 0)
         check(name, "rxbuf", rxbuf, 0)
         check(name, "linebuf", linebuf, 1)
-        if flow and n not in (2, 3):
-            # boards/PYBV11/mpconfigboard.h gives RTS/CTS pins to UART 2 and 3 only
-            raise ValueError("%s has no RTS/CTS pins; flow control needs UART 2 or 3" % name)
-        # TX, RX, RTS, CTS (boards/PYBV11/mpconfigboard.h, pins.csv)
+        # TX, RX, RTS, CTS (boards/PYBV11/mpconfigboard.h, pins.csv): only
+        # UART 2 and 3 have RTS/CTS pins.
         p = "X9,X10|X3,X4,X2,X1|Y9,Y10,Y7,Y6|X1,X2||Y1,Y2".split("|")[n - 1].split(",")
+        if flow and len(p) < 4:
+            raise err(ValueError, "", 21, name)
         pins = p[0] + "," + p[1]
         roles = "TX,RX"
-        if flow & pyb.UART.RTS:
+        if flow & 256:  # UART.RTS (ports/stm32/uart.h)
             pins += "," + p[2]
             roles += ",RTS"
-        if flow & pyb.UART.CTS:
+        if flow & 512:  # UART.CTS
             pins += "," + p[3]
             roles += ",CTS"
         take(pins, name, roles)
@@ -146,7 +143,7 @@ class UARTPort:
         up to the next ``delim``, is skipped."""
         if not isinstance(delim, int):
             if not isinstance(delim, (bytes, bytearray)) or len(delim) != 1:
-                raise TypeError("%s: delimiter must be an int or 1 byte" % self.name)
+                raise err(TypeError, self.name, 22)
             delim = delim[0]
         timeout_ms = self._timeout(timeout_ms)
         t = pyb.millis()
@@ -169,8 +166,7 @@ class UARTPort:
             elif i - self._start == len(buf):
                 self._drop(i - self._start)
                 self._skip = True
-                raise ValueError("%s: line longer than the %d-byte buffer (linebuf)"
-                                 % (self.name, len(buf)))
+                raise err(ValueError, self.name, 23, len(buf))
             if not self._wait(t, timeout_ms):
                 return None
 
@@ -194,8 +190,10 @@ class UARTPort:
         counts wanted and got; the bytes got stay buffered."""
         data = self.read_packet(n, timeout_ms)
         if data is None:
-            raise OSError(110, "%s: wanted %d bytes, got %d in %d ms" % (
-                self.name, n, self._end - self._start, self._timeout(timeout_ms)))
+            import pyb_lib._oserrors
+
+            raise pyb_lib._oserrors.wanted(self.name, n, self._end - self._start,
+                                           self._timeout(timeout_ms))
         return data
 
     def readinto(self, buf, nbytes=None):
@@ -233,8 +231,9 @@ class UARTPort:
             while done < size:
                 n = self._hw.write(b[done:]) or 0
                 if not n:  # ETIMEDOUT
-                    raise OSError(110, "%s: wrote %d of %d bytes, then timed out"
-                                  % (self.name, done, size))
+                    import pyb_lib._oserrors
+
+                    raise pyb_lib._oserrors.wrote(self.name, done, size)
                 done += n
         return size
 
