@@ -16,18 +16,17 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, "host"), ROOT, os.path.join(ROOT, "tests", "host")]
+sys.path[:0] = [os.path.join(ROOT, "host"), ROOT]
 
 import pyb_sim  # noqa: E402
 
 pyb_sim.install()  # ``micropython.const`` for the board code on CPython
 
-from mqtt_support import MISSING, Mosquitto, Subscriber, mosquitto_path  # noqa: E402
-
 from pyb_bridge.decoder import FrameDecoder, Streams  # noqa: E402
 from pyb_bridge.mqtt import MqttSink  # noqa: E402
 from pyb_lib.stream import Stream  # noqa: E402
 from pyb_sim.capture import Capture  # noqa: E402
+from pyb_sim.harness import MISSING, Mosquitto, Subscriber, mosquitto_path  # noqa: E402
 
 
 def frames(n_records, latency_records):

@@ -51,7 +51,7 @@ USB_MAX_BACKLOG = 2  # frames of bandwidth the bus may make up after a late wake
 PIPE_PAGE = 4096  # the smallest pipe between the interpreter and this supervisor
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py", "cpu.py", "sandbox.py",
-             "factory.py", "vboard_registry.py")
+             "factory.py", "vboard_registry.py", "harness.py", "reliability.py")
 MSG_HDR = 12  # kind + 10 digits + newline
 HEAP_SLACK = 128 * 1024  # heap beyond the probe's measure, trimmed by the agent
 FRESH_RTC_NS = 473385600 * 10**9  # 2015-01-01 00:00:00, in ns since 2000-01-01

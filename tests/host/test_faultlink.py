@@ -1,22 +1,14 @@
-"""pyb_bridge.faultlink and the reliability figures (bench/reliability.py),
+"""pyb_bridge.faultlink and the reliability trials (pyb_sim.reliability),
 short: the stream through a faulty link into ``pyb-bridge log``."""
 
-import importlib.util
 import os
 import time
 import tty
 
 from pyb_bridge.faultlink import FaultLink, even_rates
+from pyb_sim.reliability import run_case
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def reliability():
-    spec = importlib.util.spec_from_file_location(
-        "reliability", os.path.join(ROOT, "bench", "reliability.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_faults_depend_on_the_seed_and_the_bytes_not_on_the_chunking():
@@ -93,14 +85,14 @@ def check(r):
 
 
 def test_byte_errors_lose_whole_frames_counted_exactly_and_write_nothing_corrupted(tmp_path):
-    r = reliability().run_case(rate=1e-3, seconds=1.0, stall=2e-5, seed=3,
+    r = run_case(rate=1e-3, seconds=1.0, stall=2e-5, seed=3,
                                workdir=str(tmp_path))
     check(r)
     assert 0 < r["frames_logged"] < r["data_frames_sent"] and r["crc_errors"] > 0
 
 
 def test_forced_disconnects_are_all_survived(tmp_path):
-    r = reliability().run_case(disconnects=4, rate=1e-4, seconds=1.2, seed=5,
+    r = run_case(disconnects=4, rate=1e-4, seconds=1.2, seed=5,
                                workdir=str(tmp_path))
     check(r)
     assert r["frames_logged"] > 0 and r["proxy"]["disconnects"] == 4

@@ -8,13 +8,13 @@ import sqlite3
 import time
 
 import pytest
-from mqtt_support import MISSING, Mosquitto, Subscriber, free_port, mosquitto_path
 from test_link import FakeBoard, micropython
 from test_sinks import board_data
 
 from pyb_bridge import cli, logdb
 from pyb_bridge.decoder import FrameDecoder, Streams
 from pyb_bridge.mqtt import MqttSink, parse_url, topic_part
+from pyb_sim.harness import MISSING, Mosquitto, Subscriber, free_port, mosquitto_path
 
 pytestmark = pytest.mark.needs("mosquitto", "mosquitto_passwd")
 

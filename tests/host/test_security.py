@@ -624,7 +624,7 @@ def secure_broker(tmp_path_factory):
     """Mosquitto with a password file (user ``logger``, password ``s3cret``,
     no anonymous clients), a plain listener and a TLS one whose certificate
     a test CA signed; a second CA signed nothing of it."""
-    from mqtt_support import Mosquitto, free_port
+    from pyb_sim.harness import Mosquitto, free_port
 
     d = str(tmp_path_factory.mktemp("mqtt-tls"))
     make_ca(d, "ca")
@@ -673,9 +673,8 @@ def test_mqtt_wrong_password_is_a_clear_error(secure_broker, tmp_path, capsys, m
 
 @needs_secure_broker
 def test_mqtt_password_over_tls_is_accepted(secure_broker, tmp_path):
-    from mqtt_support import Subscriber
-
     from pyb_bridge.mqtt import MqttSink
+    from pyb_sim.harness import Subscriber
 
     sub = Subscriber(secure_broker, "lab/#", username="logger", password="s3cret")
     sink = MqttSink("mqtts://logger:s3cret@127.0.0.1:%d/lab" % secure_broker.tls_port,

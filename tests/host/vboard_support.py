@@ -1,12 +1,13 @@
 """Start and stop a virtual PyBoard (``pyb-bridge vboard``) for host tests."""
 
 import os
-import select
-import signal
 import subprocess
 import sys
 
 import pytest
+
+from pyb_sim.harness import board_env, stop_vboard  # noqa: F401 - for the tests
+from pyb_sim.harness import start_vboard as harness_start
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -19,24 +20,13 @@ needs_vboard = pytest.mark.needs("micropython", "mpremote", "bwrap")
 
 
 def env():
-    return dict(os.environ, PYTHONPATH=os.path.join(ROOT, "host"))
+    return board_env()
 
 
 def start_vboard(flash, *args, module=False):
     """``pyb-bridge vboard --flash FLASH ARGS`` (``python -m pyb_sim.vboard``
     with ``module``); return (process, port)."""
-    if module:
-        cmd = [sys.executable, "-m", "pyb_sim.vboard"]
-    else:
-        cmd = [sys.executable, "-c",
-               "import sys; from pyb_bridge.cli import main; sys.exit(main())", "vboard"]
-    proc = subprocess.Popen(cmd + ["--flash", str(flash), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
-    ready, _, _ = select.select([proc.stdout], [], [], 30)
-    assert ready, "the virtual board did not start"
-    port = proc.stdout.readline().decode().strip()
-    assert port.startswith("/dev/"), port
-    return proc, port
+    return harness_start(flash, *args, via_cli=not module)
 
 
 @pytest.fixture(scope="module", name="board")
@@ -75,11 +65,6 @@ def interpreter_pid(proc):
              and not any(parent[q][0] == p and b"vboard_agent" in parent[q][1] for q in parent)]
     assert len(found) == 1, found
     return found[0]
-
-
-def stop_vboard(proc):
-    proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout=10)
 
 
 def mpremote(port, *args, timeout=30):

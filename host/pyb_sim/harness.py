@@ -1,15 +1,76 @@
-"""A real Mosquitto broker on a free loopback port, and a subscriber that
-collects what it receives (tests/host/test_mqtt.py, bench/mqtt.py)."""
+"""Harness for tests and benchmarks (the project's and yours): a virtual
+PyBoard in a process of its own, a real Mosquitto broker, a subscriber
+that collects what it receives. One place for both ``tests/`` and
+``bench/``.
+
+    proc, port = start_vboard(flash_folder, "--fast")
+    ...
+    stop_vboard(proc)
+
+    broker = Mosquitto(workdir).start()      # 127.0.0.1, a free port
+    sub = Subscriber(broker, "lab/#")
+"""
 
 import json
 import os
 import pwd
+import select
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
+HOST = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # pyb_sim's folder's parent
+
+
+class HarnessError(RuntimeError):
+    """Something the harness starts did not start."""
+
+
+def board_env():
+    """The environment a virtual board (and a bridge started by a test) runs
+    in: pyb_sim and pyb_bridge importable from here."""
+    path = os.environ.get("PYTHONPATH")
+    return dict(os.environ, PYTHONPATH=HOST + (os.pathsep + path if path else ""))
+
+
+def start_vboard(flash, *args, via_cli=False, timeout=30):
+    """A virtual PyBoard with its flash in ``flash`` and the vboard options
+    ``args``, as ``python -m pyb_sim.vboard`` (or ``pyb-bridge vboard`` with
+    ``via_cli``); (process, port) once it is ready. HarnessError when it
+    does not say its port within ``timeout`` s."""
+    if via_cli:
+        cmd = [sys.executable, "-c",
+               "import sys; from pyb_bridge.cli import main; sys.exit(main())", "vboard"]
+    else:
+        cmd = [sys.executable, "-m", "pyb_sim.vboard"]
+    proc = subprocess.Popen(cmd + ["--flash", str(flash), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=board_env())
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    port = proc.stdout.readline().decode().strip() if ready else ""
+    if not port.startswith("/dev/"):
+        proc.kill()
+        _, err = proc.communicate()
+        raise HarnessError("the virtual board did not start: %s" % (
+            err.decode(errors="replace").strip()[-500:] or "no port within %g s" % timeout))
+    return proc, port
+
+
+def stop_vboard(proc, timeout=10):
+    """SIGTERM, as Ctrl-C in its terminal would; its exit status (killed
+    after ``timeout`` s if it does not end)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+# --- a real MQTT broker ------------------------------------------------------------------
 
 def mosquitto_path():
     return shutil.which("mosquitto") or next(
@@ -18,7 +79,7 @@ def mosquitto_path():
 
 
 MISSING = ("mosquitto is not installed (Debian package 'mosquitto': make sysdeps); "
-           "the MQTT tests drive a real broker")
+           "the MQTT tests and benchmarks drive a real broker")
 
 
 def free_port():
