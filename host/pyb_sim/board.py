@@ -186,6 +186,10 @@ class Board:
     """State of one simulated PyBoard v1.1."""
 
     def __init__(self):
+        # Called (allocating nothing) when a timer callback or an event may
+        # now fall due earlier than before: the virtual board's interrupt
+        # controller (pyb_sim.preempt) re-arms. None in the device tests.
+        self.on_irq_change = None
         self.reset()
 
     # --- life cycle -------------------------------------------------------
@@ -275,6 +279,33 @@ class Board:
     def schedule(self, at_ns, fn):
         """Call ``fn()`` when virtual time reaches ``at_ns``."""
         self.events.append(Event(at_ns, fn))
+        self.irq_changed()
+
+    def catch_up(self):
+        """Bring the clock up to the present before a timer starts: on the
+        virtual board (pyb_sim.preempt replaces this) the wall clock runs on
+        while the program computes without reading the time; in the device
+        tests time passes only when the program waits."""
+
+    def irq_changed(self):
+        """A timer callback or an event was added or moved (see on_irq_change)."""
+        if self.on_irq_change is not None:
+            self.on_irq_change()
+
+    def next_irq_due(self):
+        """When (ns) the next timer callback or scheduled event falls due, or
+        None; allocates nothing (iterating a dict's keys takes no heap)."""
+        nxt = None
+        for e in self.events:
+            if nxt is None or e.due < nxt:
+                nxt = e.due
+        timers = self.timers
+        for k in timers:
+            t = timers[k]
+            due = t._due
+            if due is not None and t._cb is not None and (nxt is None or due < nxt):
+                nxt = due
+        return nxt
 
     def read_time(self):
         """The time in ns, as read by pyb.millis/micros (costs TIME_READ_NS)."""
@@ -310,7 +341,15 @@ class Board:
         self.irq_exceptions.append((header, exc))
         print(header)
         if MICROPYTHON:
-            sys.print_exception(exc)
+            # the traceback as the firmware prints it: the board's own code
+            # only (the simulation's frames are C code on a board)
+            import io
+
+            buf = io.StringIO()
+            sys.print_exception(exc, buf)
+            for line in buf.getvalue().split("\n"):
+                if line and 'File "pyb_sim/' not in line and "/pyb_sim/" not in line:
+                    print(line)
         else:
             print("%s: %s" % (type(exc).__name__, exc))
 

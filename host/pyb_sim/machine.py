@@ -326,10 +326,12 @@ class Timer:
         self._mode = mode
         self._cb = callback
         self._hard = hard
+        pyb.board.catch_up()
         self._t0 = pyb.board.now
         self._k = 1
         self._due = self._t0 + int(ns)
         pyb.board.timers[self] = self
+        pyb.board.irq_changed()
 
     def deinit(self):
         self._due = None

@@ -503,6 +503,7 @@ class Timer:
             raise TypeError("must specify either freq, period, or prescaler and period")
         if mode not in (Timer.UP, Timer.DOWN, Timer.CENTER):
             raise ValueError("invalid mode (%d)" % mode)
+        board.catch_up()
         self._start = board.now
         self._k = 0
         self._due = self._due_at(1)
@@ -531,6 +532,7 @@ class Timer:
         if fun is not None and not callable(fun):
             raise ValueError("callback must be None or a callable object")
         self._cb = fun
+        board.irq_changed()
 
     def deinit(self):
         self._cb = None
@@ -904,8 +906,10 @@ class I2C:
     def recv(self, recv, addr=0x00, *, timeout=5000):
         self._controller()
         if isinstance(recv, int):
+            # through the buffer path: one simulated operation, which an
+            # interrupt callback does not cut in two (pyb_sim.preempt)
             board.check_alloc()
-            return self._device(addr, recv).i2c_read(recv)
+            return bytes(self.recv(bytearray(recv), addr, timeout=timeout))
         board.hw_enter()
         try:
             n = len(recv)
@@ -923,10 +927,9 @@ class I2C:
     def mem_read(self, data, addr, memaddr, *, timeout=5000, addr_size=8):
         self._controller()
         if isinstance(data, int):
-            board.check_alloc()
-            dev = self._device(addr, data + addr_size // 8)
-            dev.i2c_write(I2C._memaddr(memaddr, addr_size))
-            return dev.i2c_read(data)
+            board.check_alloc()  # then one operation, as recv
+            return bytes(self.mem_read(bytearray(data), addr, memaddr, timeout=timeout,
+                                       addr_size=addr_size))
         board.hw_enter()
         try:
             n = len(data)
@@ -1049,8 +1052,8 @@ class SPI:
 
     def recv(self, recv, *, timeout=5000):
         if isinstance(recv, int):
-            board.check_alloc()
-            return bytes(self._exchange(bytes(recv)))
+            board.check_alloc()  # then one operation (I2C.recv)
+            return bytes(self.recv(bytearray(recv)))
         board.hw_enter()
         try:
             n = len(recv)
@@ -1061,11 +1064,11 @@ class SPI:
 
     def send_recv(self, send, recv=None, *, timeout=5000):
         if isinstance(send, int):
-            board.check_alloc()
-            return bytes(self._exchange(bytes(send)))
+            board.check_alloc()  # then one operation (I2C.recv)
+            return bytes(self.recv(bytearray(send)))
         if recv is None:
             board.check_alloc()
-            return bytes(self._exchange(bytes(send)))
+            return bytes(self.send_recv(send, bytearray(len(send))))
         if len(recv) != len(send):
             raise ValueError("recv must be same length as send")
         board.hw_enter()
@@ -1081,8 +1084,10 @@ class SPI:
         self.send(buf)
 
     def read(self, nbytes, write=0x00):
-        board.check_alloc()
-        return bytes(self._exchange(bytes((write,)) * nbytes))
+        board.check_alloc()  # then one operation (I2C.recv)
+        buf = bytearray(nbytes)
+        self.readinto(buf, write)
+        return bytes(buf)
 
     def readinto(self, buf, write=0x00):
         board.hw_enter()
