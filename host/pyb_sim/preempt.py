@@ -46,6 +46,7 @@ _add = time.ticks_add
 
 RETRY_US = 50  # the main program was inside the simulation: ask again this much later
 SLICE_US = 1000  # the thread looks for a new deadline at least this often
+POLL_US = 20  # and this often while a dispatch waits to run
 _MAX_US = 1 << 28  # ticks_us deadlines stay well inside ticks_diff's range
 
 # Shared with the thread, small ints only:
@@ -69,7 +70,9 @@ def _loop(dispatch):
     sleep = time.sleep_us
     while not st[4]:
         try:
-            if st[0] and not st[2]:
+            if st[2]:  # a dispatch waits in the scheduler; it re-arms when it has run
+                sleep(POLL_US)
+            elif st[0]:
                 left = _diff(st[1], _us())
                 if left <= 0:
                     st[0] = 0
