@@ -190,6 +190,9 @@ class Board:
         # now fall due earlier than before: the virtual board's interrupt
         # controller (pyb_sim.preempt) re-arms. None in the device tests.
         self.on_irq_change = None
+        # micropython.schedule for soft callbacks (pyb_sim.preempt's on the
+        # virtual board; None: the interpreter's own)
+        self.schedule_soft = None
         self.reset()
 
     # --- life cycle -------------------------------------------------------
@@ -333,6 +336,22 @@ class Board:
             _heap_unlock()
             self.irq_depth -= 1
 
+    def run_soft(self, fn, arg):
+        """A soft interrupt callback: scheduled to run in the main program
+        (shared/runtime/mpirq.c: ``mp_sched_schedule``; a full queue drops
+        it). The scheduler prints an exception the callback raises and keeps
+        the callback (py/scheduler.c ``mp_call_function_1_protected``)."""
+        if MICROPYTHON:
+            try:
+                (self.schedule_soft or _mp.schedule)(fn, arg)
+            except RuntimeError:  # the queue is full: the firmware drops it too
+                pass
+            return
+        try:
+            fn(arg)
+        except Exception as e:  # noqa: BLE001 - printed, as the scheduler does
+            self.print_traceback(e)
+
     def irq_failed(self, header, exc):
         """An interrupt handler raised: print ``header`` and the exception, as
         the firmware prints them on its REPL (shared/runtime/mpirq.c,
@@ -340,9 +359,12 @@ class Board:
         caller disables the handler; the main program carries on."""
         self.irq_exceptions.append((header, exc))
         print(header)
+        self.print_traceback(exc)
+
+    def print_traceback(self, exc):
+        """Print ``exc`` as the firmware does: the board's own code only in
+        the traceback (the simulation's frames are C code on a board)."""
         if MICROPYTHON:
-            # the traceback as the firmware prints it: the board's own code
-            # only (the simulation's frames are C code on a board)
             import io
 
             buf = io.StringIO()

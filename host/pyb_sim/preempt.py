@@ -64,9 +64,8 @@ _kbd = None  # called (main thread) when a Ctrl-C was swallowed
 stats = array.array("l", [0, 0, 0])  # dispatches run, deferred, schedule queue full
 
 
-def _loop(dispatch):
+def _loop(dispatch, sched):
     st = _st
-    sched = micropython.schedule
     sleep = time.sleep_us
     while not st[4]:
         try:
@@ -110,7 +109,7 @@ def arm():
     b.hw_enter()
     try:
         nxt = b.next_irq_due()
-        if _st[3]:
+        if _st[3] or _q[1]:
             _arm_in(0)
         elif nxt is None:
             _st[0] = 0
@@ -119,6 +118,51 @@ def arm():
             _arm_in(0 if left < 0 else (left if left < _MAX_US else _MAX_US))
     finally:
         b.hw_exit()
+
+
+# micropython.schedule of the board's code: the firmware's queue of 8
+# (ports/stm32/mpconfigport.h MICROPY_SCHEDULER_DEPTH), run by the dispatch
+# between two bytecodes of the program, never inside the simulation, one
+# function per dispatch, as the firmware runs one per pending check
+# (py/scheduler.c mp_sched_run_pending).
+DEPTH = 8
+_q_fn = [None] * DEPTH
+_q_arg = [None] * DEPTH
+_q = array.array("l", [0, 0])  # first, count
+_FULL = RuntimeError("schedule queue full")  # raised with the heap locked too
+
+
+def schedule(fn, arg):
+    """``micropython.schedule`` on the virtual board (allocates nothing)."""
+    q = _q
+    n = q[1]
+    if n >= DEPTH:
+        raise _FULL
+    i = (q[0] + n) % DEPTH
+    _q_fn[i] = fn
+    _q_arg[i] = arg
+    q[1] = n + 1
+    _arm_in(0)
+
+
+def _run_scheduled():
+    """Run the first scheduled function, with the program's heap lock as it
+    is; an exception it raises is printed and dropped (the firmware's
+    ``mp_call_function_1_protected``)."""
+    q = _q
+    i = q[0]
+    fn = _q_fn[i]
+    arg = _q_arg[i]
+    _q_fn[i] = None
+    _q_arg[i] = None
+    q[0] = (i + 1) % DEPTH
+    q[1] -= 1
+    try:
+        fn(arg)
+    except Exception as e:  # noqa: BLE001 - printed, as the firmware's scheduler does
+        _board.print_traceback(e)
+    if q[1]:
+        _arm_in(0)
 
 
 def _dispatch(_):
@@ -143,6 +187,8 @@ def _dispatch(_):
             arm()
         finally:
             b.hw_exit()
+        if _q[1]:
+            _run_scheduled()
     except KeyboardInterrupt:
         # The unix port raises Ctrl-C's KeyboardInterrupt at whatever runs
         # when SIGINT comes; the scheduler would print and drop it here.
@@ -171,16 +217,19 @@ def _catch_up():
         b.hw_exit()
 
 
-def start(board, wall, kbd):
+def start(board, wall, kbd, mp=micropython):
     """Pre-empt the main program with ``board``'s callbacks.
 
     ``wall()``: the board time (ns) the wall clock has reached;
-    ``kbd()``: ask for a Ctrl-C that was swallowed to be sent again."""
+    ``kbd()``: ask for a Ctrl-C that was swallowed to be sent again;
+    ``mp``: the interpreter's own ``micropython`` module (board code may
+    see one whose ``schedule`` is this module's)."""
     global _board, _wall, _kbd
     _board = board
     _wall = wall
     _kbd = kbd
     board.on_irq_change = arm
     board.catch_up = _catch_up
-    _thread.start_new_thread(_loop, (_dispatch,))
+    board.schedule_soft = schedule
+    _thread.start_new_thread(_loop, (_dispatch, mp.schedule))
     arm()

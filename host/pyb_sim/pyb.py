@@ -461,6 +461,7 @@ class Timer:
             self._per = 1
             self._k = 0
             self._start = 0
+            self._hard = True
             self.fired = 0
         if kwargs:
             self.init(**kwargs)
@@ -473,9 +474,13 @@ class Timer:
         return 0xFFFFFFFF if self._id in (2, 5) else 0xFFFF
 
     def init(self, *, freq=None, prescaler=None, period=None, mode=0, div=1,
-             callback=None, deadtime=0, brk=0):
+             callback=None, deadtime=0, brk=0, hard=True):
         board.hw_enter()  # the firmware does not allocate here
         try:
+            # hard=False: the callback is scheduled (micropython.schedule)
+            # and runs later in the main program, heap unlocked (timer.c
+            # pyb_timer_init_helper, shared/runtime/mpirq.c mp_irq_dispatch)
+            self._hard = hard
             self._init(freq, prescaler, period, mode, callback)
         finally:
             board.hw_exit()
@@ -518,7 +523,9 @@ class Timer:
         self.fired += 1
         self._due = self._due_at(self._k + 1)
         cb = self._cb
-        if cb is not None and board.irq_enabled:
+        if cb is not None and board.irq_enabled and not self._hard:
+            board.run_soft(cb, self)
+        elif cb is not None and board.irq_enabled:
             try:
                 board.run_irq(cb, self)
             except Exception as e:

@@ -725,7 +725,8 @@ def setup(cfg):
 
         global _busy
         _busy = preempt.busy
-        preempt.start(pyb_sim.board, _realtime(pyb_sim.board), _resend_ctrl_c)
+        preempt.start(pyb_sim.board, _realtime(pyb_sim.board), _resend_ctrl_c, _mp)
+        sys.modules["micropython"].schedule = preempt.schedule
     if cfg.get("cpu"):
         cpu_board.count_clock(pyb_sim.board, globals())
     _wire(pyb_sim.board, cfg.get("wiring", {}))

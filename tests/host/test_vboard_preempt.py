@@ -115,6 +115,31 @@ print('carried on', n > 0, c[0])
                    "carried on True 3"), out
 
 
+def test_scheduled_functions_and_soft_callbacks_run_later_in_the_main_program(host_speed):
+    """micropython.schedule from a (hard) Timer callback, and a Timer with
+    hard=False: both run in the main program's context, where they may
+    allocate, in the order they were scheduled."""
+    out = board_exec(host_speed, """
+import pyb, micropython
+log = []
+soft = []
+c = [0]
+def later(n):
+    log.append(n)   # a list grows: heap, fine outside the interrupt
+def cb(t):
+    c[0] += 1
+    micropython.schedule(later, c[0])
+tim = pyb.Timer(4, freq=200, callback=cb)
+tim2 = pyb.Timer(5, freq=100, callback=lambda t: soft.append(t), hard=False)
+while len(log) < 10 or len(soft) < 5:
+    pass
+tim.deinit()
+tim2.deinit()
+print(log[:10] == list(range(1, 11)), soft[0] is tim2)
+""")
+    assert out == "True True", out
+
+
 SLOW_MODEL = """
 import time
 import pyb_sim
