@@ -95,6 +95,11 @@ def _loop(dispatch, sched):
             st[0] = 1
 
 
+def armed():
+    """Whether a callback or a scheduled function is waiting for its time."""
+    return bool(_st[0] or _st[2] or _q[1])
+
+
 def _arm_in(us):
     st = _st
     st[1] = _add(_us(), us)

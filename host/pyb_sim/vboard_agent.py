@@ -50,6 +50,7 @@ _AGENT = "vboard_agent.py"
 _firmware = None  # pyb_sim.firmware, once setup() loaded it
 _cpu_board = None  # pyb_sim.cpu_board with --cpu pyboard, once setup() loaded it
 _busy = bytearray(1)  # pyb_sim.preempt.busy once callbacks pre-empt
+_preempt = None  # pyb_sim.preempt, once callbacks pre-empt
 _INTERRUPTED = ("Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
                 "KeyboardInterrupt: \n")
 
@@ -635,6 +636,7 @@ def _boot(cfg, g):
 
 def _serve(cmd, g):
     while True:
+        _idle()
         hdr = cmd.readline()
         if not hdr:
             return
@@ -643,6 +645,16 @@ def _serve(cmd, g):
         mode = "single" if hdr[1] == 115 else "exec"
         status, tb = _guarded(cmd, _block, src, mode, g)
         _send(68, status + tb.encode())  # D
+
+
+def _idle():
+    """Wait for the REPL's next block. Meanwhile interrupt callbacks run at
+    their time, as on a board sitting at the REPL: the scheduler runs the
+    interrupt controller's dispatch between the bytecodes of this loop."""
+    if _preempt is None:
+        return
+    while not _cmd_poll.poll(1 if _preempt.armed() else -1):
+        pass
 
 
 def _fresh_qstr_pool():
@@ -723,8 +735,9 @@ def setup(cfg):
         # (with --fast the clock moves only when the program waits)
         from pyb_sim import preempt
 
-        global _busy
+        global _busy, _preempt
         _busy = preempt.busy
+        _preempt = preempt
         preempt.start(pyb_sim.board, _realtime(pyb_sim.board), _resend_ctrl_c, _mp)
         sys.modules["micropython"].schedule = preempt.schedule
     if cfg.get("cpu"):

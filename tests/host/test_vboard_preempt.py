@@ -245,3 +245,38 @@ except KeyboardInterrupt:
             assert b"stopped True" in out and b"KeyboardInterrupt" in out, out
     finally:
         ser.close()
+
+
+def test_callbacks_run_at_their_time_while_the_board_sits_at_the_repl(host_speed):
+    """A timer started by one block keeps calling back after the block has
+    ended, with no further input: the callback's output arrives while the
+    REPL waits, as on a board."""
+    ser = serial.Serial(host_speed, 115200, timeout=0.05)
+    try:
+        data = b""
+        ser.write(b"\r\x03\r\x01")
+        deadline = time.monotonic() + 30
+        while b"raw REPL; CTRL-B to exit\r\n>" not in data:
+            assert time.monotonic() < deadline, data
+            data += ser.read(max(1, ser.in_waiting))
+        ser.write(b"""
+import pyb
+c = [0]
+def cb(t):
+    c[0] += 1
+    if c[0] == 20:
+        print('tick', c[0])
+        t.callback(None)
+tim = pyb.Timer(4, freq=50, callback=cb)
+\x04""")
+        data = b""
+        while b"\x04>" not in data:
+            assert time.monotonic() < deadline, data
+            data += ser.read(max(1, ser.in_waiting))
+        assert b"tick" not in data, data  # the block ended before the 20th tick
+        data = b""
+        while b"tick 20" not in data:  # nothing sent: the board sits at the REPL
+            assert time.monotonic() < deadline, data
+            data += ser.read(max(1, ser.in_waiting))
+    finally:
+        ser.close()
