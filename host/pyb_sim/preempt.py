@@ -21,6 +21,9 @@ wall clock, adds the interrupt controller:
   or the agent's message writer), nothing runs there: the thread is asked
   again 50 us later, so a callback never lands inside a simulated
   operation.
+- ``micropython.schedule`` of the board's code goes to a queue of 8 here
+  (the firmware's depth), run by the dispatch like the callbacks: never
+  inside the simulation.
 - The thread shares only an array of small ints with the main thread
   (the unix port has no GIL: two threads must not touch one object), and
   allocates nothing in its loop.
@@ -93,6 +96,8 @@ def _loop(dispatch, sched):
             st[3] = 1
             st[1] = _us()
             st[0] = 1
+        except Exception:  # noqa: BLE001 - the controller must not die (none is known)
+            sleep(SLICE_US)
 
 
 def armed():
