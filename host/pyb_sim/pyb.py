@@ -265,10 +265,17 @@ class _PinIrq:
         if self._cb is None or not board.irq_enabled:
             return
         if self._trig & (0x100000 if level else 0x200000):
-            if self._hard:
+            # ports/stm32/extint.c Handle_EXTI_Irq: a soft handler is
+            # scheduled; a hard one that raises is printed and disabled
+            if not self._hard:
+                board.run_soft(self._cb, self._pin)
+                return
+            try:
                 board.run_irq(self._cb, self._pin)
-            else:
-                self._cb(self._pin)
+            except Exception as e:  # noqa: BLE001 - reported, as the firmware does
+                self._cb = None
+                board.irq_failed("uncaught exception in ExtInt interrupt handler line %u"
+                                 % pins.exti_line(self._pin._cpu), e)
 
     def trigger(self, trigger=None):
         if trigger is None:

@@ -15,3 +15,27 @@ def test_a_soft_timer_callback_runs_in_the_main_program_and_may_allocate():
         k += 1
     tim.deinit()
     assert len(got) == 5 and len(got[0]) == 8
+
+
+def test_a_hard_pin_irq_that_raises_is_reported_and_disabled():
+    # ports/stm32/extint.c Handle_EXTI_Irq; Pin.irq is ExtInt underneath
+    import pyb_sim
+
+    board = pyb_sim.board
+    calls = bytearray(1)
+    error = ValueError("edge")  # made here: the handler cannot allocate
+
+    def bad(p):
+        calls[0] += 1
+        raise error
+
+    pin = pyb.Pin("Y1", pyb.Pin.IN)
+    pin.irq(bad, trigger=0x100000, hard=True)  # rising edges
+    board.set_pin("Y1", 0)
+    board.set_pin("Y1", 1)
+    board.set_pin("Y1", 0)
+    board.set_pin("Y1", 1)  # the handler is off by now
+    assert calls[0] == 1
+    header, exc = board.irq_exceptions[-1]
+    assert header == "uncaught exception in ExtInt interrupt handler line 6"
+    assert exc is error
