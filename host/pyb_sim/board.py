@@ -227,6 +227,7 @@ class Board:
         self.switch_callback = None
         self.i2c_faults = {}  # address -> number of transfers to fail with EIO
         self.irq_enabled = True
+        self.irq_held = []  # Timers and ExtInts whose interrupt waits for enable_irq
         self._relock = bytearray(32)  # heap-lock depths undone by hw_enter
         self._hw_sp = 0
         # Test mode (0: off): each call into simulated hardware from the main
@@ -351,6 +352,19 @@ class Board:
             fn(arg)
         except Exception as e:  # noqa: BLE001 - printed, as the scheduler does
             self.print_traceback(e)
+
+    def hold_irq(self, source):
+        """An interrupt of ``source`` (a Timer, an ExtInt) came while
+        interrupts are off (pyb.disable_irq): kept pending, once."""
+        if source not in self.irq_held:
+            self.irq_held.append(source)
+
+    def take_pending(self):
+        """Interrupts are on again: run the handlers of those that came
+        meanwhile, in the order they came."""
+        held = self.irq_held
+        while held and self.irq_enabled:
+            held.pop(0)._call()
 
     def irq_failed(self, header, exc):
         """An interrupt handler raised: print ``header`` and the exception, as

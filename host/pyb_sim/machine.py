@@ -340,8 +340,14 @@ class Timer:
     def _fire(self):
         self._k += 1
         self._due = self._t0 + int(self._k * self._ns) if self._mode else None
+        if self._cb is not None and not pyb.board.irq_enabled:
+            pyb.board.hold_irq(self)  # taken by enable_irq
+        else:
+            self._call()
+
+    def _call(self):
         cb = self._cb
-        if cb is not None and pyb.board.irq_enabled:
+        if cb is not None:
             if not self._hard:  # scheduled (extmod/machine_timer.c: hard=False by default)
                 pyb.board.run_soft(cb, self)
                 return

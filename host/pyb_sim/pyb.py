@@ -71,6 +71,11 @@ def disable_irq():
 
 def enable_irq(state=True):
     board.irq_enabled = state
+    if state:
+        # interrupts that came while they were off are taken now, once each
+        # (the Cortex-M keeps one pending bit per interrupt while PRIMASK is
+        # set: ports/stm32/irq.h disable_irq/enable_irq)
+        board.take_pending()
 
 
 def freq():
@@ -262,9 +267,16 @@ class _PinIrq:
         self._hard = hard
 
     def _edge(self, level):
-        if self._cb is None or not board.irq_enabled:
+        if self._cb is None:
             return
         if self._trig & (0x100000 if level else 0x200000):
+            if not board.irq_enabled:
+                board.hold_irq(self)  # taken by enable_irq
+            else:
+                self._call()
+
+    def _call(self):
+        if self._cb is not None:
             # ports/stm32/extint.c Handle_EXTI_Irq: a soft handler is
             # scheduled; a hard one that raises is printed and disabled
             if not self._hard:
@@ -344,11 +356,18 @@ class ExtInt:
             board.run_irq(self._cb, self._line)
 
     def _edge(self, level):
-        if not self._enabled or self._cb is None or not board.irq_enabled:
+        if not self._enabled or self._cb is None:
             return
         rising = self._mode in (ExtInt.IRQ_RISING, ExtInt.IRQ_RISING_FALLING)
         falling = self._mode in (ExtInt.IRQ_FALLING, ExtInt.IRQ_RISING_FALLING)
         if (level and rising) or (not level and falling):
+            if not board.irq_enabled:
+                board.hold_irq(self)  # taken by enable_irq
+                return
+            self._call()
+
+    def _call(self):
+        if self._cb is not None:
             try:
                 board.run_irq(self._cb, self._line)
             except Exception as e:
@@ -529,10 +548,16 @@ class Timer:
         self._k += 1
         self.fired += 1
         self._due = self._due_at(self._k + 1)
+        if self._cb is not None and not board.irq_enabled:
+            board.hold_irq(self)  # taken by enable_irq
+        else:
+            self._call()
+
+    def _call(self):
         cb = self._cb
-        if cb is not None and board.irq_enabled and not self._hard:
+        if cb is not None and not self._hard:
             board.run_soft(cb, self)
-        elif cb is not None and board.irq_enabled:
+        elif cb is not None:
             try:
                 board.run_irq(cb, self)
             except Exception as e:

@@ -39,3 +39,22 @@ def test_a_hard_pin_irq_that_raises_is_reported_and_disabled():
     header, exc = board.irq_exceptions[-1]
     assert header == "uncaught exception in ExtInt interrupt handler line 6"
     assert exc is error
+
+
+def test_interrupts_that_come_while_they_are_off_are_taken_once_when_on_again():
+    # ports/stm32/irq.h: disable_irq sets PRIMASK; the timer's interrupt
+    # stays pending (one bit) and is taken when enable_irq clears it
+    calls = bytearray(1)
+
+    def cb(t):
+        calls[0] += 1
+
+    tim = pyb.Timer(4, freq=1000, callback=cb)
+    state = pyb.disable_irq()
+    pyb.delay(5)  # five ticks while interrupts are off
+    assert calls[0] == 0
+    pyb.enable_irq(state)
+    assert calls[0] == 1  # taken at once, once
+    pyb.delay(2)
+    tim.deinit()
+    assert calls[0] == 3
