@@ -11,7 +11,7 @@ TYPINGS := build/typings
 STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
-.PHONY: bench-reliability fuzz bench-perf
+.PHONY: bench-reliability fuzz bench-perf bench-preempt
 .PHONY: node
 .PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-loaded test-py test-mp bench bench-mqtt clean bench-serve bench-link bench-e2e soak
 
@@ -124,6 +124,10 @@ bench: $(STAMP)
 # (needs a MicroPython clone: MICROPYTHON_REPO=DIR; see docs/virtual-board.md).
 bench-perf: $(STAMP)
 	$(PY) bench/perfbench.py --cpu pyboard
+
+# How late the virtual board's interrupt callbacks run and what pre-emption costs a loop (printed; see docs/virtual-board.md).
+bench-preempt: $(STAMP)
+	$(PY) bench/preempt.py
 
 # The REST API under load while the bridge writes (printed; see docs/api.md).
 bench-serve: $(STAMP)

@@ -186,6 +186,13 @@ class Board:
     """State of one simulated PyBoard v1.1."""
 
     def __init__(self):
+        # Called (allocating nothing) when a timer callback or an event may
+        # now fall due earlier than before: the virtual board's interrupt
+        # controller (pyb_sim.preempt) re-arms. None in the device tests.
+        self.on_irq_change = None
+        # micropython.schedule for soft callbacks (pyb_sim.preempt's on the
+        # virtual board; None: the interpreter's own)
+        self.schedule_soft = None
         self.reset()
 
     # --- life cycle -------------------------------------------------------
@@ -220,6 +227,7 @@ class Board:
         self.switch_callback = None
         self.i2c_faults = {}  # address -> number of transfers to fail with EIO
         self.irq_enabled = True
+        self.irq_held = []  # Timers and ExtInts whose interrupt waits for enable_irq
         self._relock = bytearray(32)  # heap-lock depths undone by hw_enter
         self._hw_sp = 0
         # Test mode (0: off): each call into simulated hardware from the main
@@ -275,6 +283,33 @@ class Board:
     def schedule(self, at_ns, fn):
         """Call ``fn()`` when virtual time reaches ``at_ns``."""
         self.events.append(Event(at_ns, fn))
+        self.irq_changed()
+
+    def catch_up(self):
+        """Bring the clock up to the present before a timer starts: on the
+        virtual board (pyb_sim.preempt replaces this) the wall clock runs on
+        while the program computes without reading the time; in the device
+        tests time passes only when the program waits."""
+
+    def irq_changed(self):
+        """A timer callback or an event was added or moved (see on_irq_change)."""
+        if self.on_irq_change is not None:
+            self.on_irq_change()
+
+    def next_irq_due(self):
+        """When (ns) the next timer callback or scheduled event falls due, or
+        None; allocates nothing (iterating a dict's keys takes no heap)."""
+        nxt = None
+        for e in self.events:
+            if nxt is None or e.due < nxt:
+                nxt = e.due
+        timers = self.timers
+        for k in timers:
+            t = timers[k]
+            due = t._due
+            if due is not None and t._cb is not None and (nxt is None or due < nxt):
+                nxt = due
+        return nxt
 
     def read_time(self):
         """The time in ns, as read by pyb.millis/micros (costs TIME_READ_NS)."""
@@ -302,6 +337,35 @@ class Board:
             _heap_unlock()
             self.irq_depth -= 1
 
+    def run_soft(self, fn, arg):
+        """A soft interrupt callback: scheduled to run in the main program
+        (shared/runtime/mpirq.c: ``mp_sched_schedule``; a full queue drops
+        it). The scheduler prints an exception the callback raises and keeps
+        the callback (py/scheduler.c ``mp_call_function_1_protected``)."""
+        if MICROPYTHON:
+            try:
+                (self.schedule_soft or _mp.schedule)(fn, arg)
+            except RuntimeError:  # the queue is full: the firmware drops it too
+                pass
+            return
+        try:
+            fn(arg)
+        except Exception as e:  # noqa: BLE001 - printed, as the scheduler does
+            self.print_traceback(e)
+
+    def hold_irq(self, source):
+        """An interrupt of ``source`` (a Timer, an ExtInt) came while
+        interrupts are off (pyb.disable_irq): kept pending, once."""
+        if source not in self.irq_held:
+            self.irq_held.append(source)
+
+    def take_pending(self):
+        """Interrupts are on again: run the handlers of those that came
+        meanwhile, in the order they came."""
+        held = self.irq_held
+        while held and self.irq_enabled:
+            held.pop(0)._call()
+
     def irq_failed(self, header, exc):
         """An interrupt handler raised: print ``header`` and the exception, as
         the firmware prints them on its REPL (shared/runtime/mpirq.c,
@@ -309,8 +373,19 @@ class Board:
         caller disables the handler; the main program carries on."""
         self.irq_exceptions.append((header, exc))
         print(header)
+        self.print_traceback(exc)
+
+    def print_traceback(self, exc):
+        """Print ``exc`` as the firmware does: the board's own code only in
+        the traceback (the simulation's frames are C code on a board)."""
         if MICROPYTHON:
-            sys.print_exception(exc)
+            import io
+
+            buf = io.StringIO()
+            sys.print_exception(exc, buf)
+            for line in buf.getvalue().split("\n"):
+                if line and 'File "pyb_sim/' not in line and "/pyb_sim/" not in line:
+                    print(line)
         else:
             print("%s: %s" % (type(exc).__name__, exc))
 

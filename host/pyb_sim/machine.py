@@ -315,7 +315,7 @@ class Timer:
         if kw:
             self.init(**kw)
 
-    def init(self, *, mode=1, freq=-1, period=-1, tick_hz=1000, callback=None, hard=True):
+    def init(self, *, mode=1, freq=-1, period=-1, tick_hz=1000, callback=None, hard=False):
         if freq > 0:
             ns = NS_PER_S / freq
         elif period >= 0:
@@ -326,10 +326,12 @@ class Timer:
         self._mode = mode
         self._cb = callback
         self._hard = hard
+        pyb.board.catch_up()
         self._t0 = pyb.board.now
         self._k = 1
         self._due = self._t0 + int(ns)
         pyb.board.timers[self] = self
+        pyb.board.irq_changed()
 
     def deinit(self):
         self._due = None
@@ -338,9 +340,21 @@ class Timer:
     def _fire(self):
         self._k += 1
         self._due = self._t0 + int(self._k * self._ns) if self._mode else None
+        if self._cb is not None and not pyb.board.irq_enabled:
+            pyb.board.hold_irq(self)  # taken by enable_irq
+        else:
+            self._call()
+
+    def _call(self):
         cb = self._cb
-        if cb is not None and pyb.board.irq_enabled:
-            if self._hard:
+        if cb is not None:
+            if not self._hard:  # scheduled (extmod/machine_timer.c: hard=False by default)
+                pyb.board.run_soft(cb, self)
+                return
+            try:
                 pyb.board.run_irq(cb, self)
-            else:
-                cb(self)
+            except Exception as e:  # noqa: BLE001 - reported, as the firmware does
+                # shared/runtime/softtimer.c soft_timer_handler: mp_irq_dispatch
+                # prints it; the timer stops (made one-shot)
+                self._due = None
+                pyb.board.irq_failed("Uncaught exception in IRQ callback handler", e)

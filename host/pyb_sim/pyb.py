@@ -71,6 +71,11 @@ def disable_irq():
 
 def enable_irq(state=True):
     board.irq_enabled = state
+    if state:
+        # interrupts that came while they were off are taken now, once each
+        # (the Cortex-M keeps one pending bit per interrupt while PRIMASK is
+        # set: ports/stm32/irq.h disable_irq/enable_irq)
+        board.take_pending()
 
 
 def freq():
@@ -262,13 +267,27 @@ class _PinIrq:
         self._hard = hard
 
     def _edge(self, level):
-        if self._cb is None or not board.irq_enabled:
+        if self._cb is None:
             return
         if self._trig & (0x100000 if level else 0x200000):
-            if self._hard:
-                board.run_irq(self._cb, self._pin)
+            if not board.irq_enabled:
+                board.hold_irq(self)  # taken by enable_irq
             else:
-                self._cb(self._pin)
+                self._call()
+
+    def _call(self):
+        if self._cb is not None:
+            # ports/stm32/extint.c Handle_EXTI_Irq: a soft handler is
+            # scheduled; a hard one that raises is printed and disabled
+            if not self._hard:
+                board.run_soft(self._cb, self._pin)
+                return
+            try:
+                board.run_irq(self._cb, self._pin)
+            except Exception as e:  # noqa: BLE001 - reported, as the firmware does
+                self._cb = None
+                board.irq_failed("uncaught exception in ExtInt interrupt handler line %u"
+                                 % pins.exti_line(self._pin._cpu), e)
 
     def trigger(self, trigger=None):
         if trigger is None:
@@ -337,11 +356,18 @@ class ExtInt:
             board.run_irq(self._cb, self._line)
 
     def _edge(self, level):
-        if not self._enabled or self._cb is None or not board.irq_enabled:
+        if not self._enabled or self._cb is None:
             return
         rising = self._mode in (ExtInt.IRQ_RISING, ExtInt.IRQ_RISING_FALLING)
         falling = self._mode in (ExtInt.IRQ_FALLING, ExtInt.IRQ_RISING_FALLING)
         if (level and rising) or (not level and falling):
+            if not board.irq_enabled:
+                board.hold_irq(self)  # taken by enable_irq
+                return
+            self._call()
+
+    def _call(self):
+        if self._cb is not None:
             try:
                 board.run_irq(self._cb, self._line)
             except Exception as e:
@@ -461,6 +487,7 @@ class Timer:
             self._per = 1
             self._k = 0
             self._start = 0
+            self._hard = True
             self.fired = 0
         if kwargs:
             self.init(**kwargs)
@@ -473,9 +500,13 @@ class Timer:
         return 0xFFFFFFFF if self._id in (2, 5) else 0xFFFF
 
     def init(self, *, freq=None, prescaler=None, period=None, mode=0, div=1,
-             callback=None, deadtime=0, brk=0):
+             callback=None, deadtime=0, brk=0, hard=True):
         board.hw_enter()  # the firmware does not allocate here
         try:
+            # hard=False: the callback is scheduled (micropython.schedule)
+            # and runs later in the main program, heap unlocked (timer.c
+            # pyb_timer_init_helper, shared/runtime/mpirq.c mp_irq_dispatch)
+            self._hard = hard
             self._init(freq, prescaler, period, mode, callback)
         finally:
             board.hw_exit()
@@ -503,6 +534,7 @@ class Timer:
             raise TypeError("must specify either freq, period, or prescaler and period")
         if mode not in (Timer.UP, Timer.DOWN, Timer.CENTER):
             raise ValueError("invalid mode (%d)" % mode)
+        board.catch_up()
         self._start = board.now
         self._k = 0
         self._due = self._due_at(1)
@@ -516,8 +548,16 @@ class Timer:
         self._k += 1
         self.fired += 1
         self._due = self._due_at(self._k + 1)
+        if self._cb is not None and not board.irq_enabled:
+            board.hold_irq(self)  # taken by enable_irq
+        else:
+            self._call()
+
+    def _call(self):
         cb = self._cb
-        if cb is not None and board.irq_enabled:
+        if cb is not None and not self._hard:
+            board.run_soft(cb, self)
+        elif cb is not None:
             try:
                 board.run_irq(cb, self)
             except Exception as e:
@@ -531,6 +571,7 @@ class Timer:
         if fun is not None and not callable(fun):
             raise ValueError("callback must be None or a callable object")
         self._cb = fun
+        board.irq_changed()
 
     def deinit(self):
         self._cb = None
@@ -904,8 +945,10 @@ class I2C:
     def recv(self, recv, addr=0x00, *, timeout=5000):
         self._controller()
         if isinstance(recv, int):
+            # through the buffer path: one simulated operation, which an
+            # interrupt callback does not cut in two (pyb_sim.preempt)
             board.check_alloc()
-            return self._device(addr, recv).i2c_read(recv)
+            return bytes(self.recv(bytearray(recv), addr, timeout=timeout))
         board.hw_enter()
         try:
             n = len(recv)
@@ -923,10 +966,9 @@ class I2C:
     def mem_read(self, data, addr, memaddr, *, timeout=5000, addr_size=8):
         self._controller()
         if isinstance(data, int):
-            board.check_alloc()
-            dev = self._device(addr, data + addr_size // 8)
-            dev.i2c_write(I2C._memaddr(memaddr, addr_size))
-            return dev.i2c_read(data)
+            board.check_alloc()  # then one operation, as recv
+            return bytes(self.mem_read(bytearray(data), addr, memaddr, timeout=timeout,
+                                       addr_size=addr_size))
         board.hw_enter()
         try:
             n = len(data)
@@ -1049,8 +1091,8 @@ class SPI:
 
     def recv(self, recv, *, timeout=5000):
         if isinstance(recv, int):
-            board.check_alloc()
-            return bytes(self._exchange(bytes(recv)))
+            board.check_alloc()  # then one operation (I2C.recv)
+            return bytes(self.recv(bytearray(recv)))
         board.hw_enter()
         try:
             n = len(recv)
@@ -1061,11 +1103,11 @@ class SPI:
 
     def send_recv(self, send, recv=None, *, timeout=5000):
         if isinstance(send, int):
-            board.check_alloc()
-            return bytes(self._exchange(bytes(send)))
+            board.check_alloc()  # then one operation (I2C.recv)
+            return bytes(self.recv(bytearray(send)))
         if recv is None:
             board.check_alloc()
-            return bytes(self._exchange(bytes(send)))
+            return bytes(self.send_recv(send, bytearray(len(send))))
         if len(recv) != len(send):
             raise ValueError("recv must be same length as send")
         board.hw_enter()
@@ -1081,8 +1123,10 @@ class SPI:
         self.send(buf)
 
     def read(self, nbytes, write=0x00):
-        board.check_alloc()
-        return bytes(self._exchange(bytes((write,)) * nbytes))
+        board.check_alloc()  # then one operation (I2C.recv)
+        buf = bytearray(nbytes)
+        self.readinto(buf, write)
+        return bytes(buf)
 
     def readinto(self, buf, write=0x00):
         board.hw_enter()

@@ -124,7 +124,10 @@ def compile_sim(mpy_cross, dst):
             rel = os.path.relpath(os.path.join(dirpath, f), os.path.dirname(HERE))
             out = os.path.join(dst, rel[:-3] + ".mpy")
             os.makedirs(os.path.dirname(out), exist_ok=True)
-            subprocess.run([mpy_cross, "-s", f, "-o", out, os.path.join(dirpath, f)], check=True)
+            # named pyb_sim/... in tracebacks, so that an interrupt's traceback
+            # can leave the simulation's frames out (board.irq_failed)
+            subprocess.run([mpy_cross, "-s", rel.replace(os.sep, "/"), "-o", out,
+                            os.path.join(dirpath, f)], check=True)
 
 
 class UsbLink:
@@ -565,6 +568,11 @@ class VBoard:
                     os.write(self.cmd_w, b"A")
                 except OSError:
                     pass
+        elif kind == "K":
+            # the Ctrl-C landed in an interrupt callback, whose dispatcher
+            # dropped it (pyb_sim.preempt): send it again while the program runs
+            if self.live:
+                self.interrupt()
         elif kind == "I":
             self.intr = int(payload) if 0 <= int(payload) < 256 else -1
         elif kind == "M":

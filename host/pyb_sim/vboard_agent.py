@@ -15,7 +15,8 @@ ended: stop sending SIGINT for Ctrl-C, answer "A" on the command pipe),
 B (booted, REPL ready), D (block done: status O ok / E error / X SystemExit,
 then the traceback), I (setinterrupt value), W (bytes written to USB_VCP,
 raw), M (a warning for the supervisor's log), C (where the CPU model's
-counter is, ``pyb_sim.cpu_board``).
+counter is, ``pyb_sim.cpu_board``), K (a Ctrl-C landed in an interrupt
+callback and was dropped: send SIGINT again, ``pyb_sim.preempt``).
 
 Commands come on a pipe: ``E`` mode(1 byte: s single / e exec) length "\\n"
 source; and the one-byte answer ``A`` to each Q.
@@ -48,6 +49,8 @@ _one = bytearray(1)
 _AGENT = "vboard_agent.py"
 _firmware = None  # pyb_sim.firmware, once setup() loaded it
 _cpu_board = None  # pyb_sim.cpu_board with --cpu pyboard, once setup() loaded it
+_busy = bytearray(1)  # pyb_sim.preempt.busy once callbacks pre-empt
+_preempt = None  # pyb_sim.preempt, once callbacks pre-empt
 _INTERRUPTED = ("Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
                 "KeyboardInterrupt: \n")
 
@@ -55,17 +58,25 @@ _INTERRUPTED = ("Traceback (most recent call last):\n  File \"<stdin>\", line 1,
 def _put(kind, payload, n, copied=False):
     """Write one message of ``n`` payload bytes (``payload``, or already in
     ``_msg`` after the header when ``copied``) in one write, which a pipe
-    takes whole or not at all (header + payload <= PIPE_BUF)."""
-    m = _msg
-    h = _head
-    m[h - 12] = kind
-    k = n
-    for i in range(h - 2, h - 12, -1):
-        m[i] = 48 + k % 10
-        k //= 10
-    if not copied:
-        m[h:h + n] = payload
-    _out.write(m, 0, h + n)
+    takes whole or not at all (header + payload <= PIPE_BUF). Interrupt
+    callbacks (``pyb_sim.preempt``) wait meanwhile: one that writes to
+    USB_VCP would fill ``_msg`` under this message."""
+    busy = _busy
+    nested = busy[0]
+    try:
+        busy[0] = 1
+        m = _msg
+        h = _head
+        m[h - 12] = kind
+        k = n
+        for i in range(h - 2, h - 12, -1):
+            m[i] = 48 + k % 10
+            k //= 10
+        if not copied:
+            m[h:h + n] = payload
+        _out.write(m, 0, h + n)
+    finally:
+        busy[0] = nested
 
 
 def _send(kind, payload=b""):
@@ -347,6 +358,13 @@ class FlashVfs:
         return self.host.rename(self.root + self._path(old), self.root + self._path(new))
 
 
+def _resend_ctrl_c():
+    """A Ctrl-C's KeyboardInterrupt landed where it cannot stop the program
+    (in an interrupt callback run by the scheduler, which drops it): ask the
+    supervisor to send SIGINT again."""
+    _send(75)  # K
+
+
 def _wrap_micropython():
     """``micropython.kbd_intr`` tells the supervisor instead of removing the
     unix port's SIGINT handler (the supervisor turns Ctrl-C into SIGINT)."""
@@ -371,14 +389,32 @@ def _wrap_micropython():
 def _realtime(board):
     """Pace the simulated clock to the wall clock, as on a board: a delay
     takes its time, and reading the time catches up with the wall clock
-    (timers that fell due fire then)."""
+    (timers that fell due fire then). Return the function that tells the
+    board time the wall clock has reached.
+
+    A wait runs the callbacks that fall due during it at their time, not
+    in a burst at its end."""
     t0 = time.time_ns() - board.now
     advance_to = board.advance_to
+    next_due = board.next_irq_due
+
+    def wall():
+        return time.time_ns() - t0
 
     def paced(t):
         wait = t - (time.time_ns() - t0)
         if wait >= 1000:
-            time.sleep_us(wait // 1000)
+            if not board.irq_depth:
+                nxt = next_due()
+                while nxt is not None and nxt < t:
+                    early = nxt - (time.time_ns() - t0)
+                    if early >= 1000:
+                        time.sleep_us(early // 1000)
+                    advance_to(nxt)
+                    nxt = next_due()
+                wait = t - (time.time_ns() - t0)
+            if wait >= 1000:
+                time.sleep_us(wait // 1000)
         advance_to(t)
 
     def read_time():
@@ -390,6 +426,7 @@ def _realtime(board):
 
     board.advance_to = paced
     board.read_time = read_time
+    return wall
 
 
 def _signal(spec):
@@ -497,6 +534,7 @@ def _restore(state):
     b = pyb_sim.board
     b.irq_depth = irq
     b._hw_sp = sp
+    _busy[0] = 0
 
 
 def _unlock_all():
@@ -598,6 +636,7 @@ def _boot(cfg, g):
 
 def _serve(cmd, g):
     while True:
+        _idle()
         hdr = cmd.readline()
         if not hdr:
             return
@@ -606,6 +645,16 @@ def _serve(cmd, g):
         mode = "single" if hdr[1] == 115 else "exec"
         status, tb = _guarded(cmd, _block, src, mode, g)
         _send(68, status + tb.encode())  # D
+
+
+def _idle():
+    """Wait for the REPL's next block. Meanwhile interrupt callbacks run at
+    their time, as on a board sitting at the REPL: the scheduler runs the
+    interrupt controller's dispatch between the bytecodes of this loop."""
+    if _preempt is None:
+        return
+    while not _cmd_poll.poll(1 if _preempt.armed() else -1):
+        pass
 
 
 def _fresh_qstr_pool():
@@ -682,7 +731,15 @@ def setup(cfg):
         cpu_board.install(pyb_sim.board)
         cpu_board.patch(pyb)
     if cfg.get("realtime", True):
-        _realtime(pyb_sim.board)
+        # callbacks pre-empt the program as the board's interrupts do
+        # (with --fast the clock moves only when the program waits)
+        from pyb_sim import preempt
+
+        global _busy, _preempt
+        _busy = preempt.busy
+        _preempt = preempt
+        preempt.start(pyb_sim.board, _realtime(pyb_sim.board), _resend_ctrl_c, _mp)
+        sys.modules["micropython"].schedule = preempt.schedule
     if cfg.get("cpu"):
         cpu_board.count_clock(pyb_sim.board, globals())
     _wire(pyb_sim.board, cfg.get("wiring", {}))

@@ -157,7 +157,8 @@ def test_pin_irq():
 
 
 def test_soft_timer_and_uart():
-    # hard callbacks (the default) run with the heap locked: count in place
+    # soft callbacks (the default, extmod/machine_timer.c) are scheduled;
+    # this one counts in place, so it could be hard too
     ticks = [0]
 
     def tick(tm):
