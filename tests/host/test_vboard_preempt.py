@@ -75,22 +75,24 @@ def _check_busy_loop(out, runs):
     steps, seen = _lists(out)
     # each callback ran at its tick: 5 ms of board time apart, no more, no less
     assert steps == [5000] * 39, steps
-    # between two bytecodes of the loop, while it ran: the loop had counted
-    # on before the first and between callbacks (a burst at the end, as
-    # when callbacks ran only at the next clock read, would see one value)
+    # between two bytecodes of the loop, while it ran (the loop reads no
+    # clock: without pre-emption it would never end): the loop had counted
+    # on before the first callback, and on between two of them at least
+    # once. How many runs of the loop fall between callbacks depends on how
+    # the host schedules the board's threads, so no more is asked.
     assert seen[0] > 0 and seen == sorted(seen), seen
     assert len(set(seen)) >= runs, seen
 
 
 def test_a_pure_python_loop_is_preempted_by_its_timer(host_speed):
-    _check_busy_loop(board_exec(host_speed, BUSY_LOOP), 10)
+    _check_busy_loop(board_exec(host_speed, BUSY_LOOP), 2)
 
 
 def test_a_pure_python_loop_is_preempted_at_pyboard_speed(board_speed):
     """The same with the CPU model pacing the interpreter: it holds the
     process (SIGSTOP) for milliseconds at a time, and the callbacks that
     fell due meanwhile run together when it goes on."""
-    _check_busy_loop(board_exec(board_speed, BUSY_LOOP), 4)
+    _check_busy_loop(board_exec(board_speed, BUSY_LOOP), 2)
 
 
 def test_a_callback_that_allocates_is_disabled_and_the_loop_carries_on(host_speed):
