@@ -47,7 +47,7 @@ def start_vboard(flash, *args, via_cli=False, timeout=30):
                "import sys; from pyb_bridge.cli import main; sys.exit(main())", "vboard"]
     else:
         cmd = [sys.executable, "-m", "pyb_sim.vboard"]
-    proc = subprocess.Popen(cmd + ["--flash", str(flash), *args],
+    proc = subprocess.Popen(cmd + ["--flash", str(flash)] + list(args),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=board_env())
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
     port = proc.stdout.readline().decode().strip() if ready else ""
