@@ -92,7 +92,7 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
     from pyb_bridge import logdb
-    from pyb_bridge.server import make_server, stop_server, store
+    from pyb_bridge.server import make_server, stop_server
 
     tmp = tempfile.mkdtemp(prefix="pyb-bridge-long-")
     path = os.path.join(tmp, "week.sqlite")
@@ -130,12 +130,12 @@ def main(argv=None):
             dt, body = timed(api + q, args.repeat)
             rows.append((name, len(body.get("t", body.get("rows", []))), dt))
         db = logdb.connect(path)
-        info = store.stream(db, "stream_1")
+        info = logdb.stream(db, "stream_1")
         t0 = time.perf_counter()
         chans = [c["column"] for c in info["channels"]]  # x1, x2 as ch0, ch1
-        raw = store.buckets(db, info, chans, s, None, HOUR * s, 10000, None, raw=True)
+        raw = logdb.buckets(db, info, chans, s, None, HOUR * s, 10000, None, raw=True)
         t_raw = time.perf_counter() - t0
-        via = store.buckets(db, info, chans, s, None, HOUR * s, 10000, None)
+        via = logdb.buckets(db, info, chans, s, None, HOUR * s, 10000, None)
         assert raw == via, "the rollup of the raw hour differs from its rows"
     finally:
         stop_server(server)

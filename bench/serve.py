@@ -137,7 +137,7 @@ def bucket_scan(path):
     import urllib.request
 
     from pyb_bridge import logdb
-    from pyb_bridge.server import make_server, stop_server, store
+    from pyb_bridge.server import make_server, stop_server
 
     server = make_server(path, port=0)
     threading.Thread(target=server.run, daemon=True).start()
@@ -151,9 +151,9 @@ def bucket_scan(path):
     finally:
         stop_server(server)
     db = logdb.connect(path)
-    info = store.stream(db, "stream_1")
+    info = logdb.stream(db, "stream_1")
     t0 = time.perf_counter()
-    raw = store.buckets(db, info, ["x1", "x2"], 1000000, limit=10000, raw=True)
+    raw = logdb.buckets(db, info, ["x1", "x2"], 1000000, limit=10000, raw=True)
     dt_raw = time.perf_counter() - t0
     assert [r[0] for r in raw] == body["t"] and [r[1] for r in raw] == body["n"]
     return rows, len(body["t"]), dt, dt_raw

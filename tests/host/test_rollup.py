@@ -15,7 +15,7 @@ from pyb_bridge import logdb
 from pyb_bridge.decoder import Batch, FrameDecoder, Streams
 from pyb_bridge.logdb import ROLLUP_US
 from pyb_bridge.outputs import open_sink
-from pyb_bridge.server import create_app, store
+from pyb_bridge.server import create_app
 
 
 def schemas():
@@ -111,9 +111,9 @@ def test_the_api_answers_the_same_with_and_without_rollups(tmp_path):
     db.close()
     fast, slow = create_app(path).test_client(), create_app(bare).test_client()
     db = logdb.connect(path)
-    info = store.stream(db, "stream_1")
+    info = logdb.stream(db, "stream_1")
     assert logdb.rollup(db, info)[:2] == ("_rollup_stream_1", ROLLUP_US)
-    assert logdb.rollup(logdb.connect(bare), store.stream(logdb.connect(bare), "stream_1")) is None
+    assert logdb.rollup(logdb.connect(bare), logdb.stream(logdb.connect(bare), "stream_1")) is None
     s = ROLLUP_US
     queries = []
     for stream in ("stream_1", "stream_2"):
@@ -138,9 +138,9 @@ def test_rollup_buckets_equal_raw_buckets_in_the_store(tmp_path):
     random_log(path, 5)
     db = logdb.connect(path)
     for name in ("stream_1", "stream_2"):
-        info = store.stream(db, name)
+        info = logdb.stream(db, name)
         chans = [c["column"] for c in info["channels"]]
         for board in (None, "A", ""):
             for bucket in (ROLLUP_US, 2 * ROLLUP_US, 60 * ROLLUP_US):
                 args = (db, info, chans, bucket, None, None, 10000, board)
-                assert store.buckets(*args) == store.buckets(*args, raw=True)
+                assert logdb.buckets(*args) == logdb.buckets(*args, raw=True)

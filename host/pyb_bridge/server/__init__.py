@@ -21,7 +21,6 @@ import time
 from flask import Flask, Response, g, jsonify, request, send_from_directory
 
 from pyb_bridge import logdb
-from pyb_bridge.server import store
 from pyb_bridge.server.openapi import spec
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
@@ -147,8 +146,8 @@ class EventStream:
             last_send = last_stats = 0.0
             while time.monotonic() < self.deadline:
                 now = time.monotonic()
-                if store.last_row(db, self.info["name"]) > self.after:
-                    names, rows, last = store.readings(
+                if logdb.last_row(db, self.info["name"]) > self.after:
+                    names, rows, last = logdb.readings(
                         db, self.info, self.channels, after=self.after, limit=MAX_LIMIT,
                         board=self.board)
                     if last is not None:
@@ -158,11 +157,11 @@ class EventStream:
                             logdb.run_starts(db, self.info, rows[0][0], last)}, last)
                         last_send = now
                     else:  # rows of other boards only
-                        self.after = store.last_row(db, self.info["name"])
+                        self.after = logdb.last_row(db, self.info["name"])
                 if now - last_stats >= 1.0:
                     last_stats = now
-                    st = store.stats(db, self.info, self.board)
-                    st["streams"] = list(store.streams(db))  # the page's picker
+                    st = logdb.stats(db, self.info, self.board)
+                    st["streams"] = list(logdb.streams(db))  # the page's picker
                     yield _event("stats", st)
                     last_send = now
                 elif now - last_send >= SSE_KEEPALIVE_S:
@@ -241,7 +240,7 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
             resp.headers["Retry-After"] = "2"
         return resp
 
-    @app.errorhandler(store.NotFound)
+    @app.errorhandler(logdb.NotFound)
     def not_found(e):
         return jsonify(error="no stream %r" % e.args[0]), 404
 
@@ -302,21 +301,21 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
 
     @app.get("/api/streams")
     def list_streams():
-        infos = store.streams(db())
-        return jsonify(streams=[store.public(i) for i in infos.values()])
+        infos = logdb.streams(db())
+        return jsonify(streams=[logdb.public(i) for i in infos.values()])
 
     @app.get("/api/boards")
     def list_boards():
-        found = store.boards(db(), store.streams(db()))
+        found = logdb.boards(db(), logdb.streams(db()))
         return jsonify(boards=[{"board": b, "streams": t} for b, t in found.items()])
 
     @app.get("/api/streams/<name>")
     def one_stream(name):
-        return jsonify(store.public(store.stream(db(), name)))
+        return jsonify(logdb.public(logdb.stream(db(), name)))
 
     @app.get("/api/streams/<name>/readings")
     def readings(name):
-        info = store.stream(db(), name)
+        info = logdb.stream(db(), name)
         channels = _channels_arg(info)
         since = _int_arg("since")
         until = _int_arg("until")
@@ -328,7 +327,7 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
             if "after" in request.args:
                 raise ApiError(400, "after pages raw rows; with bucket, page with since",
                                "after")
-            rows = store.buckets(db(), info, channels, bucket, since, until, limit, board)
+            rows = logdb.buckets(db(), info, channels, bucket, since, until, limit, board)
             out = {"stream": name, "bucket_us": bucket, "channels": channels,
                    "t": [r[0] for r in rows], "n": [r[1] for r in rows],
                    "min": {c: [_finite(r[2 + 2 * i]) for r in rows]
@@ -337,7 +336,7 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
                            for i, c in enumerate(channels)},
                    "next_since": rows[-1][0] + bucket if len(rows) == limit else None}
             return jsonify(out)
-        names, rows, last = store.readings(db(), info, channels, since, until, after, limit,
+        names, rows, last = logdb.readings(db(), info, channels, since, until, after, limit,
                                            board)
         return jsonify(stream=name, columns=names,
                        rows=[[_finite(v) for v in r] for r in rows],
@@ -347,12 +346,12 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
 
     @app.get("/api/streams/<name>/stats")
     def stats(name):
-        info = store.stream(db(), name)
-        return jsonify(store.stats(db(), info, _board_arg(info)))
+        info = logdb.stream(db(), name)
+        return jsonify(logdb.stats(db(), info, _board_arg(info)))
 
     @app.get("/api/streams/<name>/events")
     def events(name):
-        info = store.stream(db(), name)
+        info = logdb.stream(db(), name)
         channels = _channels_arg(info)
         board = _board_arg(info)
         after = _int_arg("after", None, 0, MAX_INT)
@@ -363,7 +362,7 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
                                "not %r" % last_id[:40], "Last-Event-ID")
             after = int(last_id)
         if after is None:
-            after = store.last_row(db(), name)
+            after = logdb.last_row(db(), name)
         if not slots.acquire(blocking=False):
             raise ApiError(503, "too many event streams (%d); try again later" % sse_clients)
         body = EventStream(app.config["DB_PATH"], info, channels, after, board, slots,
