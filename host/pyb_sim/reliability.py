@@ -23,13 +23,13 @@ import tempfile
 import time
 import tty
 
+from pyb_bridge.decoder import FrameDecoder
 from pyb_bridge.faultlink import FaultLink, even_rates
 from pyb_bridge.logdb import named_views
 from pyb_sim.capture import stream_class
 from pyb_sim.harness import board_env
 
 CHANNELS = (("k", "I", ""), ("x", "H", ""), ("y", "h", ""))
-_HDR = struct.Struct("<BBBBBBHII")  # the first 16 bytes; the length counts 8 more (ids)
 
 
 def x_of(k):
@@ -50,8 +50,8 @@ class Recorder:
 
     def write(self, data):
         data = bytes(data)
-        _, _, _, typ, _, _, length, seq, _ = _HDR.unpack_from(data)
-        self.frames.append((seq, typ, length - 8))  # payload bytes
+        (f,) = FrameDecoder().feed(data)  # one whole frame per write
+        self.frames.append((f.seq, f.type, len(f.payload)))
         done = 0
         while done < len(data):
             done += os.write(self.fd, data[done:])
