@@ -35,12 +35,12 @@ RATE = 1000  # rows per second
 def schema():
     """The "adc" stream's schema (x1, x2: H, every 1000 µs), from frames
     encoded by pyb_lib.stream and decoded by the bridge."""
-    from pyb_bridge.decoder import FrameDecoder, Streams
+    from pyb_bridge.decoder import decode
     from pyb_sim.capture import stream_bytes
 
     data = stream_bytes((("x1", "H", "raw"), ("x2", "H", "raw")), [(1, 2)], name="adc",
                         period_us=1000)
-    _, found = Streams().feed(FrameDecoder().feed(data))
+    _, found = decode(data)
     return found[0]
 
 

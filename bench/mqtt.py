@@ -22,7 +22,7 @@ import pyb_sim  # noqa: E402
 
 pyb_sim.install()  # ``micropython.const`` for the board code on CPython
 
-from pyb_bridge.decoder import FrameDecoder, Streams  # noqa: E402
+from pyb_bridge.decoder import decode  # noqa: E402
 from pyb_bridge.mqtt import MqttSink  # noqa: E402
 from pyb_lib.stream import Stream  # noqa: E402
 from pyb_sim.capture import Capture  # noqa: E402
@@ -45,7 +45,7 @@ def frames(n_records, latency_records):
     for k in range(n_records):
         s.add(k & 0xFFF, 4095 - (k & 0xFFF))
     s.stop()
-    batches, schemas = Streams().feed(FrameDecoder().feed(bytes(port.data)))
+    batches, schemas = decode(bytes(port.data))
     return batches, schemas
 
 

@@ -38,11 +38,11 @@ def frames(n):
 def writer(path, stop, counter, ready):
     """Feed the sink at full rate until ``stop``: the same decoded frames over
     and over, board time moving on."""
-    from pyb_bridge.decoder import Batch, FrameDecoder, Streams
+    from pyb_bridge.decoder import Batch, decode
     from pyb_bridge.outputs import open_sink
 
     n = 20000
-    batches, schemas = Streams().feed(FrameDecoder().feed(frames(n)))
+    batches, schemas = decode(frames(n))
     sink = open_sink(path, flush_interval=1.0)
     sink.write_all([], time.time(), schemas)
     sink.flush()

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pyb_bridge.decoder import TICKS_PERIOD, FrameDecoder, Schema, Streams
+from pyb_bridge.decoder import TICKS_PERIOD, FrameDecoder, Schema, Streams, decode
 from pyb_lib.stream import Stream
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -56,10 +56,7 @@ def make_stream(port, **kw):
 def decode_all(data, chunk=1000):
     dec = FrameDecoder()
     streams = Streams()
-    batches = []
-    for i in range(0, len(data), chunk):
-        batches += streams.feed(dec.feed(data[i:i + chunk]))[0]
-    batches += streams.feed(dec.feed(b"", final=True))[0]
+    batches, _ = decode(data, chunk, dec, streams)
     return dec, streams, batches
 
 
