@@ -5,6 +5,7 @@ frames and resynchronises after garbage; ``Streams`` turns frames into
 typed channel values, learning each stream's channels from its descriptor.
 """
 
+import logging
 import struct
 import sys
 import time
@@ -69,7 +70,9 @@ def older_message(version):
 
 
 def _say(line):
-    print(line, file=sys.stderr, flush=True)
+    """The default ``warn``: a warning of the ``pyb_bridge`` logger (shown on
+    stderr when the program configured no logging)."""
+    logging.getLogger("pyb_bridge").warning(line)
 
 
 class _Newer:

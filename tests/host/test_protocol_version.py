@@ -99,13 +99,15 @@ def test_each_newer_version_said_once_and_own_frames_around_them(monkeypatch):
     assert dec.crc_errors == dec.skipped_bytes == 0
 
 
-def test_default_is_one_line_on_stderr(monkeypatch, capsys):
+def test_default_is_one_warning_of_the_pyb_bridge_logger(monkeypatch, caplog):
+    """A library prints nothing itself: the line goes to logging (which
+    shows it on stderr when the program configured none)."""
     data = frames(version=3, monkeypatch=monkeypatch)
     dec = FrameDecoder()
     for i in range(0, len(data), 50):
         assert dec.feed(data[i:i + 50]) == []
-    err = capsys.readouterr().err
-    assert err == newer_message(3) + "\n"
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("pyb_bridge", "WARNING", newer_message(3))]
 
 
 def test_corrupted_newer_frame_is_garbage_not_a_newer_frame(monkeypatch):
@@ -148,7 +150,7 @@ def test_descriptor_of_a_newer_version(monkeypatch):
     assert values == [(i, -i) for i in range(10)]  # the version-2 stream after it
 
 
-def test_board_counts_newer_frames(monkeypatch, capsys):
+def test_board_counts_newer_frames(monkeypatch, caplog):
     """Through the bridge's Board on a pyserial loop port."""
     data = frames(records=100, version=3, monkeypatch=monkeypatch) + frames(records=10)
     with Board("loop://", reconnect=False) as board:
@@ -162,7 +164,7 @@ def test_board_counts_newer_frames(monkeypatch, capsys):
         c = board.counters()
     assert got == [(i, -i) for i in range(10)]
     assert c["newer_frames"] > 0 and c["crc_errors"] == 0
-    assert capsys.readouterr().err == newer_message(3) + "\n"
+    assert [r.getMessage() for r in caplog.records] == [newer_message(3)]
 
 
 @pytest.mark.parametrize("version", [0, 16, 255])
