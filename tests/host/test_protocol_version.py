@@ -203,3 +203,16 @@ def test_a_version_1_board_gets_one_line_naming_both_versions():
     assert dec.older_frames == 32 and dec.crc_errors == dec.skipped_bytes == 0
     assert dec.newer_version is None
     assert values == [(i, -i) for i in range(10)]  # nothing of the version 1 stream
+
+
+def test_pyb_bridge_log_says_the_version_on_stderr(tmp_path, monkeypatch):
+    """Through the real ``pyb-bridge log``: the decoder's warning reaches
+    the user as one line on stderr (logging shows it, nothing configured)."""
+    from hostile_support import LogRun
+
+    run = LogRun(tmp_path)
+    try:
+        run.send(frames(records=50, version=3, monkeypatch=monkeypatch))
+        assert run.wait_line(lambda line: line == newer_message(3))
+    finally:
+        run.stop()
