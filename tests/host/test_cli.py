@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from vboard_support import env
@@ -73,6 +74,12 @@ def test_ctrl_c_while_log_waits_for_the_board_exits_130_and_leaves_no_file(tmp_p
         while b"\x01" not in seen:
             seen += os.read(master, 100)
         p.send_signal(signal.SIGINT)
+        # a byte now and then: mpremote gives up after 10 s without one, which
+        # a loaded machine could let pass before the Ctrl-C is handled
+        deadline = time.monotonic() + 60
+        while p.poll() is None and time.monotonic() < deadline:
+            os.write(master, b".")
+            time.sleep(0.2)
         _, err = p.communicate(timeout=30)
     finally:
         os.close(master)
