@@ -1355,12 +1355,12 @@ class USB_VCP:
         ``init(flow=USB_VCP.CTS)`` only what fits goes, at once, and the
         count is returned, None when nothing fitted (``usbd_cdc_tx``,
         timeout 0; EAGAIN)."""
-        data = _as_bytes(buf)
-        if args:
-            off = 0 if len(args) == 1 else min(args[0], len(data))
-            data = data[off:off + args[-1]]
         board.hw_enter()
         try:
+            data = _as_bytes(buf)
+            if args:
+                off = 0 if len(args) == 1 else min(args[0], len(data))
+                data = data[off:off + args[-1]]
             usb = board.usb
             n = len(data)
             if usb.flow & USB_VCP.CTS:
@@ -1387,9 +1387,9 @@ class USB_VCP:
         """As usbd_cdc_tx: each byte waits up to ``timeout`` ms while the
         host has the port closed or the buffer is full; returns the count
         sent, fewer when a byte timed out. Never overwrites."""
-        data = _as_bytes(data)
         board.hw_enter()
         try:
+            data = _as_bytes(data)
             usb = board.usb
             i = 0
             n = len(data)
