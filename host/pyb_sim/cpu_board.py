@@ -178,6 +178,7 @@ class _Poll:
     def __init__(self, real):
         self.real = real
         self.poll = _paused(real.poll)
+        self.ipoll = _paused(real.ipoll)  # waits in the call, yields from the real poll
 
     def register(self, *args):
         return self.real.register(*args)
