@@ -342,6 +342,8 @@ class Stream:
         after a whole frame and its bookkeeping. Called at the end of every
         method that sends, when ``self._host.any()``."""
         host = self._host
+        if host is None:
+            return
         one = self._one
         while host.any():
             host.readinto(one)
