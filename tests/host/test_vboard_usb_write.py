@@ -71,7 +71,8 @@ def test_write_to_a_host_that_stopped_reading_waits_500_ms_a_byte_and_counts_it_
           "(%s KB sent before); with CTS flow: %s" % (r, dt, sent, r2))
     assert (r, r2) == ("2", "None")
     assert int(dt) >= 990, dt  # two bytes, 500 ms each
-    assert data == bytes(1024 * int(sent)) + b"END"  # 'ab' and 'cd' lost, nothing else
+    # 'ab' and 'cd' lost, nothing else (the raw REPL's end may follow END)
+    assert data[:data.index(b"END")] == bytes(1024 * int(sent))
 
 
 STREAMER = """
