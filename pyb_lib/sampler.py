@@ -204,21 +204,17 @@ class Sampler:
             if ahead >= m or (ahead == 0 and self._off != self._end):
                 break  # not started, or being written
             j = rc % m
-            try:
-                stream.send_records(self._views[j], c, self._chunk_t[j])
-            finally:
-                # also when the host's Ctrl-C is raised after the frame went
-                # out (Stream ctrl_c): stop() must not send the chunk again
-                self.samples += c
-                self._rc = (rc + 1) % self._m2
+            stream.send_records(self._views[j], c, self._chunk_t[j])
+            self.samples += c
+            self._rc = (rc + 1) % self._m2
         if final and k == self._rc:  # the timer is stopped: the partial chunk
             j = k % m
             start = j * c * self._rec
             have = (self._off - start) // self._rec
-            self._rc = (k + 1) % self._m2
             if have:
-                self.samples += have
                 stream.send_records(self._mv[start:self._off], have, self._chunk_t[j])
+                self.samples += have
+            self._rc = (k + 1) % self._m2
         # One read of the count: the timer callback may add to it at any point.
         n = self.overruns
         d = (n - self._reported) & _MASK

@@ -229,27 +229,3 @@ def test_slow_sources_go_to_a_second_stream():
     assert 899 <= fast.records <= 901
     e = raises(ValueError, Sampler, fast, ("X1", "X2"), 1000, slow_stream=slow)
     assert message(e) == "Sampler: slow_stream and slow_read go together"
-
-
-def test_a_ctrl_c_from_the_host_sends_no_chunk_twice():
-    # The stream raises the host's Ctrl-C after the frame that was going out;
-    # stop() then sends what is left of the ring, and nothing again.
-    board.set_analog("X1", ramp)
-    board.set_analog("X2", tri)
-    s = two_channel_stream(None)  # USB_VCP: the stream takes the host's Ctrl-C
-    smp = Sampler(s, ("X1", "X2"), 1000)
-    board.schedule(board.now + 500 * 1000000, lambda: board.usb.host_write(b"\x03"))
-    assert isinstance(raises(KeyboardInterrupt, smp.run, 2000), KeyboardInterrupt)
-    data = board.usb.host_read()
-    times = []
-    i = 0
-    while i < len(data):
-        typ = data[i + 3]
-        length = struct.unpack_from("<H", data, i + 6)[0]
-        t = struct.unpack_from("<I", data, i + 12)[0]
-        if typ == 2:
-            times.extend(t + 1000 * r for r in range((length - 8) // 4))
-        i += 16 + length + 4
-    assert len(times) == smp.samples == s.records
-    assert 400 < len(times) < 1000
-    assert all(b - a == 1000 for a, b in zip(times, times[1:]))  # none twice, none missing
