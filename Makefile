@@ -1,5 +1,6 @@
 # pyb_lib / pyb-bridge: set-up, checks, tests and benchmarks.
-# Every target creates the virtual environment it needs (pinned in setup.cfg).
+# Every target creates the virtual environment it needs (versions pinned in
+# constraints.txt; setup.cfg says what the package needs).
 
 PYTHON ?= python3
 VENV := .venv
@@ -16,10 +17,10 @@ MPHEAP ?= 100K
 
 all: test
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[all,dev]'
 	touch $@
 
 venv: $(STAMP)
@@ -67,6 +68,7 @@ $(TYPINGS)/.installed: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	PYTHONPATH=host:. $(BIN)/lint-imports --no-cache setup.cfg
 
 typecheck: $(TYPINGS)/.installed
 	$(BIN)/mypy --config-file setup.cfg
@@ -110,7 +112,7 @@ demo: $(STAMP)
 
 # Benchmarks (not tests): figures go to docs/performance.md and bench/results.json.
 bench: $(STAMP)
-	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[bench]'
 	$(PY) bench/memory.py
 	$(PY) bench/stream.py
 	$(PY) bench/link.py
@@ -146,7 +148,7 @@ fuzz: $(STAMP)
 # pyb_lib's stream + pyb-bridge log against print() CSV + pyserial and against
 # Belay, into SQLite over the virtual board's usb-fs link (see docs/performance.md).
 bench-e2e: $(STAMP)
-	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[bench]'
 	$(PY) bench/e2e.py
 
 # Not in CI: stream at the link's full rate for MINUTES (default 10); the

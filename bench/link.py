@@ -53,7 +53,7 @@ pyb.USB_VCP().write(%r)
 
 def run(port, src):
     """(seconds, bytes) from the board's OK to the end marker."""
-    from pyb_bridge.link import start_script  # mpremote's raw REPL
+    from pyb_bridge.raw_repl import start_script  # mpremote's raw REPL
 
     with start_script(port, src) as ser:
         ser.timeout = 1

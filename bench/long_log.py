@@ -45,7 +45,8 @@ def schema():
 
 
 def make_log(path):
-    from pyb_bridge.sinks import ROLLUP_US, open_sink
+    from pyb_bridge.logdb import ROLLUP_US
+    from pyb_bridge.outputs import open_sink
 
     s = schema()
     sink = open_sink(path)
@@ -90,6 +91,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
+    from pyb_bridge import logdb
     from pyb_bridge.server import make_server, stop_server, store
 
     tmp = tempfile.mkdtemp(prefix="pyb-bridge-long-")
@@ -127,7 +129,7 @@ def main(argv=None):
                 continue
             dt, body = timed(api + q, args.repeat)
             rows.append((name, len(body.get("t", body.get("rows", []))), dt))
-        db = store.connect(path)
+        db = logdb.connect(path)
         info = store.stream(db, "stream_1")
         t0 = time.perf_counter()
         chans = [c["column"] for c in info["channels"]]  # x1, x2 as ch0, ch1

@@ -136,7 +136,7 @@ def several_boards(counts, seconds):
     from test_link import FakeBoard, micropython
 
     from pyb_bridge.logger import Logger
-    from pyb_bridge.sinks import open_sink
+    from pyb_bridge.outputs import open_sink
 
     if not micropython():
         return None

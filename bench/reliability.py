@@ -39,7 +39,7 @@ import pyb_sim  # noqa: E402
 
 pyb_sim.install()  # ``micropython.const`` for the board code on CPython
 from pyb_bridge.faultlink import FaultLink, even_rates  # noqa: E402
-from pyb_bridge.sinks import named_views  # noqa: E402
+from pyb_bridge.logdb import named_views  # noqa: E402
 from pyb_lib.stream import Stream  # noqa: E402
 
 BEGIN_MARK = "<!-- faults:begin -->"

@@ -39,7 +39,7 @@ def writer(path, stop, counter, ready):
     """Feed the sink at full rate until ``stop``: the same decoded frames over
     and over, board time moving on."""
     from pyb_bridge.decoder import Batch, FrameDecoder, Streams
-    from pyb_bridge.sinks import open_sink
+    from pyb_bridge.outputs import open_sink
 
     n = 20000
     batches, schemas = Streams().feed(FrameDecoder().feed(frames(n)))
@@ -136,6 +136,7 @@ def bucket_scan(path):
     rows (what a log without a rollup costs), timed; the answers must agree."""
     import urllib.request
 
+    from pyb_bridge import logdb
     from pyb_bridge.server import make_server, stop_server, store
 
     server = make_server(path, port=0)
@@ -149,7 +150,7 @@ def bucket_scan(path):
         dt = time.perf_counter() - t0
     finally:
         stop_server(server)
-    db = store.connect(path)
+    db = logdb.connect(path)
     info = store.stream(db, "stream_1")
     t0 = time.perf_counter()
     raw = store.buckets(db, info, ["x1", "x2"], 1000000, limit=10000, raw=True)

@@ -75,9 +75,10 @@ class Stream:
     stamp every record with the board clock (a 4-byte time column).
     ``ctrl_c``: on USB_VCP, while the stream runs, the firmware's Ctrl-C is
     off (a KeyboardInterrupt never lands inside a frame) and the stream
-    takes a Ctrl-C (0x03) from the host itself: the next frame it sends
-    raises KeyboardInterrupt after its last byte, and other bytes the host
-    sends meanwhile are dropped. False leaves the port's input alone.
+    takes a Ctrl-C (0x03) from the host itself: the next ``poll()``, or
+    ``add()``/``flush()`` that sends a frame, raises KeyboardInterrupt
+    after the frame's last byte; other bytes the host sends meanwhile are
+    dropped. False leaves the port's input alone.
     ``write_timeout_ms``: how long a frame may wait for the port to take
     more of it; then the rest of the frame is dropped. On USB_VCP the stream
     runs the port with CTS flow (``write`` takes what fits, at once, instead
@@ -205,6 +206,7 @@ class Stream:
             port.setinterrupt(-1)
             if self._ctrl_c:
                 self._host = port
+        if hasattr(port, "isconnected"):  # USB_VCP
             port.init(flow=port.CTS)
             self._vcp = port
         self._streaming = True
@@ -301,6 +303,8 @@ class Stream:
         elif (now - self._t_desc) & _MASK >= self._desc_us:
             self.send_descriptor()
             self.send_status()
+        if self._host is not None and self._host.any():
+            self._host_input()
 
     # --- frames -----------------------------------------------------------------
     def _header(self, buf, length, t):
@@ -342,9 +346,12 @@ class Stream:
         self.frames += 1
 
     def _host_input(self):
-        """Read what the host sent; a Ctrl-C among it stops the program here,
-        after a whole frame and its bookkeeping. Called at the end of every
-        method that sends, when ``self._host.any()``."""
+        """Read what the host sent; a Ctrl-C among it stops the program here.
+        Called only where no caller is between two steps of its own: at the
+        end of ``flush()`` (so of ``add()``/``add_row()`` when they send, and
+        at the start of ``send_records``/``send_block``, before their frame)
+        and of ``poll()``; never after a ``send_records``/``send_block``
+        frame, whose caller (the Sampler) counts it after the call returns."""
         host = self._host
         if host is None:
             return
@@ -450,8 +457,6 @@ class Stream:
         if self._since_desc >= self._desc_every:
             self.send_descriptor()
             self.send_status()
-        elif self._host is not None and self._host.any():
-            self._host_input()
 
     def send_descriptor(self):
         """Send the channel names, types and units (done at start and then
@@ -472,5 +477,3 @@ class Stream:
                          self.frames & _MASK, self.overruns & _MASK,
                          self.short_writes & _MASK, self._count)
         self._send(buf, crc_view, out_view, length)
-        if self._host is not None and self._host.any():
-            self._host_input()

@@ -788,3 +788,20 @@ class Streams:
             times = [t0 + ((t - raw0) & _MASK) for t in cols[0]]
             cols = cols[1:]
         return _new(Batch, (schema, f.seq, times, cols))
+
+
+def decode(data, chunk=None, decoder=None, streams=None):
+    """(batches, schemas) of ``data``, bytes a board sent, decoded to the
+    end (``final``) through ``decoder`` and ``streams`` (new ones, silent,
+    by default), fed ``chunk`` bytes at a time when given (as a port would
+    deliver them)."""
+    dec = decoder if decoder is not None else FrameDecoder(warn=lambda line: None)
+    st = streams if streams is not None else Streams(warn=lambda line: None)
+    batches, schemas = [], []
+    step = chunk or max(1, len(data))
+    for i in range(0, len(data), step):
+        b, s = st.feed(dec.feed(data[i:i + step]))
+        batches += b
+        schemas += s
+    b, s = st.feed(dec.feed(b"", final=True))
+    return batches + b, schemas + s

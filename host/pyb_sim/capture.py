@@ -9,7 +9,8 @@ side (decoder, sinks, server) that need real frames without a board::
     [1, 2, 3]
 
 CPython only; the board code needs ``pyb`` (or ``time.ticks_us``) and
-``micropython``: the simulated ones are installed when there are none.
+``micropython`` to import: the simulated ones stand in while it does, and
+``sys.modules`` is left as it was.
 """
 
 import sys
@@ -26,15 +27,30 @@ class Capture:
         return len(b)
 
 
+_BOARD_MODULES = ("pyb", "machine", "micropython")
+
+
 def stream_class():
-    """pyb_lib.stream.Stream, importable on CPython (the simulated pyb is
-    installed first if no pyb is there)."""
-    if "pyb" not in sys.modules:
-        import pyb_sim
+    """pyb_lib.stream.Stream, importable on CPython: when no ``pyb`` is
+    there, the simulated one is installed for the import and taken out
+    again, so ``sys.modules`` is left as it was found (a Stream made here
+    is always given its port and clock)."""
+    if "pyb" in sys.modules or "pyb_lib.stream" in sys.modules:
+        from pyb_lib.stream import Stream
 
-        pyb_sim.install()
-    from pyb_lib.stream import Stream
+        return Stream
+    import pyb_sim
 
+    before = {k: sys.modules.get(k) for k in _BOARD_MODULES}
+    pyb_sim.install()
+    try:
+        from pyb_lib.stream import Stream
+    finally:
+        for k, v in before.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
     return Stream
 
 

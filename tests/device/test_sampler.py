@@ -229,3 +229,47 @@ def test_slow_sources_go_to_a_second_stream():
     assert 899 <= fast.records <= 901
     e = raises(ValueError, Sampler, fast, ("X1", "X2"), 1000, slow_stream=slow)
     assert message(e) == "Sampler: slow_stream and slow_read go together"
+
+
+class HostPort(CheckPort):
+    """A CheckPort that is a USB_VCP: the host types Ctrl-C once the board
+    has sent ``after`` records."""
+
+    def __init__(self, f0, f1, after):
+        super().__init__(f0, f1)
+        self.after = after
+        self.typed = bytearray()
+
+    def setinterrupt(self, ch):
+        pass
+
+    def any(self):
+        return len(self.typed) > 0
+
+    def readinto(self, b):
+        b[0] = self.typed[0]
+        self.typed = self.typed[1:]
+        return 1
+
+    def frame(self, length):
+        super().frame(length)
+        if self.after is not None and self.records >= self.after:
+            self.after = None
+            self.typed.append(3)
+
+
+def test_ctrl_c_from_the_host_stops_a_sampler_with_every_sample_sent_once():
+    """The Stream takes the host's Ctrl-C at the Sampler's next poll(); the
+    Sampler's stop() then sends what the ring still holds: every sample
+    once, in order, none repeated or lost."""
+    board.set_analog("X1", ramp)
+    board.set_analog("X2", tri)
+    port = HostPort(ramp, tri, 300)
+    s = two_channel_stream(port, max_latency_ms=20)
+    smp = Sampler(s, ("X1", "X2"), 1000)
+    e = raises(KeyboardInterrupt, smp.run, 10000)
+    assert e is not None
+    assert 300 <= port.records < 10000  # stopped early, by the host
+    assert port.records == smp.samples == s.records
+    assert port.bad == 0 and port.gaps == 0 and smp.overruns == 0
+    assert port.types[-1] == 3 and port.status[0] == port.records

@@ -13,7 +13,7 @@ import struct
 import zlib
 
 from pyb_bridge.decoder import SYNC, FrameDecoder, Schema, Streams
-from pyb_bridge.sinks import SqliteSink
+from pyb_bridge.logdb import SqliteSink
 
 CODES = "bBhHiIf"
 

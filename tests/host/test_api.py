@@ -15,8 +15,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from test_sinks import board_data, log
 
 from pyb_bridge.decoder import FrameDecoder, Streams
+from pyb_bridge.outputs import open_sink
 from pyb_bridge.server import create_app, make_server, stop_server
-from pyb_bridge.sinks import open_sink
 
 NA = 3000  # rows of "adc" (x = k, y = -k, a record every 100 µs); "env" every third
 

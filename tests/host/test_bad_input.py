@@ -11,13 +11,12 @@ import threading
 import time
 import tty
 
-import logdb
 import pytest
 import serial
 from pty_support import wait_open, watch_open
 
 import pyb_sim
-from pyb_bridge import cli, deploy, link, logger, sinks
+from pyb_bridge import cli, logdb, outputs, ports, raw_repl
 
 pyb_sim.install()  # micropython.const for pyb_lib on CPython
 from pyb_lib.stream import Stream  # noqa: E402
@@ -133,7 +132,7 @@ def test_a_busy_port(tmp_path, capsys):
 
 def test_a_port_without_permission(tmp_path, capsys):
     e = serial.SerialException(errno.EACCES, "could not open port: Permission denied")
-    assert "dialout" in link.port_error(str(tmp_path), e)
+    assert "dialout" in ports.port_error(str(tmp_path), e)
     board = StreamingPty(str(tmp_path / "tty"))
     os.chmod(os.path.realpath(board.path), 0)
     argv = ["log", "--port", board.path, "--out", str(tmp_path / "a.sqlite"),
@@ -191,7 +190,7 @@ def test_a_read_only_output_folder(tmp_path, capsys, monkeypatch):
     folder.chmod(0o555)
     if ROOT_USER:  # root writes anyway: the check itself is exercised
         real = os.access
-        monkeypatch.setattr(logger.os, "access", lambda p, m: False if str(p) == str(
+        monkeypatch.setattr(os, "access", lambda p, m: False if str(p) == str(
             folder) else real(p, m))
     rc, lines = run_cli(capsys, "log", "--port", "loop://", "--out", str(folder / "a.sqlite"),
                         "--duration", "0.2", "--quiet")
@@ -216,14 +215,14 @@ def _full_disk(tmp_path, capsys, out):
 def test_a_full_disk_as_sqlite_sees_it(tmp_path, capsys, monkeypatch):
     # SQLITE_FULL without a small file system: the database may not grow
     # beyond a few pages more than its empty tables take.
-    init = sinks.SqliteSink.__init__
+    init = logdb.SqliteSink.__init__
 
     def small(self, *a, **kw):
         init(self, *a, **kw)
         pages = self.db.execute("PRAGMA page_count").fetchone()[0]
         self.db.execute("PRAGMA max_page_count = %d" % (pages + 6))
 
-    monkeypatch.setattr(sinks.SqliteSink, "__init__", small)
+    monkeypatch.setattr(logdb.SqliteSink, "__init__", small)
     assert _full_disk(tmp_path, capsys, str(tmp_path / "a.sqlite")) > 0
 
 
@@ -256,7 +255,7 @@ def test_a_full_disk_on_a_tiny_tmpfs(tmp_path, capsys, request):
 
 def test_a_board_that_does_not_answer_the_raw_repl(tmp_path, capsys, monkeypatch):
     # A port whose other end is not MicroPython: it answers with noise.
-    monkeypatch.setattr(deploy.open_board, "__defaults__", (1,))
+    monkeypatch.setattr(raw_repl.open_board, "__defaults__", (1,))
     master, slave = os.openpty()
     tty.setraw(master)
     port = str(tmp_path / "tty")
@@ -334,5 +333,5 @@ def api_client(tmp_path_factory):
     from pyb_bridge.server import create_app
 
     path = str(tmp_path_factory.mktemp("api") / "log.db")
-    log(board_data(300)[0], sinks.open_sink(path, flush_interval=0.0))
+    log(board_data(300)[0], outputs.open_sink(path, flush_interval=0.0))
     return create_app(path).test_client()

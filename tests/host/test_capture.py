@@ -21,3 +21,21 @@ def test_capture_keeps_every_write():
     port = Capture()
     assert port.write(b"ab") == 2 and port.write(bytearray(b"c")) == 1
     assert port.data == b"abc"
+
+
+def test_capture_leaves_sys_modules_as_it_found_them():
+    """A host program that captures frames gets no simulated ``pyb`` or
+    ``machine`` put into its ``sys.modules``."""
+    import subprocess
+    import sys
+
+    from vboard_support import env
+
+    code = ("import sys\n"
+            "from pyb_sim.capture import stream_bytes\n"
+            "data = stream_bytes(((\"x\", \"H\", \"\"),), [(1,), (2,)])\n"
+            "print(len(data) > 0, [m for m in ('pyb', 'machine', 'micropython') "
+            "if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env(), timeout=60)
+    assert out.stdout.strip() == "True []", out.stderr

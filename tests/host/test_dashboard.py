@@ -16,9 +16,10 @@ import sys
 import tempfile
 import time
 
-import logdb
 import pytest
 from vboard_support import ROOT, env, needs_vboard, start_vboard, stop_vboard
+
+from pyb_bridge import logdb
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -203,16 +204,15 @@ def test_a_log_appended_to_shows_its_last_run_only(browser, tmp_path):
     to the other, and its rate is the last run's."""
     from hostile_support import record
 
-    from pyb_bridge.decoder import FrameDecoder, Streams
-    from pyb_bridge.sinks import open_sink
+    from pyb_bridge.decoder import decode
+    from pyb_bridge.outputs import open_sink
 
     path = tmp_path / "runs.sqlite"
     for n in (3000, 1500):  # run 1: 3 s, run 2: 1.5 s, both at 1 kHz
         frames = record((("x1", "H", "raw"),), [(k % 500,) for k in range(n)], name="adc")
-        dec, st = FrameDecoder(), Streams()
         with open_sink(str(path), flush_interval=0.0) as sink:
             sink.start_run(["A"])
-            batches, schemas = st.feed(dec.feed(b"".join(frames)))
+            batches, schemas = decode(b"".join(frames))
             sink.write_all(batches, 1.0, schemas, board="A")
     srv = subprocess.Popen(BRIDGE + ["serve", "--db", str(path), "--port", "0"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())

@@ -2,11 +2,14 @@
 deploy, stream, log, summary, plot."""
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 
-import logdb
+import pytest
+
+from pyb_bridge import logdb
 
 BIN = os.path.dirname(sys.executable)
 
@@ -29,9 +32,9 @@ def test_demo_on_a_virtual_board(tmp_path):
     # two ADC channels at 1 kHz and the BME280 at 1 Hz, for about 3 s
     n_adc, t0, t1 = con.execute(
         "SELECT COUNT(*), MIN(board_time_us), MAX(board_time_us) FROM adc").fetchone()
-    # readings 1 ms apart in board time, for at least a second of the 3 s (at
-    # a PYBv1.1's speed the board first compiles pyb_lib, as a real one does)
-    assert n_adc >= 1000
+    # readings 1 ms apart in board time, all 3 s of them (the log ends with
+    # the script, however long the board took to start)
+    assert n_adc >= 2990
     assert t1 - t0 >= (n_adc - 1) * 1000
     assert con.execute("SELECT COUNT(DISTINCT board_time_us) FROM adc").fetchone()[0] == n_adc
     temps = [r[0] for r in con.execute("SELECT temperature FROM bme280")]
@@ -41,7 +44,9 @@ def test_demo_on_a_virtual_board(tmp_path):
     assert lost == 0 and crc == 0
     # the summary line of each channel gives its rate
     assert "adc.x1" in text and "1000.0 Hz" in text
-    # the virtual board is stopped when the demo ends: its pty is closed
-    port = text.split("virtual PyBoard on ", 1)[1].split()[0]
-    assert port.startswith("/dev/")
-    assert not os.path.exists(port)
+    # the virtual board is stopped when the demo ends (its pty's name may
+    # already serve another program: the process is what is checked)
+    m = re.search(r"virtual PyBoard on (/dev/\S+) \(process (\d+)\)", text)
+    assert m, text
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(m[2]), 0)

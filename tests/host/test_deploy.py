@@ -17,7 +17,9 @@ from vboard_support import (
     stop_vboard,
 )
 
-from pyb_bridge.deploy import DEST, DeployError, deploy, local_files
+from pyb_bridge.cli.deploy import TerminalProgress
+from pyb_bridge.deploy import DEST, deploy, local_files
+from pyb_bridge.errors import BoardError, DeployError, PortError
 
 pytestmark = needs_vboard
 
@@ -66,7 +68,7 @@ def test_copy_then_skip_then_only_the_changed_file(board, src):
     shutil.rmtree(os.path.join(flash, "lib"), ignore_errors=True)
     want = source_files(src)
     log = io.StringIO()
-    s = deploy(port, source=src, timeout=ANSWER, quiet=False, progress=log)
+    s = deploy(port, source=src, timeout=ANSWER, progress=TerminalProgress(log))
     assert len(s.copied) == len(want) and s.skipped == [] and s.removed == []
     assert s.bytes_copied == s.bytes_total == sum(len(v) for v in want.values())
     assert board_files(flash) == want  # every file whole, no .tmp left
@@ -105,7 +107,7 @@ def test_mpy_replaces_py_and_imports(board, src):
 
     bar = Terminal()
     # back to sources: the .mpy go
-    s = deploy(port, source=src, timeout=ANSWER, quiet=False, progress=bar)
+    s = deploy(port, source=src, timeout=ANSWER, progress=TerminalProgress(bar))
     assert len(s.copied) == n and len(s.removed) == n
     shown = bar.getvalue()
     assert shown.startswith("\r[") and shown.endswith("\n")
@@ -117,7 +119,7 @@ def test_mpy_replaces_py_and_imports(board, src):
 
 
 def test_no_such_port():
-    with pytest.raises(DeployError, match="/dev/no-such-pyboard: no such serial port"):
+    with pytest.raises(PortError, match="/dev/no-such-pyboard: no such serial port"):
         deploy("/dev/no-such-pyboard")
 
 
@@ -125,7 +127,7 @@ def test_busy_port(board):
     port, _ = board
     holder = serial.Serial(port, exclusive=True)
     try:
-        with pytest.raises(DeployError, match="the port is busy") as e:
+        with pytest.raises(PortError, match="the port is busy") as e:
             deploy(port)
         assert port in str(e.value)
     finally:
@@ -137,7 +139,7 @@ def test_board_that_does_not_answer():
     try:
         name = os.ttyname(slave)
         t0 = time.monotonic()
-        with pytest.raises(DeployError) as e:
+        with pytest.raises(BoardError) as e:
             deploy(name, timeout=1.5)
         assert time.monotonic() - t0 < 60  # gives up, does not hang
         assert str(e.value).startswith("%s: the board does not answer" % name)

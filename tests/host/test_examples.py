@@ -9,10 +9,10 @@ import sqlite3
 import subprocess
 import sys
 
-import logdb
 import pytest
 from vboard_support import ROOT, env, mpremote, needs_vboard, start_vboard, stop_vboard
 
+from pyb_bridge import logdb
 from pyb_sim.models.bme280 import BME280Model
 
 pytestmark = needs_vboard

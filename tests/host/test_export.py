@@ -12,7 +12,7 @@ from test_sinks import board_data
 from pyb_bridge import cli
 from pyb_bridge.decoder import FrameDecoder, Streams
 from pyb_bridge.export import ExportError, export
-from pyb_bridge.sinks import open_sink
+from pyb_bridge.outputs import open_sink
 
 
 def logged(tmp_path):

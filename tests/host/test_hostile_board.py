@@ -13,6 +13,7 @@ from hostile_support import LogRun, record
 from vboard_support import needs_vboard
 
 from pyb_bridge.decoder import T_DATA, FrameDecoder, Streams
+from pyb_bridge.decoder import decode as decode_bytes
 
 TEMP = (("temp", "h", "cC"),)
 PRESSURE = (("pressure", "I", "Pa"),)
@@ -185,11 +186,10 @@ def test_a_version_1_board_is_told_in_one_line(tmp_path):
 
 def log_frames(path, frames, board="A"):
     """Decode ``frames`` and write them to the sink for ``path``."""
-    from pyb_bridge.sinks import open_sink
+    from pyb_bridge.outputs import open_sink
 
-    dec, st = FrameDecoder(warn=lambda line: None), Streams(warn=lambda line: None)
     with open_sink(str(path), flush_interval=0.0) as sink:
-        batches, schemas = st.feed(dec.feed(b"".join(frames)))
+        batches, schemas = decode_bytes(b"".join(frames))
         sink.write_all(batches, 1.0, schemas, board=board)
     return str(path)
 
@@ -212,7 +212,7 @@ def test_names_sqlite_cannot_hold_as_identifiers_stop_nothing(tmp_path):
                          for (t,) in db.execute('SELECT "table" FROM "_streams"')))
     assert run.stop() == 0, run.stderr
     db = sqlite3.connect(run.out)
-    import logdb
+    from pyb_bridge import logdb
 
     assert logdb.select(db, "x", "SEQ", "Board", "Host_Time", "a", "A", "seq") == [
         (1, 2, 3, 4, 5, 1)]
@@ -247,7 +247,7 @@ def test_a_channel_named_stream_does_not_replace_the_stream_name(tmp_path):
 
 
 def test_streams_whose_names_differ_in_punctuation_get_their_own_tables(tmp_path):
-    import logdb
+    from pyb_bridge import logdb
 
     path = log_frames(tmp_path / "log.db", record(TEMP, [(1,)], name="a-b", stream_id=1)
                       + record(TEMP, [(2,)], name="a b", stream_id=2))
@@ -258,7 +258,7 @@ def test_streams_whose_names_differ_in_punctuation_get_their_own_tables(tmp_path
 def test_a_unit_or_type_change_makes_a_new_table_version(tmp_path):
     """The older rows keep their unit: a change of unit or type under the
     same names is a new table, version 2 and 3 in ``_streams``."""
-    import logdb
+    from pyb_bridge import logdb
 
     path = log_frames(tmp_path / "log.db",
                       record((("t", "h", "cC"),), [(2150,)], name="env", stream_id=1)
@@ -290,8 +290,7 @@ def test_nan_and_infinity_are_valid_json_everywhere(tmp_path):
     with open(path) as f:
         assert [strict(line)["values"]["v"] for line in f] == [1.5, None, None, None]
     sent = []
-    dec, st = FrameDecoder(), Streams()
-    batches, _ = st.feed(dec.feed(b"".join(frames)))
+    batches, _ = decode_bytes(b"".join(frames))
     for payload in ("batch", "row"):
         fake = SimpleNamespace(payload=payload, prefix="lab", describe=lambda *a: None,
                                _send=lambda topic, data, retain=False: sent.append(data))
@@ -564,16 +563,15 @@ def test_plots_do_not_join_runs(tmp_path):
     """Two runs appended to one log (the second board time right after the
     first, so no gap in time would show it): the plot's line breaks
     between them."""
+    from pyb_bridge.outputs import open_sink
     from pyb_bridge.plot import series
-    from pyb_bridge.sinks import open_sink
 
     path = str(tmp_path / "log.db")
     frames = record(TEMP, [(k,) for k in range(10)], frame_bytes=40)
     for _ in range(2):
-        dec, st = FrameDecoder(), Streams()
         with open_sink(path, flush_interval=0.0) as sink:
             sink.start_run(["A"])
-            batches, schemas = st.feed(dec.feed(b"".join(frames)))
+            batches, schemas = decode_bytes(b"".join(frames))
             sink.write_all(batches, 1.0, schemas, board="A")
     xs, ys = series(sqlite3.connect(path), "stream_1", "ch0")
     assert ys == list(range(10)) + [None] + list(range(10))

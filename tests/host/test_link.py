@@ -11,12 +11,11 @@ import threading
 import time
 import tty
 
-import logdb
 import serial
 from pty_support import wait_open, watch_open
 
 import pyb_bridge
-from pyb_bridge import cli
+from pyb_bridge import cli, logdb
 from pyb_bridge.decoder import T_DATA, FrameDecoder
 from pyb_bridge.link import Board
 from pyb_lib.stream import Stream

@@ -8,8 +8,9 @@ import sqlite3
 import subprocess
 import sys
 
-import logdb
 from vboard_support import env, mpremote, needs_vboard, start_vboard, stop_vboard
+
+from pyb_bridge import logdb
 
 pytestmark = needs_vboard
 

@@ -7,13 +7,12 @@ import os
 import sqlite3
 import time
 
-import logdb
 import pytest
 from mqtt_support import MISSING, Mosquitto, Subscriber, free_port, mosquitto_path
 from test_link import FakeBoard, micropython
 from test_sinks import board_data
 
-from pyb_bridge import cli
+from pyb_bridge import cli, logdb
 from pyb_bridge.decoder import FrameDecoder, Streams
 from pyb_bridge.mqtt import MqttSink, parse_url, topic_part
 
@@ -203,7 +202,7 @@ def test_user_and_password(tmp_path, monkeypatch):
         sub = Subscriber(b, "lab/#", username="logger", password="s3cret")
         steps = batches_of(board_data(500)[0])
         monkeypatch.setenv("PYB_MQTT_PASSWORD", "s3cret")
-        from pyb_bridge.logger import open_sinks
+        from pyb_bridge.cli.log import open_sinks
 
         args = cli_args(["--out", b.url + "/lab", "--mqtt-user", "logger", "--mqtt-spool",
                          str(tmp_path / "s.sqlite")])
@@ -221,7 +220,7 @@ def test_user_and_password(tmp_path, monkeypatch):
 def cli_args(extra):
     import argparse
 
-    from pyb_bridge import logger
+    from pyb_bridge.cli import log as logger
 
     ap = argparse.ArgumentParser()
     logger.add_arguments(ap)

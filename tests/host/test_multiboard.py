@@ -8,13 +8,12 @@ import sqlite3
 import threading
 import time
 
-import logdb
 import pytest
 from test_link import FakeBoard, micropython
 
-from pyb_bridge import cli, link, logger
+from pyb_bridge import cli, logdb, logger, ports
+from pyb_bridge.outputs import open_sink
 from pyb_bridge.plot import plot, series, start_time
-from pyb_bridge.sinks import open_sink
 
 
 def test_two_boards_into_one_sqlite_with_a_live_plot(tmp_path, capsys):
@@ -108,10 +107,10 @@ def test_port_auto_finds_every_pyboard_and_tags_rows_by_serial_number(monkeypatc
     dev.write_text("")
     alias = tmp_path / "pyb-by-id"
     alias.symlink_to(dev)
-    found = [link.PortInfo("/dev/ttyS0", "serial", None, None, False),
-             link.PortInfo("/dev/ttyACM1", "Pyboard", 0xF055, 0x9800, True, "3276375E3433"),
-             link.PortInfo(str(dev), "Pyboard", 0xF055, 0x9802, True, "2061306A4D4E")]
-    monkeypatch.setattr(link, "ports", lambda: found)
+    found = [ports.PortInfo("/dev/ttyS0", "serial", None, None, False),
+             ports.PortInfo("/dev/ttyACM1", "Pyboard", 0xF055, 0x9800, True, "3276375E3433"),
+             ports.PortInfo(str(dev), "Pyboard", 0xF055, 0x9802, True, "2061306A4D4E")]
+    monkeypatch.setattr(ports, "ports", lambda: found)
     assert logger.expand_ports(["auto"]) == ["/dev/ttyACM1", str(dev)]
     assert logger.expand_ports(["/dev/ttyUSB0", "auto", "/dev/ttyACM1"]) == [
         "/dev/ttyUSB0", "/dev/ttyACM1", str(dev)]
@@ -119,8 +118,8 @@ def test_port_auto_finds_every_pyboard_and_tags_rows_by_serial_number(monkeypatc
     # the serial number, also through a symlink; the port name without one
     assert logger.board_names([str(alias), "/dev/ttyACM1", "/dev/ttyUSB0", str(dev)]) == [
         "2061306A4D4E", "3276375E3433", "/dev/ttyUSB0", "2061306A4D4E#2"]
-    assert link.board_id("socket://host:4000") == "socket://host:4000"
-    monkeypatch.setattr(link, "ports", lambda: found[:1])
+    assert ports.board_id("socket://host:4000") == "socket://host:4000"
+    monkeypatch.setattr(ports, "ports", lambda: found[:1])
     with pytest.raises(OSError, match="no PyBoard found"):
         logger.expand_ports(["auto"])
 

@@ -7,9 +7,10 @@ import pytest
 from test_sinks import log
 
 import pyb
+from pyb_bridge.cli import main as cli_main
 from pyb_bridge.decoder import FrameDecoder
-from pyb_bridge.plot import PlotError, main, plot, series
-from pyb_bridge.sinks import open_sink
+from pyb_bridge.outputs import open_sink
+from pyb_bridge.plot import PlotError, plot, series
 from pyb_lib.stream import T_DATA, Stream
 from pyb_sim.capture import Capture
 
@@ -69,22 +70,25 @@ def test_lost_frames_leave_a_gap(tmp_path):
 def test_channel_selection_and_since(tmp_path):
     path = logged(tmp_path)
     assert plot(path, str(tmp_path / "a.png"), channels=["x"]) == ["adc.x"]
+    # named as the plot labels it, too
+    assert plot(path, str(tmp_path / "a.png"), channels=["adc.y"]) == ["adc.y"]
+    assert cli_main(["plot", path, "-o", str(tmp_path / "b.png"), "--channels", "adc.x,y"]) == 0
     xs, _ = series(sqlite3.connect(path), "stream_1", "ch0", since_s=0.1)
     assert xs and min(xs) >= 0.1
 
 
 def test_unknown_channel_names_what_there_is(tmp_path):
     path = logged(tmp_path)
-    with pytest.raises(PlotError, match="no channel nope .*it has: x, y"):
+    with pytest.raises(PlotError, match="no channel nope .*it has: adc.x, adc.y"):
         plot(path, str(tmp_path / "a.png"), channels=["nope"])
 
 
 def test_a_file_that_is_not_a_log(tmp_path, capsys):
     bad = tmp_path / "x.sqlite"
     sqlite3.connect(str(bad)).execute("CREATE TABLE t (a)")
-    assert main([str(bad), "-o", str(tmp_path / "o.png")]) == 2
+    assert cli_main(["plot", str(bad), "-o", str(tmp_path / "o.png")]) == 2
     assert "not a pyb-bridge SQLite log" in capsys.readouterr().err
-    assert main([str(tmp_path / "missing.sqlite")]) == 2
+    assert cli_main(["plot", str(tmp_path / "missing.sqlite")]) == 2
 
 
 def test_float_channels_plot_as_numbers(tmp_path):

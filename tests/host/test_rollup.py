@@ -11,9 +11,11 @@ import sqlite3
 
 from test_sinks import board_data
 
+from pyb_bridge import logdb
 from pyb_bridge.decoder import Batch, FrameDecoder, Streams
+from pyb_bridge.logdb import ROLLUP_US
+from pyb_bridge.outputs import open_sink
 from pyb_bridge.server import create_app, store
-from pyb_bridge.sinks import ROLLUP_US, open_sink
 
 
 def schemas():
@@ -108,10 +110,10 @@ def test_the_api_answers_the_same_with_and_without_rollups(tmp_path):
     db.commit()
     db.close()
     fast, slow = create_app(path).test_client(), create_app(bare).test_client()
-    db = store.connect(path)
+    db = logdb.connect(path)
     info = store.stream(db, "stream_1")
-    assert store.rollup(db, info)[:2] == ("_rollup_stream_1", ROLLUP_US)
-    assert store.rollup(store.connect(bare), store.stream(store.connect(bare), "stream_1")) is None
+    assert logdb.rollup(db, info)[:2] == ("_rollup_stream_1", ROLLUP_US)
+    assert logdb.rollup(logdb.connect(bare), store.stream(logdb.connect(bare), "stream_1")) is None
     s = ROLLUP_US
     queries = []
     for stream in ("stream_1", "stream_2"):
@@ -134,7 +136,7 @@ def test_the_api_answers_the_same_with_and_without_rollups(tmp_path):
 def test_rollup_buckets_equal_raw_buckets_in_the_store(tmp_path):
     path = str(tmp_path / "log.db")
     random_log(path, 5)
-    db = store.connect(path)
+    db = logdb.connect(path)
     for name in ("stream_1", "stream_2"):
         info = store.stream(db, name)
         chans = [c["column"] for c in info["channels"]]

@@ -9,6 +9,7 @@ import sys
 
 import pyb_sim
 from pyb_bridge.decoder import FrameDecoder, Streams
+from pyb_bridge.decoder import decode as decode_bytes
 from pyb_lib.sampler import Sampler
 from pyb_lib.stream import Stream
 
@@ -19,10 +20,7 @@ board = pyb_sim.board
 def decode(data):
     dec = FrameDecoder()
     streams = Streams()
-    batches = []
-    for i in range(0, len(data), 997):
-        batches += streams.feed(dec.feed(data[i:i + 997]))[0]
-    batches += streams.feed(dec.feed(b"", final=True))[0]
+    batches, _ = decode_bytes(data, 997, dec, streams)
     assert dec.crc_errors == dec.frames_lost == dec.skipped_bytes == 0
     return streams, batches
 

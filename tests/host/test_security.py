@@ -22,13 +22,13 @@ import urllib.error
 import urllib.request
 import zlib
 
-import logdb
 import pytest
 
-from pyb_bridge import serve
+from pyb_bridge import cli, logdb
+from pyb_bridge.cli import serve
 from pyb_bridge.decoder import FrameDecoder, Streams
+from pyb_bridge.outputs import open_sink
 from pyb_bridge.server import create_app, serve_in_thread, stop_server
-from pyb_bridge.sinks import open_sink
 
 BIN = os.path.dirname(sys.executable)
 SYNC = b"\xa5\xd3"
@@ -102,8 +102,10 @@ PATHS = ["/", "/static/dashboard.js", "/static/dashboard.css", "/api/openapi.jso
 def test_serve_binds_to_loopback_by_default():
     import argparse
 
+    from pyb_bridge.cli import log
+
     ap = argparse.ArgumentParser()
-    serve.add_log_arguments(ap)
+    log.add_serve_arguments(ap)
     assert ap.parse_args([]).serve_host == "127.0.0.1"
     assert serve.is_loopback("127.0.0.1") and serve.is_loopback("::1")
     assert serve.is_loopback("localhost") and serve.is_loopback("127.0.0.2")
@@ -116,7 +118,7 @@ def test_serve_refuses_a_public_address_without_a_token(tmp_path, monkeypatch, c
     monkeypatch.delenv(serve.TOKEN_ENV, raising=False)
     db = small_log(tmp_path / "log.sqlite")
     # refused before anything listens: nothing is bound to the public address
-    assert serve.main(["--db", db, "--host", host, "--port", "0"]) == 2
+    assert cli.main(["serve", "--db", db, "--host", host, "--port", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
     assert "refusing to listen on %s without an access token" % host in err[0]
@@ -200,9 +202,9 @@ def test_the_token_is_compared_in_constant_time():
 
 
 def test_the_database_is_opened_read_only(tmp_path):
-    from pyb_bridge.server import store
+    from pyb_bridge import logdb
 
-    db = store.connect(small_log(tmp_path / "log.sqlite"))
+    db = logdb.connect(small_log(tmp_path / "log.sqlite"))
     with pytest.raises(sqlite3.OperationalError, match="readonly|read-only|query_only"):
         db.execute('DELETE FROM "stream_1"')
     db.close()

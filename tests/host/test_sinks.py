@@ -10,11 +10,11 @@ import subprocess
 import sys
 import time
 
-import logdb
 import pytest
 
+from pyb_bridge import logdb
 from pyb_bridge.decoder import FrameDecoder, Streams
-from pyb_bridge.sinks import open_sink
+from pyb_bridge.outputs import open_sink
 from pyb_lib.stream import Stream
 from pyb_sim.capture import Capture
 
@@ -155,7 +155,7 @@ sys.path[:0] = [%r, %r]
 import pyb_sim
 pyb_sim.install()
 from pyb_bridge.decoder import FrameDecoder, Streams
-from pyb_bridge.sinks import open_sink
+from pyb_bridge.outputs import open_sink
 from pyb_lib.stream import Stream
 
 from pyb_sim.capture import Capture

@@ -9,7 +9,7 @@ import time
 
 from vboard_support import needs_vboard, start_vboard, stop_vboard
 
-from pyb_bridge.link import start_script
+from pyb_bridge.raw_repl import start_script
 
 pytestmark = needs_vboard
 
@@ -33,7 +33,7 @@ wr(b'END%%08d' %% ms)
 
 
 def run_script(port, src):
-    """Start ``src`` through mpremote's raw REPL (pyb_bridge.link.start_script);
+    """Start ``src`` through mpremote's raw REPL (pyb_bridge.raw_repl.start_script);
     return the open serial port, on which its output arrives."""
     ser = start_script(port, src)
     ser.timeout = 1

@@ -39,7 +39,7 @@ def test_ports_and_auto_list_the_virtual_board(tmp_path, registry):
         line = [ln for ln in out.stdout.decode().splitlines() if ln.startswith(str(link))]
         assert len(line) == 1 and line[0].endswith("<- PyBoard (virtual)"), out.stdout
         assert port in line[0]
-        from pyb_bridge import link as plink
+        from pyb_bridge import ports as plink
 
         assert str(link) in plink.find_pyboards()
         # --port auto reaches it

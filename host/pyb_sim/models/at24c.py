@@ -7,7 +7,6 @@ and the device does not acknowledge its address meanwhile, so drivers must
 poll for the ACK. Storage is sparse (only pages written). See docs/models.md.
 """
 
-import pyb_sim
 
 NS_PER_MS = 1000000
 
@@ -26,12 +25,13 @@ class AT24CModel:
         self.pages = {}  # page index -> bytearray(page_size); absent = 0xFF
         self.pointer = 0  # the internal address counter
         self.busy_until = 0
+        self.board = None  # set by board.attach_i2c
         self.writes = 0  # write cycles started
         self.nacks = 0  # address bytes not acknowledged (write cycle running)
 
     # --- test helpers -----------------------------------------------------
     def busy(self):
-        return pyb_sim.board.now < self.busy_until
+        return self.board.now < self.busy_until
 
     def peek(self, addr, n):
         """``n`` bytes from ``addr`` (wrapping at the end), without bus traffic."""
@@ -91,7 +91,7 @@ class AT24CModel:
             off = (off + 1) % ps
         self.pointer = base + off
         self.writes += 1
-        self.busy_until = pyb_sim.board.now + self.write_cycle_ns
+        self.busy_until = self.board.now + self.write_cycle_ns
 
     def i2c_read(self, n):
         """Current-address / sequential read: rolls over from the last byte to 0."""

@@ -8,7 +8,6 @@ them, so a driver that follows the datasheet reads the set values back
 within the sensor's resolution. See docs/models.md.
 """
 
-import pyb_sim
 from pyb_sim.models import I2CRegisterModel
 
 # Trimming values: temperature and pressure from Bosch's worked example
@@ -108,8 +107,13 @@ class BME280Model(I2CRegisterModel):
         self.calib = CALIB
         self.conversions = 0
         self._cache = None
+        self.board = None  # set by board.attach_i2c
         self.reset()
-        self._reset_at = pyb_sim.board.now - STARTUP_NS  # powered up before the test
+        self._reset_at = -STARTUP_NS  # powered up before the test
+
+    def attached(self, board):
+        """On the bus of ``board``: powered up before now (start-up done)."""
+        self._reset_at = board.now - STARTUP_NS
 
     # --- state ------------------------------------------------------------
     def reset(self):
@@ -128,10 +132,11 @@ class BME280Model(I2CRegisterModel):
         self._tm = 0
         self._done = 0
         self._filt = None
-        self._reset_at = pyb_sim.board.now
+        self._reset_at = self._now()
 
     def _now(self):
-        return pyb_sim.board.now
+        """Board time (ns); 0 before the model is attached to a board."""
+        return self.board.now if self.board is not None else 0
 
     def measure_ns(self, osrs=None):
         """t_measure,max (datasheet 9.1) for (osrs_t, osrs_p, osrs_h) settings."""

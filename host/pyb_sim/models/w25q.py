@@ -6,7 +6,6 @@ Program/erase times run on the board clock (typical values of the
 W25Q128JV AC table); see docs/models.md for what is simplified.
 """
 
-import pyb_sim
 from pyb_sim.models import SPIByteModel
 
 SECTOR = 4096
@@ -57,6 +56,7 @@ class W25QModel(SPIByteModel):
     def __init__(self, *, jedec_id=b"\xef\x40\x18", size=16 * 1024 * 1024,
                  unique_id=b"\xd2\x66\xb4\x1c\x37\x5a\x29\x21"):
         SPIByteModel.__init__(self)
+        self.board = None  # set by board.attach_spi
         self.jedec_id = bytes(jedec_id)
         self.size = size
         self.unique_id = bytes(unique_id)
@@ -98,7 +98,7 @@ class W25QModel(SPIByteModel):
 
     # --- state ------------------------------------------------------------
     def _now(self):
-        return pyb_sim.board.now
+        return self.board.now
 
     def busy(self):
         if self.busy_forever:

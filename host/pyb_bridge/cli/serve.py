@@ -11,13 +11,13 @@ command refuses to start. ``pyb-bridge log --serve`` logs and serves in one
 process (the helpers at the end of this module).
 """
 
-import argparse
 import ipaddress
 import os
 import sys
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 TOKEN_ENV = "PYB_BRIDGE_TOKEN"
+HELP = "REST API and live dashboard over a SQLite log, read-only"
 
 
 def is_loopback(host):
@@ -43,16 +43,19 @@ def resolve_token(host, token, prog):
     return token, None
 
 
-def _warn_public(host, prog):
+def warn_public(host, prog):
     if not is_loopback(host):
         print("%s: listening on %s: requests need the access token" % (prog, host),
               file=sys.stderr)
 
 
-def main(argv=None):
-    from pyb_bridge.server import THREADS, make_server
+def add_arguments(ap):
+    from pyb_bridge.errors import need
 
-    ap = argparse.ArgumentParser(prog="pyb-bridge serve", description=__doc__.splitlines()[0])
+    need("flask", "serve")
+    need("waitress", "serve")
+    from pyb_bridge.server import THREADS
+
     ap.add_argument("--db", default="demo.sqlite", help="SQLite log (default demo.sqlite)")
     ap.add_argument("--host", default="127.0.0.1",
                     help="address to listen on (default 127.0.0.1: this machine only)")
@@ -67,7 +70,11 @@ def main(argv=None):
                     help="access token every request must carry (default: the %s "
                          "environment variable); required unless --host is loopback"
                          % TOKEN_ENV)
-    args = ap.parse_args(argv)
+
+
+def run(args):
+    from pyb_bridge.server import make_server
+
     token, error = resolve_token(args.host, args.token, "pyb-bridge serve")
     if error:
         print(error, file=sys.stderr)
@@ -82,7 +89,7 @@ def main(argv=None):
         print("pyb-bridge serve: cannot listen on %s port %d: %s" % (args.host, args.port, e),
               file=sys.stderr)
         return 1
-    _warn_public(args.host, "pyb-bridge serve")
+    warn_public(args.host, "pyb-bridge serve")
     print("pyb-bridge serve: %s (%s, read-only; Ctrl-C stops)" % (server.url, args.db),
           flush=True)
     try:
@@ -92,59 +99,3 @@ def main(argv=None):
     finally:
         server.close()
     return 0
-
-
-# ``pyb-bridge log --serve``
-
-def add_log_arguments(parser):
-    parser.add_argument("--serve", action="store_true",
-                        help="also serve the SQLite --out: REST API and live dashboard")
-    parser.add_argument("--serve-host", default="127.0.0.1",
-                        help="address for --serve (default 127.0.0.1)")
-    parser.add_argument("--serve-port", type=int, default=8000,
-                        help="TCP port for --serve (default 8000, 0: any)")
-    parser.add_argument("--serve-allow-host", action="append", default=[], metavar="NAME",
-                        help="a name --serve answers to in the Host header besides the "
-                             "loopback names and --serve-host (repeat it; '*': any)")
-    parser.add_argument("--serve-token", default=None,
-                        help="access token for --serve (default: the %s environment "
-                             "variable); required unless --serve-host is loopback" % TOKEN_ENV)
-
-
-def start_for_log(args, sinks):
-    """With ``--serve``: serve the first SQLite sink from a thread of the
-    logger (the logger writes, the server reads: WAL allows both). Returns
-    the server (``.url``) or None."""
-    if not getattr(args, "serve", False):
-        return None
-    token, error = resolve_token(args.serve_host, getattr(args, "serve_token", None),
-                                 "pyb-bridge log")
-    if error:
-        raise OSError(error.split(": ", 1)[1])
-    from pyb_bridge.server import serve_in_thread
-    from pyb_bridge.sinks import SqliteSink
-
-    db = next((s for s in sinks if isinstance(s, SqliteSink)), None)
-    if db is None:
-        raise OSError("--serve needs a SQLite --out")
-    db.flush()
-    server = serve_in_thread(db.path, args.serve_host, args.serve_port, token=token,
-                             allow_hosts=getattr(args, "serve_allow_host", []))
-    server.sink = db
-    _warn_public(args.serve_host, "pyb-bridge log")
-    print("pyb-bridge log: serving %s at %s" % (db.path, server.url), file=sys.stderr,
-          flush=True)
-    return server
-
-
-def tick(server, lg, interval=1.0):
-    """While serving: keep the counters in the SQLite log current (every
-    ``interval`` s) so that the API and the dashboard show them live."""
-    import time
-
-    now = time.monotonic()
-    if now - getattr(server, "_counters_at", 0.0) < interval:
-        return
-    server._counters_at = now
-    total, per = lg.counters()
-    server.sink.record_counters(total, per)
