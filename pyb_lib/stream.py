@@ -79,11 +79,19 @@ class Stream:
     ``add()``/``flush()`` that sends a frame, raises KeyboardInterrupt
     after the frame's last byte; other bytes the host sends meanwhile are
     dropped. False leaves the port's input alone.
+    ``write_timeout_ms``: how long a frame may wait for the port to take
+    more of it; then the rest of the frame is dropped. On USB_VCP the stream
+    runs the port with CTS flow (``write`` takes what fits, at once, instead
+    of waiting 500 ms a byte and overwriting unsent output, as the firmware's
+    REPL port does) and drops a frame at once while no host has the port
+    open. ``short_writes`` counts the frames that did not go out whole
+    (docs/protocol.md).
     """
 
     def __init__(self, channels, port=None, *, name="stream", stream_id=1,
                  period_us=0, frame_bytes=1024, max_latency_ms=100,
-                 descriptor_every=64, descriptor_ms=2000, clock=None, ctrl_c=True):
+                 descriptor_every=64, descriptor_ms=2000, clock=None, ctrl_c=True,
+                 write_timeout_ms=500):
         n = len(channels)
         if n < 1 or n > 64:
             raise ValueError("Stream %r: 1..64 channels, got %d" % (name, n))
@@ -168,6 +176,8 @@ class Stream:
         self._streaming = False
         self._ctrl_c = ctrl_c
         self._host = None  # the USB_VCP whose Ctrl-C the stream takes, while streaming
+        self._vcp = None  # the USB_VCP the stream runs with CTS flow, while streaming
+        self._wait_us = write_timeout_ms * 1000
         self._one = bytearray(1)
         self.records = 0
         self.frames = 0
@@ -189,11 +199,16 @@ class Stream:
     # --- life cycle ---------------------------------------------------------
     def start(self):
         """Disable Ctrl-C on a USB_VCP port (the stream takes it between
-        frames, see ``ctrl_c``) and send the descriptor."""
-        if hasattr(self.port, "setinterrupt"):
-            self.port.setinterrupt(-1)
+        frames, see ``ctrl_c``), give it CTS flow (see ``write_timeout_ms``)
+        and send the descriptor."""
+        port = self.port
+        if hasattr(port, "setinterrupt"):
+            port.setinterrupt(-1)
             if self._ctrl_c:
-                self._host = self.port
+                self._host = port
+        if hasattr(port, "isconnected"):  # USB_VCP
+            port.init(flow=port.CTS)
+            self._vcp = port
         self._streaming = True
         self.send_descriptor()
 
@@ -205,6 +220,9 @@ class Stream:
             self.send_status()
         finally:
             self._streaming = False
+            if self._vcp is not None:
+                self._vcp = None
+                self.port.init(flow=0)  # the REPL port's flow (stm32 usb.c)
             if hasattr(self.port, "setinterrupt"):
                 self.port.setinterrupt(3)
 
@@ -293,10 +311,37 @@ class Stream:
         struct.pack_into(_VARY, buf, 6, length + EXTRA, self._seq, t & _MASK)
         self._seq = (self._seq + 1) & _MASK
 
+    def _write(self, data, n):
+        """Write the ``n`` bytes of ``data``; False when the port did not
+        take them all: it took nothing more for ``write_timeout_ms``, or no
+        host has the USB_VCP port open. (Allocates nothing when the first
+        write takes them all.)"""
+        port = self.port
+        done = port.write(data)
+        if done == n:
+            return True
+        vcp = self._vcp
+        if vcp is None and (done is None or done == len(data)):
+            # a port of the program's own that does not say (USB_VCP's None
+            # is "nothing fitted"), or counts an array's items, not its bytes
+            return True
+        done = done or 0
+        clock = self._clock
+        t0 = clock()
+        while done < n:
+            if vcp is not None and not vcp.isconnected():
+                return False
+            k = port.write(data, done, n - done)
+            if k:
+                done += k
+                t0 = clock()
+            elif (clock() - t0) & _MASK >= self._wait_us:
+                return False
+        return True
+
     def _send(self, buf, crc_view, out_view, length):
         struct.pack_into("<I", buf, HEADER_SIZE + length, binascii.crc32(crc_view))
-        n = self.port.write(out_view)
-        if n is not None and n != len(out_view):
+        if not self._write(out_view, len(out_view)):
             self.short_writes += 1
         self.frames += 1
 
@@ -371,12 +416,14 @@ class Stream:
         for c in columns:
             crc = binascii.crc32(c, crc)
         struct.pack_into("<I", hdr, HEADER_SIZE, crc)
-        port = self.port
-        port.write(self._hdr_view)
+        ok = self._write(self._hdr_view, HEADER_SIZE)
+        sizes = self._csizes
+        i = 0
         for c in columns:
-            port.write(c)
-        port.write(self._crc_view)
-        self._block_sent(count)
+            if ok:
+                ok = self._write(c, count * sizes[i])
+            i += 1
+        self._block_sent(count, ok and self._write(self._crc_view, CRC_SIZE))
 
     def send_records(self, payload, count, t0_us):
         """Send ``count`` records already packed in this stream's record
@@ -395,14 +442,15 @@ class Stream:
         self._header(hdr, length, t0_us)
         struct.pack_into("<I", hdr, HEADER_SIZE,
                          binascii.crc32(payload, binascii.crc32(self._hdr_view)))
-        port = self.port
-        port.write(self._hdr_view)
-        port.write(payload)
-        port.write(self._crc_view)
-        self._block_sent(count)
+        self._block_sent(count, self._write(self._hdr_view, HEADER_SIZE)
+                         and self._write(payload, length)
+                         and self._write(self._crc_view, CRC_SIZE))
 
-    def _block_sent(self, count):
-        """Count a block frame just written; repeat the descriptor when due."""
+    def _block_sent(self, count, whole):
+        """Count a block frame just written (``whole``: all of it went out);
+        repeat the descriptor when due."""
+        if not whole:
+            self.short_writes += 1
         self.records += count
         self.frames += 1
         self._since_desc += 1
@@ -421,8 +469,8 @@ class Stream:
         self._t_desc = now
 
     def send_status(self):
-        """Send the counters: records, frames, overruns, short writes,
-        records waiting in the batch."""
+        """Send the counters: records, frames, overruns, short writes
+        (frames that did not go out whole), records waiting in the batch."""
         buf, crc_view, out_view, length = self._status
         self._header(buf, length, self._clock())
         struct.pack_into(_STATUS, buf, HEADER_SIZE, self.records & _MASK,

@@ -164,14 +164,34 @@ class DacTrace:
         return v
 
 
+# The USB_VCP transmit buffer and the firmware's wait for room in it
+# (micropython/micropython ports/stm32, commit 1c3c201149f37fe8d81246191b3127bb198d6306:
+# mpconfigboard_common.h MICROPY_HW_USB_CDC_TX_DATA_SIZE, usbd_cdc_interface.c
+# usbd_cdc_tx_always).
+USB_TX_BUF = 1024
+USB_ALWAYS_WAIT_NS = 500 * NS_PER_MS
+
+
 class UsbLine:
-    """The USB virtual COM port as the host sees it."""
+    """The USB virtual COM port as the host sees it.
+
+    ``from_board`` holds what reached the host; ``tx`` what waits in the
+    board's 1 KB transmit buffer, for a host that has the port closed
+    (``connected`` False, DTR low) or does not read (``reading`` False).
+    ``lost`` counts the bytes the firmware overwrote in that buffer.
+    Change ``connected``/``reading`` with ``host_open``, ``host_close``,
+    ``host_pause`` and ``host_resume``: the buffer then reaches the host.
+    """
 
     def __init__(self):
         self.to_board = bytearray()
         self.from_board = bytearray()
+        self.tx = bytearray()
         self.interrupt_char = 3
         self.connected = True
+        self.reading = True
+        self.flow = 0  # USB_VCP.init(flow=): RTS 1, CTS 2; 0 while attached to the REPL
+        self.lost = 0
 
     def host_write(self, data):
         self.to_board.extend(data)
@@ -180,6 +200,53 @@ class UsbLine:
         data = bytes(self.from_board)
         self.from_board = bytearray()
         return data
+
+    # --- the host's side of the port -------------------------------------
+    def host_open(self):
+        """The host opens the port (sets DTR): the buffer goes out."""
+        self.connected = True
+        self._drain()
+
+    def host_close(self):
+        """The host closes the port (DTR low): the board's writes stay in
+        its buffer, the oldest overwritten."""
+        self.connected = False
+
+    def host_pause(self):
+        """The host keeps the port open but stops reading."""
+        self.reading = False
+
+    def host_resume(self):
+        self.reading = True
+        self._drain()
+
+    def _drain(self):
+        if self.connected and self.reading and self.tx:
+            self.from_board.extend(self.tx)
+            self.tx = bytearray()
+
+    def room(self):
+        """Bytes the transmit buffer takes now without waiting."""
+        if not self.connected:
+            return 0
+        if self.reading:
+            return 1 << 30
+        return USB_TX_BUF - len(self.tx)
+
+    def put(self, data, overwrite):
+        """Bytes into the buffer (or to the host when it reads); with
+        ``overwrite`` the oldest beyond 1 KB are lost (usbd_cdc_tx_buffer_put
+        with check_overflow)."""
+        if self.connected and self.reading:
+            self.from_board.extend(data)
+            return
+        self.tx.extend(data)
+        extra = len(self.tx) - USB_TX_BUF
+        if extra > 0:
+            if not overwrite:
+                raise AssertionError("USB transmit buffer overrun")
+            self.tx[:extra] = b""
+            self.lost += extra
 
 
 class Board:

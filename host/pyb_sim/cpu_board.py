@@ -178,6 +178,7 @@ class _Poll:
     def __init__(self, real):
         self.real = real
         self.poll = _paused(real.poll)
+        self.ipoll = _paused(real.ipoll)  # waits in the call, yields from the real poll
 
     def register(self, *args):
         return self.real.register(*args)
@@ -287,17 +288,21 @@ def _vcp_write(fn):
     # BOARD_NS["usb_byte"] a byte; waiting for room is board time (_Out)
     per_byte = BOARD_NS["usb_byte"]
 
-    def call(self, buf):
+    def call(self, buf, a=-1, b=-1):  # write(buf[, max_len]), write(buf, off, max_len)
         st = _state
         if st[0] == 0:
             st[1] = _us()
         st[0] += 1
         try:
-            return fn(self, buf)
+            if a < 0:
+                return fn(self, buf)
+            if b < 0:
+                return fn(self, buf, a)
+            return fn(self, buf, a, b)
         finally:
             st[0] -= 1
             if st[0] == 0:
                 _spent[0] += _diff(_us(), st[1]) * 1000
-            _spent[1] += per_byte * len(buf)
+            _spent[1] += per_byte * (len(buf) if a < 0 else a if b < 0 else b)
 
     return call

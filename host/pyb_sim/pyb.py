@@ -1313,6 +1313,22 @@ class UART:
 
 
 # --- USB_VCP -------------------------------------------------------------
+_USB_ALWAYS_WAIT_NS = 500 * NS_PER_MS  # usbd_cdc_interface.c usbd_cdc_tx_always
+
+
+def _usb_wait(ns):
+    """Let up to ``ns`` of board time pass, in the firmware's 1 ms SysTick
+    wake-ups, until the USB transmit buffer has room; that room (0: none)."""
+    usb = board.usb
+    end = board.now + ns
+    while board.now < end:
+        board.advance_to(min(board.now + NS_PER_MS, end))
+        k = usb.room()
+        if k:
+            return k
+    return 0
+
+
 class USB_VCP:
     """The USB virtual COM port; the host side is ``board.usb``."""
 
@@ -1325,7 +1341,10 @@ class USB_VCP:
             raise ValueError("USB_VCP(%d) doesn't exist" % id)
 
     def init(self, *, flow=-1):
-        pass
+        """``flow=USB_VCP.CTS``: ``write`` takes only what fits in the
+        transmit buffer, at once (usb.c pyb_usb_vcp_init)."""
+        if flow != -1:
+            board.usb.flow = flow
 
     def setinterrupt(self, chr):
         board.usb.interrupt_char = chr
@@ -1367,13 +1386,67 @@ class USB_VCP:
             lines.append(self.readline())
         return lines
 
-    def write(self, buf):
-        data = _as_bytes(buf)
-        board.usb.from_board.extend(data)
-        return len(data)
+    def write(self, buf, *args):
+        """As the firmware's stream write (usb.c pyb_usb_vcp_write,
+        usbd_cdc_interface.c usbd_cdc_tx_flow): ``write(buf[, max_len])`` or
+        ``write(buf, off, max_len)``.
+
+        Without CTS flow (the default on the REPL's port) every byte goes
+        into the 1 KB transmit buffer and the count of all is returned: with
+        the buffer full, each byte waits up to 500 ms for the host and then
+        overwrites the oldest unsent byte; with no host (DTR low) it
+        overwrites at once (``usbd_cdc_tx_always``). With
+        ``init(flow=USB_VCP.CTS)`` only what fits goes, at once, and the
+        count is returned, None when nothing fitted (``usbd_cdc_tx``,
+        timeout 0; EAGAIN)."""
+        board.hw_enter()
+        try:
+            data = _as_bytes(buf)
+            if args:
+                off = 0 if len(args) == 1 else min(args[0], len(data))
+                data = data[off:off + args[-1]]
+            usb = board.usb
+            n = len(data)
+            if usb.flow & USB_VCP.CTS:
+                k = min(n, usb.room())
+                usb.put(data[:k], False)
+                return k if k or not n else None
+            i = 0
+            while i < n:
+                k = usb.room()
+                if not k and usb.connected:
+                    k = _usb_wait(_USB_ALWAYS_WAIT_NS)
+                if not k:  # no host, or no room after the wait: overwrite
+                    k = n - i if not usb.connected else 1
+                    usb.put(data[i:i + k], True)
+                else:
+                    k = min(k, n - i)
+                    usb.put(data[i:i + k], False)
+                i += k
+            return n
+        finally:
+            board.hw_exit()
 
     def send(self, data, *, timeout=5000):
-        return self.write(data)
+        """As usbd_cdc_tx: each byte waits up to ``timeout`` ms while the
+        host has the port closed or the buffer is full; returns the count
+        sent, fewer when a byte timed out. Never overwrites."""
+        board.hw_enter()
+        try:
+            data = _as_bytes(data)
+            usb = board.usb
+            i = 0
+            n = len(data)
+            while i < n:
+                k = usb.room() or _usb_wait(timeout * NS_PER_MS)
+                if not k:
+                    return i
+                k = min(k, n - i)
+                usb.put(data[i:i + k], False)
+                i += k
+            return n
+        finally:
+            board.hw_exit()
 
     def recv(self, data, *, timeout=5000):
         if isinstance(data, int):

@@ -48,6 +48,10 @@ USB_PACKETS_PER_FRAME = 19
 USB_TX_BUF = 1024
 USB_RX_BUF = 1024
 USB_MAX_BACKLOG = 2  # frames of bandwidth the bus may make up after a late wake-up
+# usbd_cdc_interface.c: when the host sets DTR the port counts as connected
+# 8 SOF interrupts (8 ms) later, and only then sends what its buffer holds
+# (usbd_cdc_control CDC_SET_CONTROL_LINE_STATE, HAL_PCD_SOFCallback).
+USB_CONNECT_DELAY = 0.008
 PIPE_PAGE = 4096  # the smallest pipe between the interpreter and this supervisor
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py", "cpu.py", "sandbox.py",
@@ -216,6 +220,8 @@ class VBoard:
         # REPL across a restart of the interpreter, as the board's USB input
         # buffer keeps it
         self.pending = bytearray()
+        self.host_was = False  # a host held the port open at the last look
+        self.connect_at = 0.0  # when the port counts as connected (USB_CONNECT_DELAY)
 
     def _probe(self):
         """The banner, and the heap the simulation and the agent hold: on a
@@ -649,22 +655,30 @@ class VBoard:
                     self.host_said = host
                 except OSError:
                     pass
+            if host and not self.host_was:
+                self.connect_at = time.monotonic() + USB_CONNECT_DELAY
+            self.host_was = host
             if not host:
                 # No host (on a board: DTR low): the firmware does not wait
-                # for the link, and what it sends is lost. (pyserial would
-                # drop it anyway: it empties the input when it opens a port.)
-                self.outq = bytearray()
+                # for the link; its 1 KB buffer keeps the last bytes written
+                # (usbd_cdc_tx_always overwrites the oldest), and the host
+                # gets them when it opens the port.
+                del self.outq[:max(len(self.outq) - USB_TX_BUF, 0)]
+            elif time.monotonic() < self.connect_at:
+                host = False  # connecting: the output waits in the buffer
             room = usb.allowance() if usb else OUT_LIMIT
             # the host waits (as USB does) while the board leaves its input unread
             mask = (selectors.EVENT_READ if len(self.inq) < self.rx_limit and room else 0) | (
                 selectors.EVENT_WRITE if self.outq and room else 0)
             if mask and host:
                 sel.register(self.master, mask, "master")
-            if len(self.outq) < self.tx_limit:
+            if len(self.outq) < self.tx_limit or not self.host_was:
                 sel.register(self.out_r, selectors.EVENT_READ, "child")
             if self.inq:
                 sel.register(self.in_w, selectors.EVENT_WRITE, "stdin")
             timeout = 0.2 if host else NO_HOST_POLL
+            if self.host_was and not host:  # connecting: send in a few ms
+                timeout = max(self.connect_at - time.monotonic(), 0)
             if self.want_intr and self.live:
                 timeout = max(self.last_sigint + SIGINT_GAP - time.monotonic(), 0)
                 if timeout == 0:
@@ -692,7 +706,7 @@ class VBoard:
                 elif key.data == "child":
                     try:
                         data = os.read(self.out_r, max(self.tx_limit - len(self.outq), 1)
-                                       if usb and host else 65536)
+                                       if usb and self.host_was else 65536)
                     except BlockingIOError:
                         continue
                     if data:

@@ -42,6 +42,8 @@ _cmd_poll = select.poll()
 _host_poll = select.poll()
 _host = None  # the supervisor's "1"/"0" when a host opens or closes the port
 _connected = False
+_flow = 0  # USB_VCP.init(flow=): CTS (2) makes write take what fits, at once
+_ALWAYS_WAIT_MS = 500  # usbd_cdc_tx_always: the wait for room for each byte
 _PIPE_BUF = 4096  # POSIX minimum: a write this size enters a pipe whole
 _msg = bytearray(_PIPE_BUF)  # token + kind + length + "\n" + payload
 _head = 12  # header bytes: set by main() with the token
@@ -117,12 +119,87 @@ def _send(kind, payload=b""):
         _put(kind, part, len(part))
 
 
-def _write_raw(buf):
-    """sys.stdout.buffer.write of board code: the bytes as they are."""
+def _room(ms):
+    """Whether the pipe to the supervisor is empty (a message goes in whole
+    without blocking), waiting up to ``ms``; allocates nothing (ipoll yields
+    one tuple, made at start)."""
+    for _ in _out_poll.ipoll(ms):
+        return True
+    return False
+
+
+def _send_part(buf, off, k):
+    """``_send`` of ``buf[off:off + k]`` (k <= PIPE_BUF - header)."""
+    try:
+        _put(87, memoryview(buf)[off:off + k], k)
+    except MemoryError:  # heap locked: no slice; copied byte by byte
+        m = _msg
+        h = _head
+        for i in range(k):
+            m[h + i] = buf[off + i]
+        _put(87, m, k, True)
+
+
+def _always(buf):
+    """Bytes written as the firmware's REPL port writes them
+    (ports/stm32/usbd_cdc_interface.c usbd_cdc_tx_always): while a host has
+    the port open and the link is full, each byte waits up to 500 ms for room
+    and then is lost (the firmware overwrites the oldest unsent byte with it:
+    the same count, the same wait); with no host nothing waits (the
+    supervisor keeps the last 1 KB). Returns the whole count."""
+    n = len(buf)
+    if n <= _PIPE_BUF - _head and (_room(0) or not _host_present()):
+        _send(87, buf)  # W: the common case, in one message
+        return n
+    room = _PIPE_BUF - _head
+    off = 0
+    while off < n:
+        if not _room(0) and _host_present():
+            while off < n and not _room(_ALWAYS_WAIT_MS):
+                off += 1
+                if not _host_present():
+                    break
+            if off >= n:
+                break
+        k = min(room, n - off)
+        _send_part(buf, off, k)
+        off += k
+    return n
+
+
+def _host_present():
+    """True while a host holds the serial port open (the firmware: while the
+    host's DTR is set); allocates nothing."""
+    global _connected
+    more = True
+    while more:
+        more = False
+        for _ in _host_poll.ipoll(0):
+            if _host.readinto(_one):
+                _connected = _one[0] == 49
+                more = True
+    return _connected
+
+
+def _as_bytes(buf):
+    """``buf`` as something whose len() counts its bytes."""
     if isinstance(buf, str):
-        buf = buf.encode()
-    _send(87, buf)  # W
-    return len(buf)
+        return buf.encode()
+    if not (isinstance(buf, bytes) or isinstance(buf, bytearray)):  # no tuple: no heap
+        # The firmware writes the buffer's bytes (stm32 usb.c
+        # pyb_usb_vcp_write gets them by the buffer protocol); len()
+        # of an array('H') or its memoryview counts items, not bytes.
+        try:
+            return bytes(buf)
+        except MemoryError:  # heap locked: a memoryview of bytes
+            pass
+    return buf
+
+
+def _write_raw(buf):
+    """sys.stdout.buffer.write of board code: the bytes as they are, as
+    the firmware's REPL port takes them."""
+    return _always(_as_bytes(buf))
 
 
 def _ready():
@@ -147,18 +224,17 @@ def _make_vcp(base):
         def setinterrupt(self, chr):
             _send(73, str(chr).encode())  # I
 
+        def init(self, *, flow=-1):
+            """``flow=USB_VCP.CTS``: ``write`` takes what fits, at once
+            (stm32 usb.c pyb_usb_vcp_init, usbd_cdc_tx_flow)."""
+            global _flow
+            if flow != -1:
+                _flow = flow
+
         def isconnected(self):
             """True while a host holds the serial port open (the firmware:
             while the host's DTR is set); allocates nothing."""
-            global _connected
-            more = True
-            while more:
-                more = False
-                for _ in _host_poll.ipoll(0):
-                    if _host.readinto(_one):
-                        _connected = _one[0] == 49
-                        more = True
-            return _connected
+            return _host_present()
 
         def any(self):
             return _ready()
@@ -195,19 +271,26 @@ def _make_vcp(base):
                 lines.append(self.readline())
             return lines
 
-        def write(self, buf):
-            if isinstance(buf, str):
-                buf = buf.encode()
-            elif not (isinstance(buf, bytes) or isinstance(buf, bytearray)):  # no tuple: no heap
-                # The firmware writes the buffer's bytes (stm32 usb.c
-                # pyb_usb_vcp_write gets them by the buffer protocol); len()
-                # of an array('H') or its memoryview counts items, not bytes.
-                try:
-                    buf = bytes(buf)
-                except MemoryError:  # heap locked: a memoryview of bytes
-                    pass
-            _send(87, buf)  # W
-            return len(buf)
+        def write(self, buf, *args):
+            """``write(buf[, max_len])``, ``write(buf, off, max_len)`` as the
+            firmware's stream write. Without CTS flow (the REPL port's
+            default) as ``_always``; with it (usbd_cdc_tx, timeout 0) the
+            whole buffer when the link is empty, else None (the firmware
+            takes as many bytes as fit; the virtual board cannot see the
+            link's free room, only whether its pipe is empty)."""
+            buf = _as_bytes(buf)
+            if args:
+                off = 0 if len(args) == 1 else min(args[0], len(buf))
+                buf = memoryview(buf)[off:off + args[-1]]
+            if _flow & 2:
+                n = len(buf)
+                if not n:
+                    return 0
+                if not (_host_present() and _room(0)):
+                    return None
+                _send(87, buf)  # W
+                return n
+            return _always(buf)
 
         def send(self, data, *, timeout=5000):
             """As usbd_cdc_tx: wait up to ``timeout`` ms for room on the link;
@@ -218,7 +301,9 @@ def _make_vcp(base):
                 data = _one
             if not _out_poll.poll(timeout):
                 return 0
-            return self.write(data)
+            data = _as_bytes(data)
+            _send(87, data)  # W
+            return len(data)
 
         def recv(self, data, *, timeout=5000):
             buf = bytearray(data) if isinstance(data, int) else data
@@ -774,6 +859,7 @@ def main():
     _host = open(cfg["host_fd"], "rb")
     _host_poll.register(_host, select.POLLIN)
     _host_poll.ipoll(0)  # its first call allocates the tuple it yields: not in a handler
+    _room(0)  # the same for the pipe to the supervisor
     sys.path[:] = cfg["path"]
     g = setup(cfg)
     if cfg.get("cpu"):  # C: the supervisor paces this process from here on

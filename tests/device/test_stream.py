@@ -358,3 +358,168 @@ def test_a_ctrl_c_never_interrupts_send_block_and_comes_at_the_next_poll():
     assert e is not None
     s.stop()
     assert [f[0] for f in parse(bytes(board.usb.from_board))] == [1, 2, 2, 3]
+
+
+# --- what the host does not get ------------------------------------------------
+MS = 1000000
+
+
+def scan(data):
+    """What a host decoder finds in ``data``: the whole frames with a good
+    CRC, as ``parse`` gives them, and the number of damaged stretches it had
+    to skip to find the next sync."""
+    out = []
+    damaged = 0
+    i = 0
+    skipping = False
+    while i < len(data):
+        ok = data[i:i + 2] == b"\xa5\xd3" and i + 24 <= len(data)
+        if ok:
+            length = struct.unpack_from("<H", data, i + 6)[0]
+            end = i + 16 + length
+            ok = end + 4 <= len(data) and \
+                binascii.crc32(data[i:end]) == struct.unpack_from("<I", data, end)[0]
+        if ok:
+            out.extend(parse(data[i:end + 4]))
+            i = end + 4
+            skipping = False
+        else:
+            if not skipping:
+                damaged += 1
+                skipping = True
+            i += 1
+    return out, damaged
+
+
+def status_of(frames):
+    return struct.unpack_from("<IIIII", [f for f in frames if f[0] == 3][-1][4])
+
+
+def test_a_host_that_stops_reading_costs_whole_frames_and_they_are_counted():
+    # 4 H channels, 252-byte frames; the 1 KB USB buffer holds 3 after the
+    # descriptor. The stream runs the port with CTS flow: a frame that finds
+    # no room waits write_timeout_ms for the host, then is given up.
+    s = Stream((("a", "H", ""), ("b", "H", ""), ("c", "H", ""), ("d", "H", "")),
+               period_us=1000, frame_bytes=256, write_timeout_ms=100)
+    board.usb.host_pause()
+    s.start()
+    assert board.usb.flow == pyb.USB_VCP.CTS
+    t = board.now
+    for k in range(6 * s.capacity):  # six frames: three fit, three do not
+        s.add(k, k, k, k)
+    waited = board.now - t
+    assert s.short_writes == 3
+    assert 300 * MS <= waited < 310 * MS, waited  # 100 ms for each given up
+    assert board.usb.lost == 0  # nothing the board had sent was overwritten
+    board.usb.host_resume()
+    for k in range(2 * s.capacity):
+        s.add(k, k, k, k)
+    s.stop()
+    assert board.usb.flow == 0  # the REPL port's flow again
+    frames, damaged = scan(board.usb.host_read())
+    assert damaged == 1  # the frame cut short where the buffer ran out
+    data = [f for f in frames if f[0] == 2]
+    assert [f[2] for f in data] == [1, 2, 3, 7, 8]  # sequence numbers: 4-6 lost
+    records, nframes, overruns, short, waiting = status_of(frames)
+    assert (records, nframes, short, waiting) == (8 * s.capacity, 9, 3, 0)
+
+
+def test_frames_made_while_no_host_has_the_port_open_are_dropped_at_once():
+    s = Stream((("a", "H", ""), ("b", "h", "")), period_us=100, frame_bytes=100)
+    board.usb.host_close()
+    s.start()
+    t = board.now
+    for k in range(5 * s.capacity):
+        s.add(k, -k)
+    assert board.now - t < 5 * MS  # no frame waited for a host
+    assert s.short_writes == 6  # the descriptor and five data frames
+    board.usb.host_open()
+    s.stop()
+    frames, damaged = scan(board.usb.host_read())
+    assert damaged == 0  # the host finds no pieces of them either
+    assert [f[0] for f in frames] == [3]
+    assert status_of(frames)[3] == 6
+
+
+def test_a_block_cut_short_is_counted_once_and_the_rest_not_written():
+    s = Stream((("a", "H", ""), ("b", "H", "")), period_us=100, write_timeout_ms=20)
+    s.start()
+    board.usb.host_pause()
+    a = array("H", range(300))
+    b = array("H", range(300))
+    s.send_block((a, b))  # 1224 bytes: more than the buffer holds
+    assert s.short_writes == 1
+    assert len(board.usb.tx) == 1024
+    s.send_records(bytes(8), 2, 0)  # no room at all
+    assert s.short_writes == 2
+    board.usb.host_resume()
+    s.send_block((a, b))
+    s.stop()
+    frames, damaged = scan(board.usb.host_read())
+    assert damaged == 1
+    assert [(f[0], f[2]) for f in frames] == [(1, 0), (2, 3), (3, 4)]
+    assert status_of(frames)[3] == 2
+
+
+def test_a_stream_to_a_host_that_reads_never_waits_and_loses_nothing():
+    s = Stream((("a", "H", ""),), period_us=100, frame_bytes=256)
+    with s:
+        t = board.now
+        for k in range(10 * s.capacity):
+            s.add(k)
+        assert board.now - t < 10 * MS
+    assert s.short_writes == 0
+    frames, damaged = scan(board.usb.host_read())
+    assert damaged == 0 and len(frames) == 12
+
+
+class SlowPort:
+    """A USB_VCP-like port that takes ``step`` bytes a call and then, after
+    ``limit`` bytes, nothing; preallocated, like the firmware's."""
+
+    CTS = 2
+
+    def __init__(self, limit, step):
+        self.limit = limit
+        self.step = step
+        self.n = 0
+        self.connected = True
+
+    def setinterrupt(self, c):
+        pass
+
+    def init(self, flow=-1):
+        pass
+
+    def isconnected(self):
+        return self.connected
+
+    def any(self):
+        return False
+
+    def write(self, data, off=0, n=-1):
+        if n < 0:
+            n = len(data)
+        k = min(n, self.step, self.limit - self.n)
+        self.n += k
+        return k if k else None
+
+
+def test_a_frame_given_up_allocates_nothing():
+    port = SlowPort(1000, 64)
+    clock = Clock()
+    s = Stream((("a", "H", ""), ("b", "H", "")), port, period_us=100, frame_bytes=256,
+               clock=clock.read, write_timeout_ms=5)
+    s.start()
+
+    def body():
+        for k in range(6 * s.capacity):  # frames that go in pieces, then do not go
+            s.add(k, 0)
+
+    if BOARD_INTS:
+        used = allocated(body)
+        assert used % LONG_INT_BYTES == 0 and used <= 6 * 2 * LONG_INT_BYTES, used  # CRCs only
+    else:
+        heap_free(body)
+    assert port.n == 1000
+    assert s.short_writes == 3, s.short_writes
