@@ -1,24 +1,24 @@
-"""Framed binary streaming of readings to a host (see docs/protocol.md).
-
-    from pyb_lib.stream import Stream
-    s = Stream((("x1", "H", "raw"), ("temp", "h", "cC")), name="adc",
-               period_us=1000)
-    with s:                       # descriptor sent, Ctrl-C off on USB_VCP
-        while True:
-            s.add(adc.read(), t)  # batched; a frame leaves when full
-            s.poll()              # latency flush, descriptor/status repeats
-
-Every frame is: sync (2) + header (22) + payload + CRC-32 (4), built with
-``struct.pack_into`` in one preallocated buffer and written through a
-preallocated memoryview: a full frame costs the same few Python operations
-and no heap but the CRC, whatever its size. The parts of the header that
-never change (sync, version, type, stream id, schema id, boot id) are
-written once when the stream is made; a frame packs only its length,
-sequence number and time. On a PyBoard (31-bit small ints)
-``binascii.crc32`` returns a CRC >= 2**30 as a long int, 32 bytes per CRC
-step for about 3 frames in 4 (docs/protocol.md). Frames are built in the
-main loop only, never in an interrupt handler.
-"""
+"""Framed binary streaming of readings to a host (see docs/protocol.md)."""
+# The long documentation in this module is comments: a docstring's text
+# takes heap on the board while the module compiles.
+#     from pyb_lib.stream import Stream
+#     s = Stream((("x1", "H", "raw"), ("temp", "h", "cC")), name="adc",
+#                period_us=1000)
+#     with s:                       # descriptor sent, Ctrl-C off on USB_VCP
+#         while True:
+#             s.add(adc.read(), t)  # batched; a frame leaves when full
+#             s.poll()              # latency flush, descriptor/status repeats
+#
+# Every frame is: sync (2) + header (22) + payload + CRC-32 (4), built with
+# ``struct.pack_into`` in one preallocated buffer and written through a
+# preallocated memoryview: a full frame costs the same few Python operations
+# and no heap but the CRC, whatever its size. The parts of the header that
+# never change (sync, version, type, stream id, schema id, boot id) are
+# written once when the stream is made; a frame packs only its length,
+# sequence number and time. On a PyBoard (31-bit small ints)
+# ``binascii.crc32`` returns a CRC >= 2**30 as a long int, 32 bytes per CRC
+# step for about 3 frames in 4 (docs/protocol.md). Frames are built in the
+# main loop only, never in an interrupt handler.
 
 import binascii
 import struct
@@ -66,27 +66,25 @@ def _utf8(text, what):
 
 
 class Stream:
-    """A framed stream of records with a fixed set of typed channels.
-
-    ``channels``: a sequence of (name, type, unit), type one of
-    ``b B h H i I f`` (struct codes, little-endian on the wire).
-    ``period_us``: the sample period when records are taken at a fixed
-    rate (the host derives each record's time from the frame time); 0 to
-    stamp every record with the board clock (a 4-byte time column).
-    ``ctrl_c``: on USB_VCP, while the stream runs, the firmware's Ctrl-C is
-    off (a KeyboardInterrupt never lands inside a frame) and the stream
-    takes a Ctrl-C (0x03) from the host itself: the next ``poll()``, or
-    ``add()``/``flush()`` that sends a frame, raises KeyboardInterrupt
-    after the frame's last byte; other bytes the host sends meanwhile are
-    dropped. False leaves the port's input alone.
-    ``write_timeout_ms``: how long a frame may wait for the port to take
-    more of it; then the rest of the frame is dropped. On USB_VCP the stream
-    runs the port with CTS flow (``write`` takes what fits, at once, instead
-    of waiting 500 ms a byte and overwriting unsent output, as the firmware's
-    REPL port does) and drops a frame at once while no host has the port
-    open. ``short_writes`` counts the frames that did not go out whole
-    (docs/protocol.md).
-    """
+    """A framed stream of records with a fixed set of typed channels."""
+    # ``channels``: a sequence of (name, type, unit), type one of
+    # ``b B h H i I f`` (struct codes, little-endian on the wire).
+    # ``period_us``: the sample period when records are taken at a fixed
+    # rate (the host derives each record's time from the frame time); 0 to
+    # stamp every record with the board clock (a 4-byte time column).
+    # ``ctrl_c``: on USB_VCP, while the stream runs, the firmware's Ctrl-C is
+    # off (a KeyboardInterrupt never lands inside a frame) and the stream
+    # takes a Ctrl-C (0x03) from the host itself: the next ``poll()``, or
+    # ``add()``/``flush()`` that sends a frame, raises KeyboardInterrupt
+    # after the frame's last byte; other bytes the host sends meanwhile are
+    # dropped. False leaves the port's input alone.
+    # ``write_timeout_ms``: how long a frame may wait for the port to take
+    # more of it; then the rest of the frame is dropped. On USB_VCP the stream
+    # runs the port with CTS flow (``write`` takes what fits, at once, instead
+    # of waiting 500 ms a byte and overwriting unsent output, as the firmware's
+    # REPL port does) and drops a frame at once while no host has the port
+    # open. ``short_writes`` counts the frames that did not go out whole
+    # (docs/protocol.md).
 
     def __init__(self, channels, port=None, *, name="stream", stream_id=1,
                  period_us=0, frame_bytes=1024, max_latency_ms=100,
@@ -312,10 +310,9 @@ class Stream:
         self._seq = (self._seq + 1) & _MASK
 
     def _write(self, data, n):
-        """Write the ``n`` bytes of ``data``; False when the port did not
-        take them all: it took nothing more for ``write_timeout_ms``, or no
-        host has the USB_VCP port open. (Allocates nothing when the first
-        write takes them all.)"""
+        """Write the ``n`` bytes of ``data``; False when the port did not take them all: it took
+        nothing more for ``write_timeout_ms``, or no host has the USB_VCP port open. (Allocates
+        nothing when the first write takes them all.)"""
         port = self.port
         done = port.write(data)
         if done == n:
@@ -346,12 +343,12 @@ class Stream:
         self.frames += 1
 
     def _host_input(self):
-        """Read what the host sent; a Ctrl-C among it stops the program here.
-        Called only where no caller is between two steps of its own: at the
-        end of ``flush()`` (so of ``add()``/``add_row()`` when they send, and
-        at the start of ``send_records``/``send_block``, before their frame)
-        and of ``poll()``; never after a ``send_records``/``send_block``
-        frame, whose caller (the Sampler) counts it after the call returns."""
+        """Read what the host sent; a Ctrl-C among it stops the program here. Called only where no
+        caller is between two steps of its own: at the end of ``flush()`` (so of
+        ``add()``/``add_row()`` when they send, and at the start of
+        ``send_records``/``send_block``, before their frame) and of ``poll()``; never after a
+        ``send_records``/``send_block`` frame, whose caller (the Sampler) counts it after the
+        call returns."""
         host = self._host
         if host is None:
             return
@@ -390,11 +387,10 @@ class Stream:
             self._host_input()
 
     def send_block(self, columns, t0_us=None):
-        """Send a block of fixed-rate samples as one frame without touching
-        each sample: ``columns`` holds one buffer per channel (e.g. the
-        ``array('H')`` buffers ``ADC.read_timed_multi`` filled), all of the
-        same length, in channel order. ``t0_us``: the time of the first
-        sample (default: now). The payload is column-major (flags bit 0)."""
+        """Send a block of fixed-rate samples as one frame without touching each sample:
+        ``columns`` holds one buffer per channel (e.g. the ``array('H')`` buffers
+        ``ADC.read_timed_multi`` filled), all of the same length, in channel order. ``t0_us``:
+        the time of the first sample (default: now). The payload is column-major (flags bit 0)."""
         if self._period == 0:
             raise ValueError("Stream %r: send_block needs a fixed period_us" % self.name)
         if len(columns) != self._nch:
@@ -426,12 +422,11 @@ class Stream:
         self._block_sent(count, ok and self._write(self._crc_view, CRC_SIZE))
 
     def send_records(self, payload, count, t0_us):
-        """Send ``count`` records already packed in this stream's record
-        format (row-major, as ``add()`` packs them), e.g. a preallocated
-        memoryview into a ring buffer (``pyb_lib.sampler``), as one data frame
-        of time ``t0_us``, without copying them: header, ``payload`` and CRC
-        leave in three ``write()`` calls. Allocates nothing but the CRC
-        (at most 64 bytes on a PyBoard, see the module docstring)."""
+        """Send ``count`` records already packed in this stream's record format (row-major, as
+        ``add()`` packs them), e.g. a preallocated memoryview into a ring buffer
+        (``pyb_lib.sampler``), as one data frame of time ``t0_us``, without copying them:
+        header, ``payload`` and CRC leave in three ``write()`` calls. Allocates nothing but the
+        CRC (at most 64 bytes on a PyBoard, see the comments at the top)."""
         length = count * self.record_size
         if len(payload) != length or length > MAX_PAYLOAD:
             raise ValueError("Stream %r: %d payload bytes for %d records"
