@@ -61,7 +61,10 @@ def test_ctrl_c_while_log_waits_for_the_board_exits_130_and_leaves_no_file(tmp_p
     out = tmp_path / "run.sqlite"
     # the board's 5 s to answer made long, so that a slow machine's Ctrl-C
     # still comes while log waits
-    patient = ("import sys, pyb_bridge.raw_repl as r\n"
+    # still, and with Python's own Ctrl-C handler, which it does not install
+    # when started with SIGINT ignored (as a background job of a script is)
+    patient = ("import signal, sys, pyb_bridge.raw_repl as r\n"
+               "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
                "r.open_board.__defaults__ = (600,)\n"
                "from pyb_bridge.cli import main\n"
                "sys.exit(main(sys.argv[1:]))\n")
