@@ -27,6 +27,7 @@ import pytest
 from pyb_bridge import cli, logdb
 from pyb_bridge.cli import serve
 from pyb_bridge.decoder import FrameDecoder, Streams
+from pyb_bridge.decoder import decode as decode_bytes
 from pyb_bridge.outputs import open_sink
 from pyb_bridge.server import create_app, serve_in_thread, stop_server
 
@@ -73,11 +74,7 @@ def data(values, code="h"):
 
 def decode(stream_bytes, chunk=4096):
     dec, st = FrameDecoder(), Streams()
-    batches, schemas = [], []
-    for i in range(0, len(stream_bytes), chunk):
-        b, s = st.feed(dec.feed(stream_bytes[i:i + chunk]))
-        batches += b
-        schemas += s
+    batches, schemas = decode_bytes(stream_bytes, chunk, dec, st)
     return batches, schemas, dec, st
 
 
