@@ -260,6 +260,9 @@ class Board:
         # micropython.schedule for soft callbacks (pyb_sim.preempt's on the
         # virtual board; None: the interpreter's own)
         self.schedule_soft = None
+        # Runs an interrupt handler, ``call_handler(fn, arg)``, inside
+        # run_irq (the CPU model's, pyb_sim.cpu_board; None: ``fn(arg)``).
+        self.call_handler = None
         self.reset()
 
     # --- life cycle -------------------------------------------------------
@@ -399,7 +402,11 @@ class Board:
         self.irq_depth += 1
         _heap_lock()
         try:
-            fn(arg)
+            h = self.call_handler
+            if h is None:
+                fn(arg)
+            else:  # the CPU model's: the handler is the board's code
+                h(fn, arg)
         finally:
             _heap_unlock()
             self.irq_depth -= 1

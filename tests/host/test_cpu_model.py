@@ -87,6 +87,44 @@ print('fired', n[0] >= 20, cpu_board._state[0])
     assert "fired True 0" in out, out
 
 
+def test_each_handler_pays_the_firmwares_dispatch_and_the_simulation_around_it_is_not_charged():
+    """Board.run_irq's own work (finding what fell due, the heap lock) is
+    the simulation's; the handler is the board's, plus BOARD_NS["irq"]."""
+    out = run_mp(COUNTERS + """
+s = cpu_board._spent
+n = [0]
+def cb(t):
+    n[0] += 1
+t = pyb.Timer(4, freq=1000, callback=cb)
+c0 = s[1]
+pyb.delay(50)
+t.deinit()
+print('handlers', n[0], 'charged', s[1] - c0, 'depth', cpu_board._state[0])
+""")
+    irq = cpu_board_cost("irq")
+    assert irq > 0
+    fired = int(out.split()[1])
+    assert fired >= 50 and "charged %d depth 0" % (fired * irq) in out, out
+
+
+def test_a_counted_call_adds_what_its_bracket_cannot_see():
+    """The host time of calling into the simulation and back, which the
+    bracket inside the call cannot time, is measured at install and added
+    to each outermost counted call; nested calls add it once."""
+    out = run_mp(COUNTERS + """
+s = cpu_board._spent
+print('measured', cpu_board._over[0] >= 0, cpu_board.outside_ns(200, 3) >= 0)
+cpu_board._over[0] = 7000000  # 7 ms: far above what a call's own bracket times
+a = s[0]
+pyb.micros()
+b = s[0]
+pyb.elapsed_millis(0)  # counted, calls the counted clock inside: added once
+c = s[0]
+print('one', 7000000 <= b - a < 8000000, 'nested', 7000000 <= c - b < 8000000)
+""")
+    assert "measured True True" in out and "one True nested True" in out, out
+
+
 def cpu_ns(pid):
     with open("/proc/%d/schedstat" % pid) as f:
         return int(f.read().split()[0])
