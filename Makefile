@@ -11,7 +11,7 @@ TYPINGS := build/typings
 STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
-.PHONY: bench-reliability fuzz bench-perf bench-preempt
+.PHONY: bench-reliability fuzz bench-perf bench-preempt bench-sampler
 .PHONY: node
 .PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-loaded test-py test-mp bench bench-mqtt clean bench-serve bench-link bench-e2e soak
 
@@ -118,12 +118,17 @@ bench: $(STAMP)
 	$(PY) bench/link.py
 	$(PY) bench/e2e.py
 	$(PY) bench/e2e.py --cpu pyboard
+	$(PY) bench/sampler.py --cpu pyboard
 	$(PY) bench/perfbench.py --cpu pyboard
 
 # MicroPython's perf_bench against the virtual board at a PYBv1.1's speed
 # (needs a MicroPython clone: MICROPYTHON_REPO=DIR; see docs/virtual-board.md).
 bench-perf: $(STAMP)
 	$(PY) bench/perfbench.py --cpu pyboard
+
+# The Sampler's highest rate with none lost (1, 2, 4 channels) at a PYBv1.1's speed, 60 s a rate.
+bench-sampler: $(STAMP)
+	$(PY) bench/sampler.py --cpu pyboard
 
 # How late the virtual board's interrupt callbacks run and what pre-emption costs a loop (printed; see docs/virtual-board.md).
 bench-preempt: $(STAMP)

@@ -38,6 +38,12 @@ _state = array.array("l", [0, 0])  # depth of simulation calls, when (us) the ou
 _over = array.array("l", [0])
 
 
+def sim_ns():
+    """The array whose item 0 counts the host ns spent in the simulation
+    (the virtual board's clock leaves them out, ``vboard_agent._realtime``)."""
+    return _spent
+
+
 def address():
     """Where the counters live in this process (for the supervisor)."""
     import uctypes
@@ -283,6 +289,23 @@ def _charged1(fn, cost):
     return call
 
 
+def _charged2(fn, cost):
+    def call(a, b):
+        st = _state
+        if st[0] == 0:
+            st[1] = _us()
+        st[0] += 1
+        try:
+            return fn(a, b)
+        finally:
+            st[0] -= 1
+            if st[0] == 0:
+                _spent[0] += _diff(_us(), st[1]) * 1000 + _over[0]
+            _spent[1] += cost
+
+    return call
+
+
 def _charged_opt(fn, cost):
     # a method with one optional argument (Pin.value(), DAC.write(v) ...)
     _none = _charged_opt  # a default no caller passes
@@ -321,6 +344,17 @@ def patch(pyb):
     vcp = getattr(pyb, "USB_VCP", None)
     if vcp is not None and hasattr(vcp, "write"):
         vcp.write = _vcp_write(vcp.write)
+
+
+def patch_time(clock):
+    """Count the board's ``time`` functions whole (``pyb_sim.clock``, before
+    the firmware's ``time`` module is made from it): on the board they are
+    C, a SysTick read or an addition; here they are Python."""
+    cost = BOARD_NS["clock"]
+    for name in ("ticks_ms", "ticks_us", "ticks_cpu", "time", "time_ns"):
+        setattr(clock, name, _charged0(getattr(clock, name), cost))
+    for name in ("ticks_diff", "ticks_add"):
+        setattr(clock, name, _charged2(getattr(clock, name), cost))
 
 
 def _vcp_write(fn):

@@ -57,6 +57,22 @@ print('pin', p.value(), s[1])
     assert "pin 1 %d" % (10 * cpu_board_cost("adc")) in out
 
 
+def test_the_boards_time_functions_are_counted_whole():
+    """time.ticks_us() and friends are C on the board; the simulation's are
+    Python, counted as the simulation's (patch_time), nested calls once."""
+    out = run_mp(COUNTERS + """
+from pyb_sim import clock
+cpu_board.patch_time(clock)
+s = cpu_board._spent
+cpu_board._over[0] = 100000000  # 100 ms a counted call: counts stand out
+a = s[0]
+clock.ticks_diff(clock.ticks_us(), clock.ticks_add(clock.ticks_ms(), 1))
+n = (s[0] - a) // 100000000
+print('calls', n, 'depth', cpu_board._state[0])
+""")
+    assert "calls 4 depth 0" in out, out
+
+
 def cpu_board_cost(name):
     out = run_mp("from pyb_sim import cpu_board\nprint(cpu_board.BOARD_NS[%r])" % name)
     return int(out)
@@ -114,15 +130,62 @@ def test_a_counted_call_adds_what_its_bracket_cannot_see():
     out = run_mp(COUNTERS + """
 s = cpu_board._spent
 print('measured', cpu_board._over[0] >= 0, cpu_board.outside_ns(200, 3) >= 0)
-cpu_board._over[0] = 7000000  # 7 ms: far above what a call's own bracket times
+X = 1000000000  # 1 s: far above what a call's own bracket times
+cpu_board._over[0] = X
 a = s[0]
 pyb.micros()
 b = s[0]
 pyb.elapsed_millis(0)  # counted, calls the counted clock inside: added once
 c = s[0]
-print('one', 7000000 <= b - a < 8000000, 'nested', 7000000 <= c - b < 8000000)
+print('one', X <= b - a < 2 * X, 'nested', X <= c - b < 2 * X)
 """)
     assert "measured True True" in out and "one True nested True" in out, out
+
+
+def test_the_board_clock_leaves_the_simulations_host_time_out():
+    """With the CPU model the virtual board's clock is the wall clock less
+    the host time counted inside the simulation (vboard_agent._realtime):
+    10 ms of simulation work within 30 ms of wall time moves the board's
+    clock by about 20 ms, and the clock never goes back."""
+    out = run_mp(COUNTERS + """
+import time
+from pyb_sim import vboard_agent
+b = pyb_sim.board
+sim = cpu_board.sim_ns()
+wall = vboard_agent._realtime(b, sim)
+t0 = time.ticks_us()
+n0 = b.read_time()
+sim[0] += 10000000  # as if 10 ms went by inside simulated calls
+while time.ticks_diff(time.ticks_us(), t0) < 30000:
+    pass
+n1 = b.read_time()
+w = time.ticks_diff(time.ticks_us(), t0) * 1000
+print('board', n1 - n0, 'wall', w, 'back', n1 < n0)
+""")
+    board_ns, wall_ns = int(out.split()[1]), int(out.split()[3])
+    assert "back False" in out, out
+    # (the clock reads themselves count as simulation: no lower bound)
+    assert board_ns <= wall_ns - 10_000_000 + 1_000_000, out
+
+
+def test_the_pacer_gives_the_board_no_share_of_the_simulations_time():
+    """The board may use 1/slowdown of the time it was active; time the
+    interpreter spent in the simulation is not on the board's clock, so it
+    earns the board nothing to run faster with afterwards."""
+    p = cpu.Pacer.__new__(cpu.Pacer)  # its arithmetic, without its thread
+    p.slowdown = 10.0
+    p.stats = {"board_ns": 0, "sim_ns": 0, "stops": 0, "stopped_ns": 0}
+    p.stopped = 0
+    p.credit = 0.0
+    p.pid = None
+    # the last look was 5 ms ago
+    p.t, p.cpu, p.delay, p.sim, p.charged = time.monotonic_ns() - 5_000_000, 0, 0, 0, 0
+    readings = iter([(2_000_000, 0, 2_000_000, 0)])  # 2 ms of CPU, all in the simulation
+    p._read = lambda: next(readings)
+    p._stop_for = lambda ns: pytest.fail("stopped for %d ns" % ns)
+    p._step()
+    assert p.credit <= 0.0, p.credit
+    assert p.stats["sim_ns"] == 2_000_000 and p.stats["board_ns"] == 0
 
 
 def cpu_ns(pid):
