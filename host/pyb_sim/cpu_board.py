@@ -333,6 +333,11 @@ def patch(pyb):
         setattr(pyb, name, _charged0(getattr(pyb, name), clock))
     for name in ("elapsed_millis", "elapsed_micros"):
         setattr(pyb, name, _charged1(getattr(pyb, name), clock))
+    # waits: their time passes on the board's clock (the sleeps are left
+    # out of the count), the Python around them is the simulation's
+    pyb.wfi = _charged0(pyb.wfi, 0)
+    for name in ("delay", "udelay"):
+        setattr(pyb, name, _charged1(getattr(pyb, name), 0))
     pyb.ADC.read = _charged1(pyb.ADC.read, BOARD_NS["adc"])
     pin = BOARD_NS["pin"]
     pyb.Pin.value = _charged_opt(pyb.Pin.value, pin)
@@ -355,6 +360,8 @@ def patch_time(clock):
         setattr(clock, name, _charged0(getattr(clock, name), cost))
     for name in ("ticks_diff", "ticks_add"):
         setattr(clock, name, _charged2(getattr(clock, name), cost))
+    for name in ("sleep", "sleep_ms", "sleep_us"):
+        setattr(clock, name, _charged1(getattr(clock, name), 0))
 
 
 def _vcp_write(fn):
