@@ -243,7 +243,14 @@ def count_clock(board, pacing=None):
 # docs/virtual-board.md, "Costs of the simulated hardware", gives the sources.
 BOARD_NS = {
     "clock": 0,  # millis/micros/elapsed_*: read SysTick, a few instructions
-    "adc": 643,  # one conversion: 15 + 12 ADC clocks at 42 MHz (PCLK2 / 2)
+    # ADC.read: the firmware turns the ADC on for each read and off after it
+    # (ports/stm32/adc.c adc_read_channel: HAL_ADC_Start .. HAL_ADC_Stop), and
+    # HAL_ADC_Start waits for the ADC to settle in a loop of
+    # ADC_STAB_DELAY_US * SystemCoreClock / 1000000 = 3 * 168 = 504 turns
+    # (stm32lib, STM32F4xx_HAL_Driver stm32f4xx_hal_adc.c/.h) of at least 10
+    # cycles each (docs/virtual-board.md): 30 us; then one conversion, 15 + 12
+    # ADC clocks at 42 MHz (PCLK2 / 2): 643 ns
+    "adc": 30000 + 643,
     "pin": 0,  # a GPIO register read or write
     "dac": 0,  # one register write
     "usb_byte": 60,  # usbd_cdc_tx: a byte into the ring buffer, about 10 cycles at 168 MHz
