@@ -18,6 +18,7 @@ docs/sampler.md. For blocks of ADC samples use ``read_timed_multi`` and
 
 import struct
 
+import machine
 import pyb
 from micropython import const
 
@@ -37,16 +38,20 @@ def _after(t, d):
 
 
 def _reader(src, i):
+    # (read, shift): the sample is read() >> shift. An ADC pin is read with
+    # machine.ADC, which leaves the ADC on between reads, where pyb.ADC.read
+    # turns it on for each read and waits about 30 us for it to settle
+    # (docs/sampler.md): read_u16() >> 4 is the 12-bit conversion itself.
     if isinstance(src, str):
         try:
-            return pyb.ADC(pyb.Pin(src)).read
+            return machine.ADC(pyb.Pin(src)).read_u16, 4
         except ValueError as e:
             raise ValueError("Sampler: source %d: pin %r has no ADC (%s)" % (i, src, e))
     read = getattr(src, "read", None)
     if callable(read):
-        return read
+        return read, 0
     if callable(src):
-        return src
+        return src, 0
     raise TypeError("Sampler: source %d (%r) is not an ADC pin name, an object with "
                     "read() or a callable" % (i, src))
 
@@ -55,8 +60,9 @@ class Sampler:
     """Read ``sources`` ``rate_hz`` times a second into ``stream``.
 
     ``stream``: a Stream with one channel per source and ``period_us`` equal
-    to 1000000 / ``rate_hz``. ``sources``: ADC pin names ('X1'), pyb.ADC or
-    AnalogIn objects (their ``read``) or callables returning an int.
+    to 1000000 / ``rate_hz``. ``sources``: ADC pin names ('X1', read as
+    machine.ADC, 0..4095), pyb.ADC or AnalogIn objects (their ``read``) or
+    callables returning an int.
     ``rate_hz``: 1..10000, a divisor of 1000000 (an exact period in us).
     ``frames``: ring size in frames (2..64); a frame holds the records of
     the stream's latency limit or a full frame, whichever is fewer.
@@ -85,20 +91,28 @@ class Sampler:
         if (slow_stream is None) != (slow_read is None):
             raise ValueError("Sampler: slow_stream and slow_read go together")
         reads = []
+        shifts = []
         for i in range(len(sources)):
-            r = _reader(sources[i], i)
+            r, sh = _reader(sources[i], i)
             v = r()
             if not isinstance(v, int):
                 raise TypeError("Sampler: source %d returned %s, not int: sources read in "
                                 "the timer callback must return ints (poll others with "
                                 "slow_read)" % (i, type(v).__name__))
             reads.append(r)
+            shifts.append(sh)
         self._reads = tuple(reads)
+        self._shifts = tuple(shifts)
         more = reads + [reads[0]] * 3
         self._r0 = more[0]
         self._r1 = more[1]
         self._r2 = more[2]
         self._r3 = more[3]
+        more = shifts + [0] * 3
+        self._s0 = more[0]
+        self._s1 = more[1]
+        self._s2 = more[2]
+        self._s3 = more[3]
         rec = stream.record_size
         chunk = min(stream.capacity, max(1, stream.max_latency_ms * 1000 // period))
         if chunk * period > _MASK:
@@ -155,21 +169,25 @@ class Sampler:
             off = self._off
         n = self._nch
         if n == 2:
-            struct.pack_into(self._fmt, self._ring, off, self._r0(), self._r1())
+            struct.pack_into(self._fmt, self._ring, off, self._r0() >> self._s0,
+                             self._r1() >> self._s1)
         elif n == 4:
-            struct.pack_into(self._fmt, self._ring, off, self._r0(), self._r1(),
-                             self._r2(), self._r3())
+            struct.pack_into(self._fmt, self._ring, off, self._r0() >> self._s0,
+                             self._r1() >> self._s1, self._r2() >> self._s2,
+                             self._r3() >> self._s3)
         elif n == 1:
-            struct.pack_into(self._fmt, self._ring, off, self._r0())
+            struct.pack_into(self._fmt, self._ring, off, self._r0() >> self._s0)
         elif n == 3:
-            struct.pack_into(self._fmt, self._ring, off, self._r0(), self._r1(), self._r2())
+            struct.pack_into(self._fmt, self._ring, off, self._r0() >> self._s0,
+                             self._r1() >> self._s1, self._r2() >> self._s2)
         else:
             reads = self._reads
+            shifts = self._shifts
             fmts = self._cfmts
             sizes = self._csizes
             ring = self._ring
             for i in range(n):
-                struct.pack_into(fmts[i], ring, off, reads[i]())
+                struct.pack_into(fmts[i], ring, off, reads[i]() >> shifts[i])
                 off += sizes[i]
         self._off = off + self._rec
 

@@ -263,6 +263,10 @@ class Board:
         # Runs an interrupt handler, ``call_handler(fn, arg)``, inside
         # run_irq (the CPU model's, pyb_sim.cpu_board; None: ``fn(arg)``).
         self.call_handler = None
+        # Adds ``ns`` to what the board's firmware spent (the CPU model's,
+        # pyb_sim.cpu_board, for costs that depend on the hardware's state;
+        # None: time is not modelled).
+        self.charge = None
         self.reset()
 
     # --- life cycle -------------------------------------------------------
@@ -287,6 +291,9 @@ class Board:
         self.extints = {}  # line -> ExtInt
         self.analog = {}  # cpu name -> volts or fn(t_seconds) -> volts
         self.vdda = 3.3
+        # ADC1 is on (ADON): machine.ADC leaves it on, pyb.ADC turns it off
+        # after each read (ports/stm32/machine_adc.c, adc.c)
+        self.adc_on = False
         self.vbat = 3.0
         self.core_temp = 25.0
         self.uarts = {}

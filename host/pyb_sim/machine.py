@@ -65,6 +65,11 @@ Pin = pyb.Pin
 
 
 # --- ADC -------------------------------------------------------------------
+# Turning ADC1 on: mp_hal_delay_us(ADC_STAB_DELAY_US + 1), the STM32F4 HAL's
+# ADC_STAB_DELAY_US being 3 (machine_adc.c adc_stabilisation_delay_us)
+ADC_ON_NS = 4000
+
+
 class ADC:
     """ADC(pin or channel); read_u16 scales the 12-bit reading to 16 bits as
     machine_adc.c does (raw << 4 | raw >> 8)."""
@@ -85,9 +90,23 @@ class ADC:
         self._a = pyb.ADC(cpu)
 
     def read_u16(self):
-        if self._a is None:
+        """One conversion scaled to 16 bits. The firmware leaves the ADC on
+        (ports/stm32/machine_adc.c adc_config_channel: it turns ADC1 on, and
+        waits ADC_STAB_DELAY_US + 1 = 4 us, only if it is off; adc_read_channel
+        starts the conversion and reads it). Safe in an interrupt handler."""
+        a = self._a
+        if a is None:
             return 0xFFFF
-        raw = self._a.read()
+        b = pyb.board
+        b.hw_enter()
+        try:
+            raw = a._raw()
+            if not b.adc_on:
+                b.adc_on = True
+                if b.charge is not None:
+                    b.charge(ADC_ON_NS)
+        finally:
+            b.hw_exit()
         return raw << 4 | raw >> 8
 
 

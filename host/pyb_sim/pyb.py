@@ -660,10 +660,13 @@ class ADC:
         return board.adc_raw(self._cpu)
 
     def read(self):
-        """One 12-bit conversion (0..4095). Safe in an interrupt handler."""
+        """One 12-bit conversion (0..4095). Safe in an interrupt handler.
+        The firmware turns the ADC on for it and off after it (adc.c
+        adc_read_channel: HAL_ADC_Start .. HAL_ADC_Stop)."""
         board.hw_enter()
         try:
             value = self._raw()
+            board.adc_on = False
         finally:
             board.hw_exit()
         return value
@@ -689,6 +692,7 @@ class ADC:
 
     @staticmethod
     def _timed(adcs, bufs, timer):
+        board.adc_on = False  # HAL_ADC_Stop at the end (adc.c)
         if len(adcs) < 1:
             raise ValueError("need at least 1 ADC")
         if len(adcs) != len(bufs):

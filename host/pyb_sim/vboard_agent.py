@@ -825,6 +825,7 @@ def setup(cfg):
 
         cpu_board.install(pyb_sim.board)
         cpu_board.patch(pyb)
+        cpu_board.patch_machine(machine)
         from pyb_sim import clock
 
         cpu_board.patch_time(clock)  # before firmware.confine makes ``time`` of it

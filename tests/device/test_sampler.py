@@ -115,6 +115,22 @@ def test_ten_seconds_at_1khz_on_two_adc_pins():
     assert board.timers.get(4) is None  # the timer is released by stop()
 
 
+def test_adc_pins_are_read_with_the_adc_left_on():
+    """A pin name is read with machine.ADC, which leaves the ADC on between
+    reads (pyb.ADC.read turns it on for each one and waits for it to settle,
+    about 30 us on a PYBv1.1): the same 12-bit values."""
+    board.set_analog("X1", ramp)
+    board.set_analog("X2", tri)
+    port = CheckPort(ramp, tri)
+    s = two_channel_stream(port)
+    smp = Sampler(s, ("X1", "X2"), 1000)
+    smp.start()
+    pyb.delay(20)
+    assert board.adc_on  # nothing turned it off between two samples
+    smp.stop()
+    assert port.records == smp.samples >= 19 and port.bad == 0 and port.gaps == 0
+
+
 def test_frames_follow_the_latency_limit():
     port = CheckPort()
     s = two_channel_stream(port, max_latency_ms=50)

@@ -73,6 +73,24 @@ print('calls', n, 'depth', cpu_board._state[0])
     assert "calls 4 depth 0" in out, out
 
 
+def test_machine_adc_pays_for_turning_the_adc_on_only_when_it_is_off():
+    """pyb.ADC.read turns the ADC off after each read; machine.ADC.read_u16
+    turns it on (4 us) only when it is off, then pays the conversion."""
+    out = run_mp(COUNTERS + """
+from pyb_sim import machine
+cpu_board.patch_machine(machine)
+s = cpu_board._spent
+m = machine.ADC('X19')
+pyb.ADC('X19').read()
+c = s[1]
+m.read_u16()
+m.read_u16()
+print('u16', s[1] - c)
+""")
+    conv = cpu_board_cost("adc_u16")
+    assert "u16 %d" % (2 * conv + 4000) in out, out
+
+
 def cpu_board_cost(name):
     out = run_mp("from pyb_sim import cpu_board\nprint(cpu_board.BOARD_NS[%r])" % name)
     return int(out)
