@@ -10,6 +10,7 @@ Analog pins: X1-X8, X11, X12, X19-X22, Y11, Y12. Timed capture lives in
 ``pyb_lib._capture``, imported at its first use.
 """
 
+import machine
 import pyb
 from pyb_lib._check import check, err, give, take
 
@@ -42,7 +43,10 @@ class AnalogIn:
         if name:
             take(name, "AnalogIn(%s)" % name, "analog input")
         try:
-            self._hw = pyb.ADC(pin)
+            self._hw = pyb.ADC(pin)  # timed capture
+            # single reads: machine.ADC leaves the ADC on between reads, where
+            # pyb.ADC.read turns it on each time and waits ~30 us for it to settle
+            self._u16 = machine.ADC(pin).read_u16
         except ValueError as e:
             give(name, "AnalogIn(%s)" % name)
             raise err(ValueError, "", 24, pin, e)
@@ -66,22 +70,22 @@ class AnalogIn:
 
     def read(self):
         """One conversion, 0..4095. Allocates nothing."""
-        return self._hw.read()
+        return self._u16() >> 4
 
     def read_mean(self, n=16):
         """The mean of ``n`` conversions (rounded, 0..4095). Allocates nothing."""
         if type(n) is not int or not 1 <= n <= 65536:
             check(self, "n", n, 1, 65536)
-        adc = self._hw  # (a bound method would allocate)
+        u16 = self._u16
         v = 0
         for _ in range(n):
-            v += adc.read()
+            v += u16() >> 4
         return (v + n // 2) // n
 
     def volts(self, n=1):
         """The input in volts: the mean of ``n`` conversions scaled by the
         calibrated VDDA (see calibrate())."""
-        return self.to_volts(self._hw.read() if n == 1 else self.read_mean(n))
+        return self.to_volts(self._u16() >> 4 if n == 1 else self.read_mean(n))
 
     def to_volts(self, raw):
         """Convert a raw count (from read_timed, say) to volts."""

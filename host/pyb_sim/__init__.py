@@ -39,6 +39,11 @@ class _Machine:
     stand-in in sys.modules."""
 
     def __getattr__(self, name):
+        if name == "ADC":  # pyb_lib.adc's, on every board: a small module
+            from pyb_sim.machine_adc import ADC
+
+            self.ADC = ADC
+            return ADC
         from pyb_sim import machine
 
         sys.modules["machine"] = machine
