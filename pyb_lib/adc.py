@@ -11,6 +11,7 @@ Analog pins: X1-X8, X11, X12, X19-X22, Y11, Y12. Timed capture lives in
 """
 
 import machine
+
 import pyb
 from pyb_lib._check import check, err, give, take
 

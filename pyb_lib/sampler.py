@@ -19,6 +19,7 @@ docs/sampler.md. For blocks of ADC samples use ``read_timed_multi`` and
 import struct
 
 import machine
+
 import pyb
 from micropython import const
 
@@ -44,7 +45,7 @@ def _reader(src, i):
     # (docs/sampler.md): read_u16() >> 4 is the 12-bit conversion itself.
     if isinstance(src, str):
         try:
-            return machine.ADC(pyb.Pin(src)).read_u16, 4
+            return machine.ADC(src).read_u16, 4
         except ValueError as e:
             raise ValueError("Sampler: source %d: pin %r has no ADC (%s)" % (i, src, e))
     read = getattr(src, "read", None)
