@@ -23,6 +23,7 @@ import time as _time  # the unix port's: real time, for waits on streams
 
 import vfs
 
+import pyb_sim
 from pyb_sim import clock
 
 MACHINE = "PYBv1.1 with STM32F405RG"  # MICROPY_HW_BOARD_NAME " with " MICROPY_HW_MCU_NAME
@@ -229,14 +230,22 @@ def install_imports(board_modules, sim_path):
 
     hide()
 
+    board = pyb_sim.board
+
     def board_import(name, globals=None, locals=None, fromlist=(), level=0):
         # allocates nothing for an undotted name: an import inside an
         # interrupt handler (heap locked) works as on the board
         if level == 0 and not loading:
-            top = name
-            if "." in name:
-                top = name.split(".", 1)[0]
-            m = mods.get(top)
+            # the firmware finds its built-in modules in C: this lookup is
+            # the simulation's work (the CPU model leaves it out)
+            board.hw_enter()
+            try:
+                top = name
+                if "." in name:
+                    top = name.split(".", 1)[0]
+                m = mods.get(top)
+            finally:
+                board.hw_exit()
             if m is not None:
                 return m
             if sim and fromlist and name.startswith("pyb_sim.models."):
