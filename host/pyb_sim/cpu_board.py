@@ -372,6 +372,11 @@ def patch(pyb):
     vcp = getattr(pyb, "USB_VCP", None)
     if vcp is not None and hasattr(vcp, "write"):
         vcp.write = _vcp_write(vcp.write)
+        # polled by a streaming program (Ctrl-C, a host that went away):
+        # a look at the firmware's buffers and flags
+        for name in ("any", "isconnected"):
+            if hasattr(vcp, name):
+                setattr(vcp, name, _charged1(getattr(vcp, name), 0))
 
 
 def patch_machine(machine):
