@@ -119,6 +119,7 @@ bench: $(STAMP)
 	$(PY) bench/e2e.py
 	$(PY) bench/e2e.py --cpu pyboard
 	$(PY) bench/sampler.py --cpu pyboard
+	$(PY) bench/sampler.py --cpu host
 	$(PY) bench/perfbench.py --cpu pyboard
 
 # MicroPython's perf_bench against the virtual board at a PYBv1.1's speed
