@@ -72,6 +72,9 @@ def run_rate(flash, tmp, cpu, n, rate, seconds):
     finally:
         board.stop_board(proc)
     path = os.path.join(flash, COUNT_FILE)
+    if not os.path.exists(path):
+        sys.exit("bench/sampler.py: the board's program did not finish (%d ch, %d Hz):\n%s%s"
+                 % (n, rate, log.stdout[-1500:], log.stderr[-800:]))
     with open(path) as f:
         samples, overruns = (int(x) for x in f.read().split())
     os.remove(path)
