@@ -53,10 +53,11 @@ COUNT_FILE = "e2e_count.txt"
 # v = k & 0xFFF. The stream's time is k * PERIOD_US (fixed rate, derived on
 # the host from the frame time); CSV and Belay carry time.ticks_us().
 STREAM_BOARD = """
-import array, time
+import array, gc, time
 from pyb_lib.stream import Stream
 K = %(block)d
 P = %(period)d
+gc.collect()  # what compiling this program left: 8 KB arrays need whole blocks
 cols = [array.array('H', range(c, 4096 + c)) for c in range(4)]
 views = [tuple(memoryview(c)[j * K:(j + 1) * K] for c in cols) for j in range(4096 // K)]
 s = Stream((('a0', 'H', 'raw'), ('a1', 'H', 'raw'), ('a2', 'H', 'raw'), ('a3', 'H', 'raw')),
