@@ -232,15 +232,19 @@ def run_stream(flash, seconds, tmp, extra_args=(), on_start=None, call=None):
     proc, port = start_usb_fs_board(flash)
     try:
         log = subprocess.Popen(
+            # the log ends with the script; the duration only bounds a hang (the
+            # board's clock, at --cpu pyboard, runs behind the PC's)
             bridge_cmd() + ["log", "--port", port, "--out", db, "--script", script,
-                            "--duration", str(seconds + 4), "--quiet"] + list(extra_args),
+                            "--duration", str(10 * seconds + 30), "--quiet"] + list(extra_args),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=bridge_env())
         watch = on_start(log) if on_start else None
-        out, err = log.communicate(timeout=seconds + 60)
+        out, err = log.communicate(timeout=10 * seconds + 90)
         if log.returncode != 0:
             sys.exit("bench/e2e.py: pyb-bridge log failed (%d): %s" % (log.returncode, err[-800:]))
     finally:
         board.stop_board(proc)
+    if not os.path.exists(os.path.join(flash, COUNT_FILE)):
+        sys.exit("bench/e2e.py: the board's program did not finish:\n%s%s" % (out[-1500:], err[-800:]))
     records, nbytes = read_count(flash)
     rows, span, problems = check_stream_db(db, records, from_clock=bool(call))
     os.remove(db)

@@ -147,7 +147,8 @@ def main():
         "`--link-speed usb-fs`, into SQLite by `pyb-bridge log --script`: the highest rate "
         "with 0 overruns over %.0f s of board time and every sample in SQLite, one period "
         "apart (`python bench/sampler.py%s`). Rates tried from 10 kHz down:"
-        % (speed, args.seconds, "" if args.cpu == "pyboard" else " --cpu host"),
+        % (speed, args.seconds, ("" if args.cpu == "pyboard" else " --cpu host")
+           + ("" if args.seconds == 60 else " --seconds %g" % args.seconds)),
         "",
         "| channels | rate | samples | overruns | other problems |",
         "|---:|---:|---:|---:|---|",

@@ -310,13 +310,11 @@ class Pacer:
         self.t, self.cpu, self.delay, self.sim, self.charged = now, cpu, delay, sim, charged
         self.stats["board_ns"] += d_board
         self.stats["sim_ns"] += d_sim
-        # The board's share accrues while it ran its own code, waited for a
-        # CPU (a busy host) or was stopped here, not while it slept (or
-        # waited for the link): a board that slept does not then run faster
-        # than a PYBv1.1. Nor while the simulation ran: the board's clock
-        # leaves that time out (vboard_agent._realtime). Time lost waiting
-        # for a CPU is made up, up to CATCH_UP_BOARD_NS.
-        active = min(d_cpu - d_sim + d_delay + self.stopped, dt)
+        # The board's share accrues while it ran, waited for a CPU (a busy
+        # host) or was stopped here, not while it slept (or waited for the
+        # link): a board that slept does not then run faster than a PYBv1.1.
+        # Time lost waiting for a CPU is made up, up to CATCH_UP_BOARD_NS.
+        active = min(d_cpu + d_delay + self.stopped, dt)
         self.stopped = 0
         self.credit = min(self.credit + active / k - d_board, CATCH_UP_BOARD_NS / k)
         if self.credit < 0:

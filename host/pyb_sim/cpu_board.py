@@ -38,12 +38,6 @@ _state = array.array("l", [0, 0])  # depth of simulation calls, when (us) the ou
 _over = array.array("l", [0])
 
 
-def sim_ns():
-    """The array whose item 0 counts the host ns spent in the simulation
-    (the virtual board's clock leaves them out, ``vboard_agent._realtime``)."""
-    return _spent
-
-
 def address():
     """Where the counters live in this process (for the supervisor)."""
     import uctypes

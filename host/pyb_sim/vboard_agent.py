@@ -22,7 +22,6 @@ Commands come on a pipe: ``E`` mode(1 byte: s single / e exec) length "\\n"
 source; and the one-byte answer ``A`` to each Q.
 """
 
-import array
 import io
 import json
 import os
@@ -472,51 +471,42 @@ def _wrap_micropython():
     sys.modules["micropython"] = m
 
 
-def _realtime(board, sim_ns=None):
+def _realtime(board):
     """Pace the simulated clock to the wall clock, as on a board: a delay
     takes its time, and reading the time catches up with the wall clock
     (timers that fell due fire then). Return the function that tells the
     board time the wall clock has reached.
-
-    ``sim_ns``: with the CPU model, the array whose item 0 counts the host
-    ns spent inside the simulation (pyb_sim.cpu_board): that time is left
-    out of the board's clock. The firmware's C code behind a call takes the
-    board next to no time, while the simulation's Python takes the host
-    microseconds; counting them would make every simulated call (an ADC
-    read, a timer's dispatch) look as slow as the simulation is.
 
     A wait runs the callbacks that fall due during it at their time, not
     in a burst at its end."""
     t0 = time.time_ns() - board.now
     advance_to = board.advance_to
     next_due = board.next_irq_due
-    off = sim_ns if sim_ns is not None else array.array("l", [0])
-    base = off[0]
 
     def wall():
-        return time.time_ns() - t0 - (off[0] - base)
+        return time.time_ns() - t0
 
     def paced(t):
-        wait = t - wall()
+        wait = t - (time.time_ns() - t0)
         if wait >= 1000:
             if not board.irq_depth:
                 nxt = next_due()
                 while nxt is not None and nxt < t:
-                    early = nxt - wall()
+                    early = nxt - (time.time_ns() - t0)
                     if early >= 1000:
                         time.sleep_us(early // 1000)
                     advance_to(nxt)
                     nxt = next_due()
-                wait = t - wall()
+                wait = t - (time.time_ns() - t0)
             if wait >= 1000:
                 time.sleep_us(wait // 1000)
         advance_to(t)
 
     def read_time():
         if not board.irq_depth:
-            w = wall()
+            wall = time.time_ns() - t0
             nxt = board.now + 1000
-            paced(w if w > nxt else nxt)
+            paced(wall if wall > nxt else nxt)
         return board.now
 
     board.advance_to = paced
@@ -837,8 +827,7 @@ def setup(cfg):
         global _busy, _preempt
         _busy = preempt.busy
         _preempt = preempt
-        sim_ns = _cpu_board.sim_ns() if _cpu_board is not None else None
-        preempt.start(pyb_sim.board, _realtime(pyb_sim.board, sim_ns), _resend_ctrl_c, _mp)
+        preempt.start(pyb_sim.board, _realtime(pyb_sim.board), _resend_ctrl_c, _mp)
         sys.modules["micropython"].schedule = preempt.schedule
     if cfg.get("cpu"):
         cpu_board.count_clock(pyb_sim.board, globals())

@@ -160,52 +160,6 @@ print('one', X <= b - a < 2 * X, 'nested', X <= c - b < 2 * X)
     assert "measured True True" in out and "one True nested True" in out, out
 
 
-def test_the_board_clock_leaves_the_simulations_host_time_out():
-    """With the CPU model the virtual board's clock is the wall clock less
-    the host time counted inside the simulation (vboard_agent._realtime):
-    10 ms of simulation work within 30 ms of wall time moves the board's
-    clock by about 20 ms, and the clock never goes back."""
-    out = run_mp(COUNTERS + """
-import time
-from pyb_sim import vboard_agent
-b = pyb_sim.board
-sim = cpu_board.sim_ns()
-wall = vboard_agent._realtime(b, sim)
-t0 = time.ticks_us()
-n0 = b.read_time()
-sim[0] += 10000000  # as if 10 ms went by inside simulated calls
-while time.ticks_diff(time.ticks_us(), t0) < 30000:
-    pass
-n1 = b.read_time()
-w = time.ticks_diff(time.ticks_us(), t0) * 1000
-print('board', n1 - n0, 'wall', w, 'back', n1 < n0)
-""")
-    board_ns, wall_ns = int(out.split()[1]), int(out.split()[3])
-    assert "back False" in out, out
-    # (the clock reads themselves count as simulation: no lower bound)
-    assert board_ns <= wall_ns - 10_000_000 + 1_000_000, out
-
-
-def test_the_pacer_gives_the_board_no_share_of_the_simulations_time():
-    """The board may use 1/slowdown of the time it was active; time the
-    interpreter spent in the simulation is not on the board's clock, so it
-    earns the board nothing to run faster with afterwards."""
-    p = cpu.Pacer.__new__(cpu.Pacer)  # its arithmetic, without its thread
-    p.slowdown = 10.0
-    p.stats = {"board_ns": 0, "sim_ns": 0, "stops": 0, "stopped_ns": 0}
-    p.stopped = 0
-    p.credit = 0.0
-    p.pid = None
-    # the last look was 5 ms ago
-    p.t, p.cpu, p.delay, p.sim, p.charged = time.monotonic_ns() - 5_000_000, 0, 0, 0, 0
-    readings = iter([(2_000_000, 0, 2_000_000, 0)])  # 2 ms of CPU, all in the simulation
-    p._read = lambda: next(readings)
-    p._stop_for = lambda ns: pytest.fail("stopped for %d ns" % ns)
-    p._step()
-    assert p.credit <= 0.0, p.credit
-    assert p.stats["sim_ns"] == 2_000_000 and p.stats["board_ns"] == 0
-
-
 def cpu_ns(pid):
     with open("/proc/%d/schedstat" % pid) as f:
         return int(f.read().split()[0])
