@@ -244,7 +244,8 @@ def run_stream(flash, seconds, tmp, extra_args=(), on_start=None, call=None):
     finally:
         board.stop_board(proc)
     if not os.path.exists(os.path.join(flash, COUNT_FILE)):
-        sys.exit("bench/e2e.py: the board's program did not finish:\n%s%s" % (out[-1500:], err[-800:]))
+        sys.exit("bench/e2e.py: the board's program did not finish:\n%s%s"
+                 % (out[-1500:], err[-800:]))
     records, nbytes = read_count(flash)
     rows, span, problems = check_stream_db(db, records, from_clock=bool(call))
     os.remove(db)
