@@ -140,9 +140,9 @@ OUTSIDE_MAX_NS = 1000  # what outside_ns may give at most (a busy host's measure
 def outside_ns(n=2000, runs=7):
     """Host ns a counted call costs beyond its bracket and beyond a call of
     a C function (``len``): the least of ``runs`` loops of ``n`` calls (a
-    busy host only adds to each), at most OUTSIDE_MAX_NS. Left out of the
-    board's clock: an overestimate would make the board's code faster than
-    a PYBv1.1's, so the least is kept."""
+    busy host only adds to each), at most OUTSIDE_MAX_NS. Counted as the
+    simulation's, not charged to the board: an overestimate would make the
+    board's code faster than a PYBv1.1's, so the least is kept."""
     probe = _charged1(_zero, 0)
     x = _state
     got = []
