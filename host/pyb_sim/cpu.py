@@ -38,6 +38,7 @@ import time
 TICK = 0.0002  # s between two looks at the interpreter while it runs
 IDLE_TICK = 0.0005  # s between two looks while it did not run
 CATCH_UP_BOARD_NS = 20_000_000  # most board time made up after waiting for a CPU
+SIM_CARRY_NS = 50_000_000  # most simulation time carried from one look to the next
 RT_PRIORITY = 10  # SCHED_FIFO priority of the throttle's thread, when allowed
 
 # --- calibration ---------------------------------------------------------------
@@ -189,9 +190,10 @@ class Pacer:
     at it every tick. It runs in a process of its own (``Throttle``), where
     no other Python code holds the interpreter lock when it wants to look."""
 
-    def __init__(self, slowdown, tick=TICK):
+    def __init__(self, slowdown, tick=TICK, spin=True):
         self.slowdown = float(slowdown)
         self.tick = tick
+        self.spin = spin  # spin through stops (``_pass``); False: sleep (bench/cpuspin.py)
         self.lock = threading.Lock()
         self.pid = None
         self.sched = self.mem = None
@@ -220,10 +222,15 @@ class Pacer:
                 self.sched = os.open("/proc/%d/schedstat" % pid, os.O_RDONLY)
             except OSError:
                 return
-            try:
-                self.mem = os.open("/proc/%d/mem" % pid, os.O_RDONLY)
-            except OSError:
-                self.mem = None  # no exemption of the simulation: slower than a board
+            self.mem = None  # no exemption of the simulation: slower than a board
+            self.mem_rw = False
+            for mode in (os.O_RDWR, os.O_RDONLY):
+                try:
+                    self.mem = os.open("/proc/%d/mem" % pid, mode)
+                    self.mem_rw = mode == os.O_RDWR
+                    break
+                except OSError:
+                    pass
             if self.cpu_id is not None:
                 try:
                     os.sched_setaffinity(pid, {self.cpu_id})
@@ -235,6 +242,9 @@ class Pacer:
             self.cpu, self.delay, self.sim, self.charged = self._read()
             self.credit = 0.0  # host ns of board code it may still run
             self.stopped = 0  # ns it was stopped since the last look
+            self.stopped_total = 0  # ns it was stopped, told to the interpreter
+            self.sim_carry = 0.0  # host ns of the simulation's work not yet taken off
+            self.clock_carry = 0  # and of its time, not yet left out of the board's share
 
     def detach(self):
         with self.lock:
@@ -280,10 +290,11 @@ class Pacer:
             self.realtime = True
         except (OSError, AttributeError):
             self.realtime = False
+        self._fifo = self.realtime
         sys.setswitchinterval(min(sys.getswitchinterval(), self.tick))
         busy = False
         while not self._quit:
-            time.sleep(self.tick if busy else max(self.tick, IDLE_TICK))
+            self._sleep((self.tick if busy else max(self.tick, IDLE_TICK)) * 1e9)
             with self.lock:
                 if self.pid is None:
                     continue
@@ -291,6 +302,46 @@ class Pacer:
                     busy = self._step()
                 except (OSError, ValueError, IndexError):
                     self._close()  # the process is gone
+
+    def _sleep(self, ns):
+        """Let ``ns`` pass asleep, as a real-time thread when allowed."""
+        if self.realtime and not self._fifo:
+            self._policy(True)
+        time.sleep(ns / 1e9)
+
+    def _pass(self, ns):
+        """Let ``ns`` pass while the interpreter is stopped: on its CPU,
+        spinning. A CPU that goes idle is slow to come
+        back: a virtual machine's CPU gives its caches to other work, and
+        the interpreter would then run its next stretch of code at a
+        fraction of its speed, which the model charges to the board (the
+        board ran about half as fast as calibrated). The spin runs as an
+        ordinary thread, so the host's other work still gets the CPU."""
+        if self.cpu_id is None or not self.spin:
+            self._sleep(ns)
+            return
+        if self._fifo:
+            self._policy(False)
+        end = time.monotonic_ns() + ns
+        while time.monotonic_ns() < end:
+            os.sched_yield()
+        if self.realtime:
+            # real-time again before the interpreter goes on: as an ordinary
+            # thread on its CPU the pacer would wait for the interpreter's
+            # whole time slice (milliseconds) before its next look
+            self._policy(True)
+
+    def _policy(self, fifo):
+        try:
+            if fifo:
+                os.sched_setscheduler(threading.get_native_id(), os.SCHED_FIFO,
+                                      os.sched_param(RT_PRIORITY))
+            else:
+                os.sched_setscheduler(threading.get_native_id(), os.SCHED_OTHER,
+                                      os.sched_param(0))
+            self._fifo = fifo
+        except OSError:
+            pass
 
     def _step(self):
         k = self.slowdown
@@ -301,9 +352,14 @@ class Pacer:
         d_delay = delay - self.delay
         # the counter is wall time: less the share of it the process spent
         # waiting for a CPU (a busy host), as in the whole interval
-        d_sim = max(sim - self.sim, 0)
+        # A simulated call is counted when it returns: one that began in an
+        # earlier interval (a garbage collection inside it takes
+        # milliseconds) is carried over, not cut at this interval's CPU time.
+        d_sim = raw_sim = max(sim - self.sim, 0)
         if d_cpu + d_delay > 0:
             d_sim = d_sim * d_cpu / (d_cpu + d_delay)
+        d_sim += self.sim_carry
+        self.sim_carry = min(max(d_sim - d_cpu, 0), SIM_CARRY_NS)
         d_sim = min(d_sim, d_cpu)
         # + what the calls into the simulation cost the board's firmware
         d_board = d_cpu - d_sim + max(charged - self.charged, 0) / k
@@ -314,7 +370,13 @@ class Pacer:
         # host) or was stopped here, not while it slept (or waited for the
         # link): a board that slept does not then run faster than a PYBv1.1.
         # Time lost waiting for a CPU is made up, up to CATCH_UP_BOARD_NS.
+        # The board's clock leaves out the simulation's work (the
+        # interpreter's counter, stops excluded: pyb_sim.cpu_board), so the
+        # board's share does not accrue while the simulation works.
         active = min(d_cpu + d_delay + self.stopped, dt)
+        left_out = raw_sim + self.clock_carry
+        self.clock_carry = min(max(left_out - active, 0), SIM_CARRY_NS)
+        active = max(active - left_out, 0)
         self.stopped = 0
         self.credit = min(self.credit + active / k - d_board, CATCH_UP_BOARD_NS / k)
         if self.credit < 0:
@@ -327,11 +389,21 @@ class Pacer:
         self.stats["stops"] += 1
         t0 = time.monotonic_ns()
         try:
-            time.sleep(wall_ns / 1e9)
+            self._pass(wall_ns)
         finally:
+            # the interpreter leaves a stop that fell inside a simulated
+            # call out of the simulation's work: told before it runs again
+            took = time.monotonic_ns() - t0
+            self.stopped_total += took
+            if self.mem is not None and self.mem_rw:
+                try:
+                    os.pwrite(self.mem, struct.pack("<q", self.stopped_total),
+                              self.address + 16)
+                except OSError:
+                    pass
             os.kill(self.pid, signal.SIGCONT)
-        self.stopped += time.monotonic_ns() - t0
-        self.stats["stopped_ns"] += time.monotonic_ns() - t0
+        self.stopped += took
+        self.stats["stopped_ns"] += took
 
 
 class Throttle:
@@ -340,13 +412,14 @@ class Throttle:
     the pacer sees its input close, lets the interpreter go on (SIGCONT)
     and ends too."""
 
-    def __init__(self, slowdown):
+    def __init__(self, slowdown, spin=True):
         self.slowdown = float(slowdown)
         self.describe = "cpu: the board's code slowed %.1fx" % self.slowdown
         here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         path = os.environ.get("PYTHONPATH")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from pyb_sim.cpu import serve; serve()", repr(slowdown)],
+            [sys.executable, "-c", "from pyb_sim.cpu import serve; serve()", repr(slowdown)]
+            + ([] if spin else ["sleep"]),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             env=dict(os.environ, PYTHONPATH=here + (os.pathsep + path if path else "")))
         # paces from the first attach on: wait until it is ready
@@ -382,7 +455,7 @@ class Throttle:
 def serve(argv=None):
     """The pacer's process: ``A pid address`` / ``D`` lines on stdin."""
     argv = sys.argv[1:] if argv is None else argv
-    pacer = Pacer(float(argv[0]))
+    pacer = Pacer(float(argv[0]), spin=argv[1:2] != ["sleep"])
     print("ready", flush=True)
     try:
         for line in sys.stdin:

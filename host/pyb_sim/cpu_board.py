@@ -29,8 +29,11 @@ _diff = time.ticks_diff
 # read by the supervisor: host ns spent in the simulation, board ns charged
 # for the firmware's work behind a call (BOARD_NS). "l" is a C long, 64 bits
 # on the 64-bit unix port; the items of a "q" array allocate when read.
-_spent = array.array("l", [0, 0])
-_state = array.array("l", [0, 0])  # depth of simulation calls, when (us) the outermost began
+_spent = array.array("l", [0, 0, 0])
+# [2]: ns the supervisor kept this process stopped (SIGSTOP), written by it:
+# a stop inside a simulation call is board time, not the simulation's work.
+# depth of simulation calls; when (us) the outermost began; _spent[2] then
+_state = array.array("l", [0, 0, 0])
 # Host ns of a counted call that its bracket cannot see (calling the
 # simulation's Python function and leaving it, beyond what calling a C
 # function costs, which the board pays too): added to each outermost
@@ -45,10 +48,24 @@ def address():
     return uctypes.addressof(_spent)
 
 
+def excluded_ns():
+    """Host ns of the simulation's work so far, the call in progress
+    included: what the board's clock leaves out of the wall clock
+    (``pyb_sim.vboard_agent``), so that the simulation's Python takes no
+    board time, as the firmware's C code behind a call takes next to none
+    (what it does take is charged, ``BOARD_NS``). Allocates nothing."""
+    st = _state
+    if st[0] == 0:
+        return _spent[0]
+    d = _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
+    return _spent[0] + (d if d > 0 else 0)
+
+
 def _enter():
     st = _state
     if st[0] == 0:
         st[1] = _us()
+        st[2] = _spent[2]
     st[0] += 1
 
 
@@ -56,7 +73,7 @@ def _leave():
     st = _state
     st[0] -= 1
     if st[0] == 0:
-        _spent[0] += _diff(_us(), st[1]) * 1000 + _over[0]
+        _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2]) + _over[0]
 
 
 def _wrap1(fn):
@@ -105,7 +122,7 @@ def install(board):
         st = _state
         depth = st[0]
         if depth:
-            _spent[0] += _diff(_us(), st[1]) * 1000
+            _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
             st[0] = 0
         try:
             fn(arg)
@@ -113,6 +130,7 @@ def install(board):
             if depth:
                 st[0] = depth
                 st[1] = _us()
+                st[2] = _spent[2]
             _spent[1] += irq_ns
 
     board.hw_enter = hw_enter
@@ -167,7 +185,7 @@ def _paused(fn):
         st = _state
         depth = st[0]
         if depth:
-            _spent[0] += _diff(_us(), st[1]) * 1000
+            _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
             st[0] = 0
         try:
             return fn(a)
@@ -175,6 +193,7 @@ def _paused(fn):
             if depth:
                 st[0] = depth
                 st[1] = _us()
+                st[2] = _spent[2]
 
     return call
 
@@ -204,7 +223,7 @@ class _Out:
         st = _state
         depth = st[0]
         if depth:
-            _spent[0] += _diff(_us(), st[1]) * 1000
+            _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
             st[0] = 0
         try:
             if n < 0:
@@ -214,6 +233,7 @@ class _Out:
             if depth:
                 st[0] = depth
                 st[1] = _us()
+                st[2] = _spent[2]
 
     def flush(self):
         return self.real.flush()
@@ -277,13 +297,14 @@ def _charged0(fn, cost):
         st = _state
         if st[0] == 0:
             st[1] = _us()
+            st[2] = _spent[2]
         st[0] += 1
         try:
             return fn()
         finally:
             st[0] -= 1
             if st[0] == 0:
-                _spent[0] += _diff(_us(), st[1]) * 1000 + _over[0]
+                _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2]) + _over[0]
             _spent[1] += cost
 
     return call
@@ -294,13 +315,14 @@ def _charged1(fn, cost):
         st = _state
         if st[0] == 0:
             st[1] = _us()
+            st[2] = _spent[2]
         st[0] += 1
         try:
             return fn(a)
         finally:
             st[0] -= 1
             if st[0] == 0:
-                _spent[0] += _diff(_us(), st[1]) * 1000 + _over[0]
+                _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2]) + _over[0]
             _spent[1] += cost
 
     return call
@@ -311,13 +333,14 @@ def _charged2(fn, cost):
         st = _state
         if st[0] == 0:
             st[1] = _us()
+            st[2] = _spent[2]
         st[0] += 1
         try:
             return fn(a, b)
         finally:
             st[0] -= 1
             if st[0] == 0:
-                _spent[0] += _diff(_us(), st[1]) * 1000 + _over[0]
+                _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2]) + _over[0]
             _spent[1] += cost
 
     return call
@@ -331,13 +354,14 @@ def _charged_opt(fn, cost):
         st = _state
         if st[0] == 0:
             st[1] = _us()
+            st[2] = _spent[2]
         st[0] += 1
         try:
             return fn(self) if a is _none else fn(self, a)
         finally:
             st[0] -= 1
             if st[0] == 0:
-                _spent[0] += _diff(_us(), st[1]) * 1000 + _over[0]
+                _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2]) + _over[0]
             _spent[1] += cost
 
     return call
@@ -400,6 +424,7 @@ def _vcp_write(fn):
         st = _state
         if st[0] == 0:
             st[1] = _us()
+            st[2] = _spent[2]
         st[0] += 1
         try:
             if a < 0:
@@ -410,7 +435,7 @@ def _vcp_write(fn):
         finally:
             st[0] -= 1
             if st[0] == 0:
-                _spent[0] += _diff(_us(), st[1]) * 1000 + _over[0]
+                _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2]) + _over[0]
             _spent[1] += per_byte * (len(buf) if a < 0 else a if b < 0 else b)
 
     return call

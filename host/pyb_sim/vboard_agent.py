@@ -471,42 +471,64 @@ def _wrap_micropython():
     sys.modules["micropython"] = m
 
 
-def _realtime(board):
+def _no_ns():
+    return 0
+
+
+def _realtime(board, excluded=None):
     """Pace the simulated clock to the wall clock, as on a board: a delay
     takes its time, and reading the time catches up with the wall clock
     (timers that fell due fire then). Return the function that tells the
     board time the wall clock has reached.
 
+    ``excluded()``: host ns to leave out of the board's clock (the CPU
+    model's: the simulation's own work, ``pyb_sim.cpu_board.excluded_ns``),
+    so that the board's clock runs on the wall clock while the board's code
+    runs or waits, and stands still while the simulation's Python works.
+
     A wait runs the callbacks that fall due during it at their time, not
     in a burst at its end."""
-    t0 = time.time_ns() - board.now
+    ex = excluded or _no_ns
+    t0 = time.time_ns() - board.now - ex()  # from now on
     advance_to = board.advance_to
     next_due = board.next_irq_due
 
+    last = [0]  # never backwards: the simulation's work is timed to the us
+
     def wall():
-        return time.time_ns() - t0
+        w = time.time_ns() - t0 - ex()
+        if w < last[0]:
+            return last[0]
+        last[0] = w
+        return w
 
     def paced(t):
-        wait = t - (time.time_ns() - t0)
+        wait = t - wall()
         if wait >= 1000:
             if not board.irq_depth:
                 nxt = next_due()
                 while nxt is not None and nxt < t:
-                    early = nxt - (time.time_ns() - t0)
+                    early = nxt - wall()
                     if early >= 1000:
                         time.sleep_us(early // 1000)
                     advance_to(nxt)
                     nxt = next_due()
-                wait = t - (time.time_ns() - t0)
+                wait = t - wall()
             if wait >= 1000:
                 time.sleep_us(wait // 1000)
         advance_to(t)
 
     def read_time():
+        # A read takes the board at least 1 us: when the wall clock has not
+        # moved on that far (the program's code runs in bursts between the
+        # CPU model's stops), the clock steps on without waiting for it.
         if not board.irq_depth:
-            wall = time.time_ns() - t0
+            now = wall()
             nxt = board.now + 1000
-            paced(wall if wall > nxt else nxt)
+            if now > nxt:
+                paced(now)
+            else:
+                advance_to(nxt)
         return board.now
 
     board.advance_to = paced
@@ -827,7 +849,8 @@ def setup(cfg):
         global _busy, _preempt
         _busy = preempt.busy
         _preempt = preempt
-        preempt.start(pyb_sim.board, _realtime(pyb_sim.board), _resend_ctrl_c, _mp)
+        clock_ex = cpu_board.excluded_ns if cfg.get("cpu") else None
+        preempt.start(pyb_sim.board, _realtime(pyb_sim.board, clock_ex), _resend_ctrl_c, _mp)
         sys.modules["micropython"].schedule = preempt.schedule
     if cfg.get("cpu"):
         cpu_board.count_clock(pyb_sim.board, globals())

@@ -301,3 +301,121 @@ while True:
         proc.kill()
         proc.wait()
         throttle.close()
+
+
+REALTIME = COUNTERS.replace("cpu_board.count_clock(pyb_sim.board)\n", "") + """
+import time
+from pyb_sim import vboard_agent
+wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns)
+cpu_board.count_clock(pyb_sim.board, vboard_agent.__dict__)
+us = time.ticks_us
+
+def busy(ms):  # host time passing while this process runs
+    t = us()
+    while time.ticks_diff(us(), t) < ms * 1000:
+        pass
+"""
+
+
+def test_the_boards_clock_leaves_out_the_simulations_work():
+    """The board's clock follows the wall clock while the board's code runs
+    and stands still while the simulation's Python works (a simulated call
+    costs the board what the firmware's C code costs, not the host's time)."""
+    out = run_mp(REALTIME + """
+slow = cpu_board._charged0(lambda: busy(50), 0)  # a simulated call taking 50 ms of host time
+t = pyb.micros()
+slow()
+sim_us = pyb.micros() - t
+t = pyb.micros()
+busy(50)  # the board's own code
+board_us = pyb.micros() - t
+print('sim', sim_us, 'board', board_us)
+""")
+    sim_us, board_us = int(out.split()[1]), int(out.split()[3])
+    assert board_us >= 50000, out
+    assert sim_us < 25000, out
+
+
+def test_a_stop_inside_a_simulated_call_is_board_time():
+    """The CPU model's supervisor tells the interpreter how long it kept it
+    stopped (cpu_board._spent[2]); a stop that falls inside a simulated
+    call is left out of the simulation's work and stays on the board's
+    clock. Here the stop is written as the supervisor writes it."""
+    out = run_mp(REALTIME + """
+def stopped():
+    busy(40)  # as if stopped for 40 ms
+    cpu_board._spent[2] += 40000000
+call = cpu_board._charged0(stopped, 0)
+s0 = cpu_board._spent[0]
+t = pyb.micros()
+call()
+print('counted_ms', (cpu_board._spent[0] - s0) // 1000000, 'board_ms', (pyb.micros() - t) // 1000)
+""")
+    counted, board = int(out.split()[1]), int(out.split()[3])
+    assert counted < 20, out
+    assert board >= 40, out
+
+
+def test_clock_reads_faster_than_the_wall_clock_step_on_without_sleeping():
+    """Between the CPU model's stops the board's code runs at the host's
+    speed: reads of the clock closer together than 1 us each move the
+    clock on by 1 us (a read's least cost), without waiting for the wall
+    clock."""
+    out = run_mp(REALTIME + """
+sleeps = [0]
+real_sleep = vboard_agent.time.sleep_us
+def counted_sleep(n):
+    sleeps[0] += 1
+    real_sleep(n)
+vboard_agent.time.sleep_us = counted_sleep
+last = pyb.micros()
+steps = 0
+for i in range(2000):
+    now = pyb.micros()
+    steps += now > last
+    last = now
+print('steps', steps, 'sleeps', sleeps[0])
+""")
+    assert "steps 2000 sleeps 0" in out, out
+
+
+def test_the_supervisor_tells_the_interpreter_its_stops():
+    """A paced interpreter: the pacer writes the time it kept the process
+    stopped into the interpreter's counters before letting it run on."""
+    code = COUNTERS + """
+import select
+print(cpu_board.address())
+sys.stdin.readline()
+p = select.poll()
+p.register(sys.stdin, select.POLLIN)
+x = 0
+while not p.poll(0):
+    for i in range(1000):
+        x = (x + 1) & 0xFFFF
+print('stopped_ns', cpu_board._spent[2])
+"""
+    proc = subprocess.Popen([MICROPYTHON, "-c", code], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE,
+                            env=dict(env(), MICROPYPATH=os.path.join(ROOT, "host")))
+    throttle = cpu.Throttle(20)
+    try:
+        addr = int(proc.stdout.readline())
+        throttle.attach(proc.pid, addr)
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 30
+        c0 = cpu_ns(proc.pid)
+        # until it has run for 20 ms of CPU: at 1/20 of the CPU it was stopped meanwhile
+        while cpu_ns(proc.pid) - c0 < 20_000_000:
+            assert time.monotonic() < deadline, "the loop never ran"
+            time.sleep(0.05)
+        proc.stdin.write(b"stop\n")
+        proc.stdin.flush()
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        throttle.close()
+    stopped = int(out.split()[-1])
+    assert stopped >= 100_000_000, out  # 20 ms of CPU at 1/20: 380 ms stopped
