@@ -120,6 +120,7 @@ bench: $(STAMP)
 	$(PY) bench/e2e.py --cpu pyboard
 	$(PY) bench/sampler.py --cpu pyboard
 	$(PY) bench/sampler.py --cpu host
+	$(PY) bench/cpuspin.py
 	$(PY) bench/perfbench.py --cpu pyboard
 
 # MicroPython's perf_bench against the virtual board at a PYBv1.1's speed

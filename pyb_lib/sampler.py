@@ -26,6 +26,7 @@ from micropython import const
 _MASK = const(0x3FFFFFFF)
 _MAX_RATE = const(10000)
 _MAX_RING = const(32768)
+_WAIT_MS = const(4)  # run(): the longest wait between two polls
 
 
 def _after(t, d):
@@ -292,15 +293,37 @@ class Sampler:
             self.stream.send_status()
 
     def run(self, duration_ms):
-        """Sample for ``duration_ms``, polling in between timer ticks; stop."""
+        """Sample for ``duration_ms``, then stop. Between two polls the board
+        waits in ``pyb.delay`` (the timer's callbacks run meanwhile) until
+        the frame being filled is full or the slow read is due, at most
+        4 ms: one poll a frame, not one a tick, which leaves the CPU to the
+        callback at high rates."""
         self.start()
         try:
             t0 = pyb.millis()
-            while pyb.elapsed_millis(t0) < duration_ms:
+            while True:
+                left = duration_ms - pyb.elapsed_millis(t0)
+                if left <= 0:
+                    break
                 self.poll()
-                pyb.wfi()
+                ms = self._wait_ms()
+                if ms:
+                    pyb.delay(ms if ms < left else left)
+                else:
+                    pyb.wfi()
         finally:
             self.stop()
+
+    def _wait_ms(self):
+        # ms until the tick that starts the next frame (the one being filled
+        # is full then) or the slow read, at most _WAIT_MS; 0: due now
+        us = (self._tnext - pyb.micros()) & _MASK
+        ms = 0 if us > self._span else us // 1000
+        if self._slow is not None:
+            d = self._slow_ms - pyb.elapsed_millis(self._t_slow)
+            if d < ms:
+                ms = d if d > 0 else 0
+        return ms if ms < _WAIT_MS else _WAIT_MS
 
     def __enter__(self):
         self.start()

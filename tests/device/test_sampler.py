@@ -177,6 +177,29 @@ def test_a_slow_poller_loses_nothing_while_the_ring_has_room():
     assert port.records == 6000
 
 
+def test_run_polls_once_a_frame_not_once_a_tick():
+    """run() waits between polls until the frame being filled is full (at
+    most 4 ms), so the main loop does not take the CPU from the callback at
+    every tick; every sample still arrives, in order."""
+    port = CheckPort(ramp, tri)
+    board.set_analog("X1", ramp)
+    board.set_analog("X2", tri)
+    s = two_channel_stream(port, max_latency_ms=20)  # frames of 20 records
+    smp = Sampler(s, ("X1", "X2"), 1000)
+    polls = [0]
+    poll = smp.poll
+
+    def counted():
+        polls[0] += 1
+        poll()
+
+    smp.poll = counted
+    smp.run(2000)
+    assert port.records == smp.samples == s.records and 1999 <= port.records <= 2001
+    assert port.bad == 0 and port.gaps == 0 and smp.overruns == 0
+    assert 100 <= polls[0] <= 600, polls[0]  # 100 frames; a poll a tick would be 2000
+
+
 def test_callables_and_three_channels():
     from array import array
 
