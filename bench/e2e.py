@@ -38,6 +38,7 @@ import time
 import board
 from report import merge_results, write_block
 
+from pyb_bridge.deploy import compile_all, local_files
 from pyb_bridge.logdb import named_views
 from pyb_bridge.raw_repl import start_script
 
@@ -147,9 +148,13 @@ def start_usb_fs_board(flash):
 
 
 def make_flash():
+    """A flash folder with pyb_lib in /flash/lib as ``pyb-bridge deploy --mpy``
+    puts it there: compiled by mpy-cross, so that importing it does not
+    compile on the board (compiling stream.py leaves a 100 KB heap in pieces
+    that a program's 8 KB arrays may then not fit, on a PyBoard as here)."""
     flash = tempfile.mkdtemp(prefix="bench-e2e-")
-    shutil.copytree(os.path.join(ROOT, "pyb_lib"), os.path.join(flash, "lib", "pyb_lib"),
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    compile_all(local_files(os.path.join(ROOT, "pyb_lib")),
+                os.path.join(flash, "lib", "pyb_lib"))
     return flash
 
 
