@@ -198,16 +198,35 @@ def _paused(fn):
     return call
 
 
+SPIN_US = 300  # waits of the wall-clock pacing up to this long spin instead of sleeping
+
+
+def _spin_or_sleep(sleep_us):
+    def wait(us):
+        if us > SPIN_US:
+            sleep_us(us)
+            return
+        t = _us()
+        while _diff(_us(), t) < us:
+            pass
+
+    return wait
+
+
 class _Time:
     """The time module as the wall-clock pacing sees it: its sleeps (board
     time passing, as a bus transfer or a delay takes it) are not counted as
-    the simulation's work, even inside a simulated call."""
+    the simulation's work, even inside a simulated call. A wait of up to
+    SPIN_US (the next tick of a fast timer) spins: a virtual machine's CPU
+    that goes idle for it comes back slowly, and the code that runs next
+    (the callback) would take several times its CPU time, charged to the
+    board (bench/cpuspin.py measures the same for the pacer's stops)."""
 
     def __init__(self, real):
         for name in dir(real):
             if not name.startswith("__"):
                 setattr(self, name, getattr(real, name))
-        self.sleep_us = _paused(real.sleep_us)
+        self.sleep_us = _paused(_spin_or_sleep(real.sleep_us))
         self.sleep_ms = _paused(real.sleep_ms)
         self.sleep = _paused(real.sleep)
 

@@ -176,29 +176,21 @@ def _run_scheduled():
 
 
 def _dispatch(_):
-    """Run on the main thread by the scheduler, between two bytecodes."""
-    st = _st
-    st[2] = 0
+    """Run on the main thread by the scheduler, between two bytecodes. All
+    of it but the callbacks and scheduled functions is the simulation's
+    work: inside ``hw_enter`` .. ``hw_exit``, which the CPU model does not
+    charge to the board (the clock's catch-up may allocate, too)."""
     b = _board
-    if b._hw_sp or b.irq_depth or busy[0]:
-        stats[1] += 1
-        _arm_in(RETRY_US)
-        return
-    micropython.heap_lock()
-    _saved[0] = micropython.heap_unlock()
+    b.hw_enter()
     try:
-        if st[3]:
-            st[3] = 0
-            _kbd()
-        # The simulation's work (the CPU model does not charge it to the
-        # board), but for the callbacks themselves.
-        b.hw_enter()  # the clock's catch-up may allocate (a long int for the time)
         try:
-            stats[0] += 1
-            b.advance_to(_wall())
-            arm()
+            kbd = _fire_due(b)
         finally:
             b.hw_exit()
+        if kbd < 0:
+            return
+        if kbd:
+            _kbd()
         if _q[1]:
             _run_scheduled()
     except KeyboardInterrupt:
@@ -207,6 +199,26 @@ def _dispatch(_):
         # The supervisor sends it again (pyb_sim.vboard, message K).
         _restore(b)
         _kbd()
+
+
+def _fire_due(b):
+    # -1: the main program is inside the simulation (a simulated
+    # peripheral's call, another callback, or the agent's message writer):
+    # nothing runs there, the thread asks again RETRY_US later. Else the
+    # callbacks that fell due have run; 1: a Ctrl-C waits to be sent again.
+    st = _st
+    st[2] = 0
+    if b._hw_sp > 1 or b.irq_depth or busy[0]:
+        stats[1] += 1
+        _arm_in(RETRY_US)
+        return -1
+    _saved[0] = b._relock[0]  # the program's heap-lock depth, which hw_enter undid
+    kbd = st[3]
+    st[3] = 0
+    stats[0] += 1
+    b.advance_to(_wall())
+    arm()
+    return kbd
 
 
 def _restore(b):

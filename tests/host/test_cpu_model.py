@@ -419,3 +419,31 @@ print('stopped_ns', cpu_board._spent[2])
         throttle.close()
     stopped = int(out.split()[-1])
     assert stopped >= 100_000_000, out  # 20 ms of CPU at 1/20: 380 ms stopped
+
+
+def test_short_waits_of_the_pacing_spin_and_long_ones_sleep():
+    """The wall-clock pacing waits for a fast timer's next tick by spinning
+    (a virtual machine's CPU that goes idle comes back slowly, and that
+    time would be charged to the board); longer waits sleep. Neither is
+    counted as the simulation's work."""
+    out = run_mp(COUNTERS.replace("cpu_board.count_clock(pyb_sim.board)", "") + """
+import time
+slept = []
+class Real:
+    def sleep_us(self, n):
+        slept.append(n)
+        time.sleep_us(n)
+    sleep_ms = sleep = sleep_us
+t = cpu_board._Time(Real())
+s0 = cpu_board._spent[0]
+t0 = time.ticks_us()
+t.sleep_us(200)
+short = time.ticks_diff(time.ticks_us(), t0)
+t.sleep_us(cpu_board.SPIN_US + 1000)
+print('slept', slept == [cpu_board.SPIN_US + 1000], 'short_at_least_200', short >= 200,
+      'counted_us', (cpu_board._spent[0] - s0) // 1000)
+""")
+    assert "slept True" in out, out  # the short wait spun, the long one slept
+    assert "short_at_least_200 True" in out, out
+    counted = int(out.split()[-1])
+    assert counted < 200, out
