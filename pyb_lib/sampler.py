@@ -307,8 +307,10 @@ class Sampler:
                     break
                 self.poll()
                 ms = self._wait_ms()
+                if ms > left:
+                    ms = int(left)  # duration_ms may be a float; pyb.delay takes an int
                 if ms:
-                    pyb.delay(ms if ms < left else left)
+                    pyb.delay(ms)
                 else:
                     pyb.wfi()
         finally:

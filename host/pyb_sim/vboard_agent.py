@@ -475,7 +475,10 @@ def _no_ns():
     return 0
 
 
-def _realtime(board, excluded=None):
+AHEAD_NS = 1_000_000  # how far the board's clock may run ahead of the wall clock (CPU model)
+
+
+def _realtime(board, excluded=None, counters=None, slowdown=0.0):
     """Pace the simulated clock to the wall clock, as on a board: a delay
     takes its time, and reading the time catches up with the wall clock
     (timers that fell due fire then). Return the function that tells the
@@ -485,6 +488,13 @@ def _realtime(board, excluded=None):
     model's: the simulation's own work, ``pyb_sim.cpu_board.excluded_ns``),
     so that the board's clock runs on the wall clock while the board's code
     runs or waits, and stands still while the simulation's Python works.
+    With ``slowdown`` (the CPU model's; ``counters[2]``: ns the pacer kept
+    the process stopped) the board's clock runs ``slowdown`` times as fast
+    as the wall clock between two stops, while the board's code runs at
+    the host's speed, up to AHEAD_NS ahead of the wall clock, and the
+    wall clock catches up while the pacer holds the process stopped: the
+    times a program takes close together (frame times) are a board's, not
+    compressed into the host's bursts.
 
     A wait runs the callbacks that fall due during it at their time, not
     in a burst at its end."""
@@ -493,14 +503,27 @@ def _realtime(board, excluded=None):
     advance_to = board.advance_to
     next_due = board.next_irq_due
 
-    last = [0]  # never backwards: the simulation's work is timed to the us
+    # the board time last given (never backwards: the simulation's work is
+    # timed to the us), the wall clock's board time then, the stops then
+    last = [0, 0, counters[2] if counters is not None else 0]
+    k = int(slowdown * 1024)  # in 1/1024: integer arithmetic allocates nothing (handlers)
 
     def wall():
         w = time.time_ns() - t0 - ex()
-        if w < last[0]:
-            return last[0]
-        last[0] = w
-        return w
+        b = last[0]
+        if k > 1024:
+            stops = counters[2]
+            ran = w - last[1] - (stops - last[2])  # the board's code ran (or slept)
+            last[1] = w
+            last[2] = stops
+            if ran > 0:
+                b += (ran * k) >> 10
+            if b > w + AHEAD_NS:
+                b = w + AHEAD_NS
+        if b < w:
+            b = w
+        last[0] = b
+        return b
 
     def paced(t):
         wait = t - wall()
@@ -849,8 +872,12 @@ def setup(cfg):
         global _busy, _preempt
         _busy = preempt.busy
         _preempt = preempt
-        clock_ex = cpu_board.excluded_ns if cfg.get("cpu") else None
-        preempt.start(pyb_sim.board, _realtime(pyb_sim.board, clock_ex), _resend_ctrl_c, _mp)
+        if cfg.get("cpu"):  # the board's clock of the CPU model (_realtime)
+            clock = _realtime(pyb_sim.board, cpu_board.excluded_ns, cpu_board._spent,
+                              float(cfg["cpu"]))
+        else:
+            clock = _realtime(pyb_sim.board)
+        preempt.start(pyb_sim.board, clock, _resend_ctrl_c, _mp)
         sys.modules["micropython"].schedule = preempt.schedule
     if cfg.get("cpu"):
         cpu_board.count_clock(pyb_sim.board, globals())

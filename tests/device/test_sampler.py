@@ -194,7 +194,7 @@ def test_run_polls_once_a_frame_not_once_a_tick():
         poll()
 
     smp.poll = counted
-    smp.run(2000)
+    smp.run(2000.0)  # a float duration too (pyb.delay takes only ints)
     assert port.records == smp.samples == s.records and 1999 <= port.records <= 2001
     assert port.bad == 0 and port.gaps == 0 and smp.overruns == 0
     assert 100 <= polls[0] <= 600, polls[0]  # 100 frames; a poll a tick would be 2000

@@ -447,3 +447,38 @@ print('slept', slept == [cpu_board.SPIN_US + 1000], 'short_at_least_200', short 
     assert "short_at_least_200 True" in out, out
     counted = int(out.split()[-1])
     assert counted < 200, out
+
+
+def test_between_stops_the_boards_clock_runs_at_board_speed_at_most_1_ms_ahead():
+    """The board's code runs at the host's speed between the pacer's stops:
+    there the board's clock runs ``slowdown`` times as fast as the wall
+    clock, up to 1 ms ahead of it (so that times taken close together are
+    a board's); a stop the pacer reports lets the wall clock catch up
+    without moving the board's clock twice."""
+    out = run_mp(REALTIME.replace(
+        "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns)",
+        "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns, cpu_board._spent, 10.0)")
+        + """
+def stop(ms):  # as the pacer's stop: the wall clock moves on, the board's code does not run
+    busy(ms)
+    cpu_board._spent[2] += int(ms * 1000000)
+stop(3)  # unpaced until here: the wall clock catches up with the board's
+t = pyb.micros()
+w = us()
+busy(0.05)  # 50 us of the board's code at the host's speed: 0.5 ms on the board
+ahead = pyb.micros() - t
+wall_us = time.ticks_diff(us(), w)
+busy(1)  # 1 ms more: the board's clock stays 1 ms ahead at most
+capped = pyb.micros() - t
+wall2_us = time.ticks_diff(us(), w)
+t = pyb.micros()
+stop(20)
+after_stop = pyb.micros() - t
+print('ahead', ahead, 'wall', wall_us, 'capped', capped, 'wall2', wall2_us,
+      'after_stop', after_stop)
+""")
+    f = out.split()
+    ahead, wall_us, capped, wall2_us, after_stop = (int(x) for x in f[1::2])
+    assert ahead >= 3 * wall_us, out  # at board speed, ahead of the wall clock
+    assert wall2_us <= capped <= wall2_us + 1100, out  # by at most 1 ms (+ the reads' steps)
+    assert 19000 <= after_stop <= 21000, out  # the stop counted once, not slowdown times
