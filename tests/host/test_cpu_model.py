@@ -457,7 +457,8 @@ def test_between_stops_the_boards_clock_runs_at_board_speed_at_most_1_ms_ahead()
     without moving the board's clock twice."""
     out = run_mp(REALTIME.replace(
         "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns)",
-        "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns, cpu_board._spent, 10.0)")
+        "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns, "
+        "cpu_board._spent, 10.0)")
         + """
 def stop(ms):  # as the pacer's stop: the wall clock moves on, the board's code does not run
     busy(ms)
