@@ -148,14 +148,20 @@ def dac_channel(cpu):
     return DAC_PINS.get(cpu, 0)
 
 
+def int_arg(x):
+    """``x`` as the firmware's ``mp_obj_get_int`` (py/obj.c) takes it: an int
+    (or bool), else TypeError."""
+    if not isinstance(x, int):
+        raise TypeError("can't convert %s to int" % type(x).__name__)
+    return x
+
+
 def _bus_id(kind, bus, names, valid):
     if isinstance(bus, str):
         if bus in names:
             return names[bus]
         raise ValueError("%s(%s) doesn't exist" % (kind, bus))
-    if not isinstance(bus, int):
-        raise TypeError("can't convert %s to int" % type(bus).__name__)
-    if bus not in valid:
+    if int_arg(bus) not in valid:
         raise ValueError("%s(%d) doesn't exist" % (kind, bus))
     return bus
 

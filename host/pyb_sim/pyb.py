@@ -23,22 +23,15 @@ def _bind(b):
 
 
 # --- time ----------------------------------------------------------------
-def _int_arg(x):
-    # mp_obj_get_int (py/obj.c): an int (or bool), else TypeError
-    if not isinstance(x, int):
-        raise TypeError("can't convert %s to int" % type(x).__name__)
-    return x
-
-
 def delay(ms):
     """Wait ``ms`` milliseconds (virtual time)."""
-    if _int_arg(ms) > 0:
+    if pins.int_arg(ms) > 0:
         board.advance(ms * NS_PER_MS)
 
 
 def udelay(us):
     """Wait ``us`` microseconds (virtual time)."""
-    if _int_arg(us) > 0:
+    if pins.int_arg(us) > 0:
         board.advance(us * NS_PER_US)
 
 

@@ -279,7 +279,7 @@ class VBoard:
                "path": [self.build], "mode": self.mode, "wiring": self.wiring,
                "realtime": self.realtime, "flash_size": self.flash_size,
                # --cpu pyboard: the slowdown (0: the host's speed)
-               "cpu": getattr(self.throttle, "slowdown", 1.0) if self.throttle else 0,
+               "cpu": self.throttle.slowdown if self.throttle else 0,
                "heap_free": self.heapsize,
                "version": self.banner.split("; ")[0].split(" ", 1)[1],
                # the RTC runs on across a soft reset: a fresh board's date
