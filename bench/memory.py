@@ -106,17 +106,28 @@ def held(lib_path, sim_path, imports, heap):
     return qstr_adjusted(run_mp(code, heap, stdout=True), 64)
 
 
-def held32(node, sim_path, lib_path, imports, heap):
+# One object of each peripheral, on pins that do not clash.
+MAKE_ONE_OF_EACH = (
+    "from pyb_lib.uart import UARTPort; from pyb_lib.i2c import I2CDevice; "
+    "from pyb_lib.spi import SPIDevice; from pyb_lib.adc import AnalogIn; "
+    "from pyb_lib.dac import AnalogOut; "
+    "kept.extend((UARTPort(2), I2CDevice(1, 0x76), SPIDevice(2, 'Y5'), "
+    "AnalogIn('X11'), AnalogOut(1)))")
+
+
+def held32(node, sim_path, lib_path, imports, heap, then=""):
     """Bytes held after importing ``imports`` on the 32-bit build (the sim
     loaded first; both from .mpy: this build keeps docstrings of the source
     it compiles, MICROPY_ENABLE_DOC_STRING in ports/webassembly/mpconfigport.h,
-    which the board's compiler and mpy-cross drop)."""
+    which the board's compiler and mpy-cross drop). ``then``: a statement
+    run after the imports, whose objects stay held when kept in ``kept``."""
     import run_micropython32 as r32
 
     code = (
         "import sys, gc, micropython\n"
         "sys.path[:0] = ['/sim', '/lib']\n"
         "held = [0]\n"
+        "kept = []\n"
         "def step(i):\n"
         "    if i == 0:\n"
         "        import pyb_sim\n"
@@ -125,18 +136,41 @@ def held32(node, sim_path, lib_path, imports, heap):
         "        micropython.qstr_info()\n"
         "        held[0] = gc.mem_alloc()\n"
         "%s"
+        "        %s\n"
         "    else:\n"
         "        a = gc.mem_alloc()\n"
         "        micropython.qstr_info()\n"
         "        print(a - held[0])\n"
         "    gc.collect()  # runs when this call returns\n"
         "STEPS = 3\n"
-    ) % "".join("        import %s\n" % m for m in imports)
+    ) % ("".join("        import %s\n" % m for m in imports), then or "pass")
     out = r32.run(node, heap, "-c", [code],
                   [(sim_path, "/sim"), (lib_path, "/lib")])
     if out.returncode != 0:
         raise RuntimeError("32-bit micropython failed:\n%s%s" % (out.stdout, out.stderr))
     return qstr_adjusted(out.stdout, 32)
+
+
+def make_us(lib_path, sim_path, heap):
+    """Microseconds per object made, from the five constructors made 20
+    times each (then deinit), on the unix port: the host's speed, not the
+    board's. Includes loading (from .py: compiling) the set-up modules."""
+    code = (
+        "import sys, gc, time\n"
+        "sys.path[:0] = [%r, %r]\n"
+        "import pyb_sim; pyb_sim.install()\n"
+        "kept = []\n"
+        "%s\n"
+        "made = kept[:]\n"
+        "for m in made: m.deinit()\n"
+        "t = time.ticks_us()\n"
+        "for i in range(20):\n"
+        "    del kept[:]\n"
+        "    %s\n"
+        "    for m in kept: m.deinit()\n"
+        "print(time.ticks_diff(time.ticks_us(), t) // 100)\n"
+    ) % (lib_path, sim_path, MAKE_ONE_OF_EACH, MAKE_ONE_OF_EACH)
+    return run_mp(code, heap)
 
 
 def compile_tree(src, dst):
@@ -178,6 +212,8 @@ def main():
             for m, _ in LATER:
                 row[m] = held(path, sim, five + ["pyb_lib." + m], heap) - row["all"]
             rows.append((label, row))
+        make_py_us = make_us(ROOT, sim, heap)
+        make_mpy_us = make_us(mpy, sim, heap)
         sys.path.insert(0, os.path.join(ROOT, "tests"))
         import run_micropython32 as r32
 
@@ -190,6 +226,7 @@ def main():
         row32["all"] = held32(node, sim, mpy, five, heap32)
         for m, _ in LATER:
             row32[m] = held32(node, sim, mpy, five + ["pyb_lib." + m], heap32) - row32["all"]
+        row32["made"] = held32(node, sim, mpy, five, heap32, MAKE_ONE_OF_EACH) - row32["all"]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -212,8 +249,11 @@ def main():
         "a PyBoard holds from either.",
         "",
         "Error messages, timed capture and waveforms are imported at their first "
-        "use (the last rows: what each adds to the five modules then), so a "
-        "program that never uses them never holds them.",
+        "use (the rows starting with 'then': what each adds to the five modules "
+        "then), so a program that never uses them never holds them. The "
+        "constructors' checks and set-up (`pyb_lib._new_uart`, ...) are in the heap "
+        "only while an object is being made: the last row is what stays after "
+        "making one object of each.",
         "",
         "| import | from .py | from .mpy | 32-bit, from .mpy |",
         "|---|---:|---:|---:|",
@@ -225,6 +265,16 @@ def main():
     for m, when in LATER:
         lines.append("| then `pyb_lib.%s`, imported at %s | %d | %d | %d |"
                      % (m, when, py[m], mp[m], row32[m]))
+    lines.append("| then one object of each made (`UARTPort(2)`, `I2CDevice(1, 0x76)`, "
+                 "`SPIDevice(2, 'Y5')`, `AnalogIn('X11')`, `AnalogOut(1)`): the objects with "
+                 "their buffers, and the names their set-up interned | | | %d |" % row32["made"])
+    lines += [
+        "",
+        "Making an object loads its set-up module and drops it again: %d us per "
+        "object from .py (compiled each time), %d us from .mpy, on the unix port at "
+        "the PC's speed (each of the five constructors 20 times, `bench/memory.py`). "
+        "A board runs Python about 50 times slower." % (make_py_us, make_mpy_us),
+    ]
     ok_pkg = py["pyb_lib"] <= BAR_PACKAGE
     ok_all = py["all"] <= BAR_ALL and len(modules) == len(PERIPHERALS)
     ok_pkg32 = row32["pyb_lib"] <= BAR_PACKAGE_32
@@ -248,6 +298,9 @@ def main():
         "import_all_peripherals_mpy_bytes": {"value": mp["all"], "unit": "bytes"},
         "import_pyb_lib_32bit_bytes": {"value": row32["pyb_lib"], "unit": "bytes"},
         "import_all_peripherals_32bit_bytes": {"value": row32["all"], "unit": "bytes"},
+        "make_one_of_each_32bit_bytes": {"value": row32["made"], "unit": "bytes"},
+        "host_make_object_py_us": {"value": make_py_us, "unit": "us"},
+        "host_make_object_mpy_us": {"value": make_mpy_us, "unit": "us"},
     }
     for m, _ in LATER:
         results["import%s_later_32bit_bytes" % m] = {"value": row32[m], "unit": "bytes"}

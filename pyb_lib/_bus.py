@@ -6,25 +6,14 @@ and argument checks (bus errors get their message from
 reads into ``buf``, mode 1 writes ``buf``, from register ``reg`` on
 (``reg`` < 0: no register)."""
 
-from pyb_lib._check import check, err, give, take
-
-
-def bus_number(bus, kind, name=None):
-    """1 or 2 for bus 1, 2, 'X' or 'Y'. Another int or str: 0 if ``name`` is
-    None, else ValueError prefixed by ``name``. TypeError for other types."""
-    if type(bus) is not int and type(bus) is not str:
-        raise err(TypeError, name, 2, kind, type(bus).__name__)
-    n = 1 if bus == "X" or bus == 1 else 2 if bus == "Y" or bus == 2 else 0
-    if not n and name is not None:
-        raise err(ValueError, name, 3, kind, bus)
-    return n
+from pyb_lib._check import check, err, give
 
 
 class RegisterDevice:
     name = ""
     _regw = 2
     _nack = ""  # what EIO means on this bus, if it means more than "error 5"
-    # Board pins held (pyb_lib._check.take): the chip select ``_cpin`` as
+    # Board pins held (pyb_lib._new.take): the chip select ``_cpin`` as
     # ``owner`` (SPI), the bus pins ``_bpins`` as ``_bown`` ('I2C(1)').
     _cpin = _bpins = owner = _bown = ""
 
@@ -70,16 +59,6 @@ class RegisterDevice:
             raise err(TypeError, self.name, 6, type(buf).__name__)
         if not len(buf):
             raise err(ValueError, self.name, 7)
-
-    def _hold(self, pins, owner, roles):
-        """Take the bus pins for ``owner``; on failure let go of the CS too."""
-        try:
-            take(pins, owner, roles)
-        except ValueError:
-            self.deinit()
-            raise
-        self._bpins = pins
-        self._bown = owner
 
     def deinit(self):
         """Let go of the pins this device holds (an SPI device's CS; the bus

@@ -31,46 +31,34 @@ def check(name, key, value, low, high=None, text="", real=False):
     return pyb_lib._errors.check(name, key, value, low, high, text, real)
 
 
-def one_of(name, key, value, args):
-    """``value`` if it is one of the tuple ``args`` (ints or None; a bool or
-    a float is not an int here); ValueError, or TypeError for a value of
-    another type, naming ``key`` (a str, or a message number) otherwise."""
-    for a in args:
-        if value is a or (type(value) is type(a) and value == a):
-            return value
-    import pyb_lib._errors
-
-    raise pyb_lib._errors.one_of(name, key, value, args)
-
-
-# Which pyb_lib object holds which board pin: pin ('X5') -> [owner, role,
-# count]. On a PyBoard peripherals share pins (UART 'XB' and I2C(1) on
-# X9/X10, DAC(1) on X5, DAC(2) on SPI(1)'s SCK X6) and the last one
-# initialised takes the pin; pyb_lib refuses instead, naming both.
+# Which pyb_lib object holds which board pin (taken by pyb_lib._new.take):
+# pin ('X5') -> [owner, role, count]. On a PyBoard peripherals share pins
+# (UART 'XB' and I2C(1) on X9/X10, DAC(1) on X5, DAC(2) on SPI(1)'s SCK X6)
+# and the last one initialised takes the pin; pyb_lib refuses instead,
+# naming both.
 held = {}  # type: dict[str, list]
 
 
-def take(pins, owner, roles):
-    """Hold the board pins ``pins`` ('X6,X7,X8') for ``owner`` ('SPI(1)') in
-    ``roles`` ('SCK,MISO,MOSI'). The same owner in the same role shares a
-    pin (counted); another owner gets a ValueError naming both, and nothing
-    is taken."""
-    if not pins:
-        return
-    p = pins.split(",")
-    r = roles.split(",")
-    for i in range(len(p)):
-        h = held.get(p[i])
-        if h is not None and (h[0] != owner or h[1] != r[i]):
-            import pyb_lib._errors
+def make(kind, fn, *args):
+    """Call ``fn`` ('make': a constructor's checks and set-up) of the module
+    ``pyb_lib._new_<kind>`` with ``args``, then drop that module and
+    ``pyb_lib._new`` again: code that runs once per object need not hold
+    heap for the whole program. Returns what ``fn`` returns."""
+    import sys
 
-            raise pyb_lib._errors.taken(p[i], h, owner, r[i])
-    for i in range(len(p)):
-        h = held.get(p[i])
-        if h is None:
-            held[p[i]] = [owner, r[i], 1]
-        else:
-            h[2] += 1
+    import pyb_lib
+
+    name = "_new_" + kind
+    __import__("pyb_lib." + name)
+    try:
+        return getattr(getattr(pyb_lib, name), fn)(*args)
+    finally:
+        for m in (name, "_new"):
+            sys.modules.pop("pyb_lib." + m, None)
+            try:
+                delattr(pyb_lib, m)
+            except (AttributeError, KeyError):  # dropped already (a nested make)
+                pass
 
 
 def give(pins, owner):

@@ -5,8 +5,8 @@ The errors a working program may meet and catch (a device that does not
 answer, a UART timeout) are made by the smaller ``pyb_lib._oserrors``."""
 
 TEXT = (
-    "%s must be one of %s, not %r",  # 0: _check.one_of
-    "%s is %s's %s; %s %s",  # 1: _check.take
+    "%s must be one of %s, not %r",  # 0: _new.one_of
+    "%s is %s's %s; %s %s",  # 1: _new.take
     "%s bus must be 1, 2, 'X' or 'Y', not %s",  # 2: _bus
     "%s bus %r doesn't exist; use 1, 2, 'X' or 'Y'",  # 3
     "bits shift %r width %r do not fit in 8 bits",  # 4
@@ -62,13 +62,13 @@ def check(name, key, value, low, high, text, real):
 
 
 def one_of(name, key, value, args):
-    """The error of pyb_lib._check.one_of."""
+    """The error of pyb_lib._new.one_of."""
     return make(ValueError if value is None or type(value) is int else TypeError, name, 0,
                 (TEXT[key] if type(key) is int else key, args, value))
 
 
 def taken(pin, h, owner, role):
-    """The error of pyb_lib._check.take: ``pin`` is held as ``h``."""
+    """The error of pyb_lib._new.take: ``pin`` is held as ``h``."""
     return ValueError(TEXT[1] % (pin, h[0], h[1], owner, "drives " + pin if role == "output"
                                  else "uses %s as %s" % (pin, role)))
 

@@ -13,7 +13,7 @@ Analog pins: X1-X8, X11, X12, X19-X22, Y11, Y12. Timed capture lives in
 import machine
 
 import pyb
-from pyb_lib._check import check, err, give, take
+from pyb_lib._check import check, give, make
 
 _all = None  # one pyb.ADCAll for the internal channels, made on first use
 
@@ -38,22 +38,14 @@ def temperature():
 class AnalogIn:
     """A 12-bit analog input on a pin ('X1', pyb.Pin.board.X1, ...)."""
 
+    # Set by pyb_lib._new_adc (bare annotations compile to nothing on MicroPython).
+    pin: "str | pyb.Pin"
+    vdda: float
+    _name: str
+    _hw: "pyb.ADC"
+
     def __init__(self, pin):
-        # the board name the pin is held under (pyb_lib._check.take)
-        name = pin if isinstance(pin, str) else pin.names()[-1] if hasattr(pin, "names") else ""
-        if name:
-            take(name, "AnalogIn(%s)" % name, "analog input")
-        try:
-            self._hw = pyb.ADC(pin)  # timed capture
-            # single reads: machine.ADC leaves the ADC on between reads, where
-            # pyb.ADC.read turns it on each time and waits ~30 us for it to settle
-            self._u16 = machine.ADC(pin).read_u16
-        except ValueError as e:
-            give(name, "AnalogIn(%s)" % name)
-            raise err(ValueError, "", 24, pin, e)
-        self.pin = pin
-        self._name = name
-        self.calibrate()
+        self._u16 = make("adc", "make", self, pyb, machine, pin)
 
     def deinit(self):
         """Let go of the pin, so that another pyb_lib object may take it."""

@@ -14,7 +14,7 @@ are computed by ``pyb_lib._wave``, imported with the first waveform.
 from array import array
 
 import pyb
-from pyb_lib._check import check, err, give, one_of, take
+from pyb_lib._check import check, give, make
 
 
 class AnalogOut:
@@ -27,24 +27,19 @@ class AnalogOut:
     capture uses by default, stays free).
     """
 
+    # Set by pyb_lib._new_dac (bare annotations compile to nothing on MicroPython).
+    name: str
+    channel: int
+    bits: int
+    full: int
+    vref: float
+    _n: int
+    _wave: "bytearray | array"
+    _hw: "pyb.DAC"
+
     def __init__(self, channel, bits=8, *, vref=3.3, max_samples=256, timer_id=None):
-        if type(channel) is not int or channel not in (1, 2):
-            raise err(ValueError if type(channel) is int else TypeError, "", 25, channel)
-        self.name = name = "DAC(%d)" % channel
-        one_of(name, "bits", bits, (8, 12))
-        if timer_id is None:
-            timer_id = 6 + channel
-        one_of(name, "timer_id", timer_id, (2, 4, 5, 6, 7, 8))  # timers that trigger the DAC
-        check(name, "max_samples", max_samples, 2)
-        self.channel = channel
-        self.bits = bits
-        self.full = 255 if bits == 8 else 4095
-        self.vref = check(name, "vref", vref, 0, None, "", True)
-        self._timer = timer_id  # the id; the pyb.Timer once a waveform has played
-        self._n = 0  # samples of the waveform playing; 0: none plays
-        self._wave = bytearray(max_samples) if bits == 8 else array("H", [0] * max_samples)
-        take("X%d" % (4 + channel), name, "output")  # DAC(1) on X5, DAC(2) on X6
-        self._hw = pyb.DAC(channel, bits=bits)
+        self._timer = make("dac", "make", self, pyb, array, channel, bits, vref, max_samples,
+                           timer_id)
 
     def __repr__(self):
         return "<AnalogOut %s, %d bits>" % (self.name, self.bits)

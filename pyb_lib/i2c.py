@@ -18,8 +18,8 @@ MicroPython board): the device then uses ``readfrom_mem_into``,
 acknowledge raises errno 19 (ENODEV) there, 5 (EIO) on ``pyb.I2C``.
 """
 
-from pyb_lib._bus import RegisterDevice, bus_number
-from pyb_lib._check import check, err, one_of
+from pyb_lib._bus import RegisterDevice
+from pyb_lib._check import make
 
 try:
     import pyb
@@ -29,44 +29,26 @@ except ImportError:  # not a PyBoard: pass i2c= a machine.I2C
 
 def scan(bus, *, baudrate=400000):
     """Addresses of the devices that answer on I2C bus 1, 2, 'X' or 'Y'."""
-    return pyb.I2C(bus_number(bus, "I2C", ""), pyb.I2C.CONTROLLER, baudrate=baudrate).scan()
+    return make("i2c", "scan", pyb, bus, baudrate)
 
 
 class I2CDevice(RegisterDevice):
     """One device at a 7-bit ``address`` on I2C bus 1 ('X') or 2 ('Y')."""
 
     _nack = "no ACK"
+    # Set by pyb_lib._new_i2c (bare annotations compile to nothing on MicroPython).
+    bus: int
+    address: int
+    addr_size: int
+    retries: int
+    timeout: int
+    _baud: int
+    _m: bool
 
     def __init__(self, bus, address, *, baudrate=400000, addr_size=8, retries=2,
                  timeout=5000, i2c=None):
-        n = bus_number(bus, "I2C")
-        check("I2C(%s)" % (n or bus), 26, address, 0)  # "device address"
-        self.name = name = "I2C(%s) device 0x%02X" % (n or bus, address)
-        bus_number(bus, "I2C", name)
-        if not 0x08 <= address <= 0x77:
-            raise err(ValueError, name, 8)
-        one_of(name, "addr_size", addr_size, (8, 16))
-        check(name, "retries", retries, 0)
-        if i2c is None:
-            check(name, "baudrate", baudrate, 1, 400000)
-            if pyb is None:
-                raise err(TypeError, name, 9)
-            c = "XY"[n - 1]
-            self._hold(c + "9," + c + "10", "I2C(%d)" % n, "SCL,SDA")
-            i2c = pyb.I2C(n, pyb.I2C.CONTROLLER, baudrate=baudrate)
-            self._baud = baudrate
-        else:
-            self._baud = 0  # a bus passed in keeps the caller's settings
-        RegisterDevice.__init__(self)
-        self.bus = n
-        self.address = address
-        self.addr_size = addr_size
-        self.retries = retries
-        self.timeout = timeout
-        self.i2c = i2c
-        self._regw = addr_size // 4
-        # a machine.I2C / SoftI2C bus instead of a pyb.I2C
-        self._m = hasattr(i2c, "readfrom_mem_into")
+        self.i2c = make("i2c", "make", self, pyb, bus, address, baudrate, addr_size, retries,
+                        timeout, i2c)
 
     def scan(self):
         """Addresses of all devices that answer on this device's bus."""

@@ -24,8 +24,8 @@ naming the bus and the CS pin.
 """
 
 from micropython import const
-from pyb_lib._bus import RegisterDevice, bus_number
-from pyb_lib._check import check, err, one_of, take
+from pyb_lib._bus import RegisterDevice
+from pyb_lib._check import check, err, make
 
 try:
     import pyb
@@ -39,47 +39,19 @@ LSB = const(128)
 class SPIDevice(RegisterDevice):
     """A device on SPI bus 1 ('X') or 2 ('Y') with its chip select on pin ``cs``."""
 
+    # Set by pyb_lib._new_spi (bare annotations compile to nothing on MicroPython).
+    bus: int
+    spi: "pyb.SPI"
+    cs: "pyb.Pin"
+    read_flag: int
+    write_flag: int
+    _mode: "tuple | None"
+    _active: bool
+
     def __init__(self, bus, cs, *, baudrate=1000000, polarity=0, phase=0, firstbit=MSB,
                  read_flag=0x80, write_flag=0x00, spi=None, owner=None):
-        pin = cs if isinstance(cs, str) else cs.names()[-1] if hasattr(cs, "names") else cs
-        n = bus_number(bus, "SPI", "SPI(%r) CS %s" % (bus, pin))
-        self.name = name = "SPI(%d) CS %s" % (n, pin)
-        one_of(name, "polarity", polarity, (0, 1))
-        one_of(name, "phase", phase, (0, 1))
-        one_of(name, "firstbit", firstbit, (MSB, LSB))
-        check(name, "read_flag", read_flag, 0, 0xFF)
-        check(name, "write_flag", write_flag, 0, 0xFF)
-        if spi is None or pyb is None and isinstance(cs, str):
-            if pyb is None:
-                raise err(TypeError, name, 10)
-            check(name, "baudrate", baudrate, 1)
-            spi = pyb.SPI(n)  # the bus's one object; set up when the device takes it
-            self._mode = (baudrate, polarity, phase, firstbit)  # type: tuple | None
-        else:
-            self._mode = None  # a bus passed in keeps the caller's settings
-        # The pins it holds (pyb_lib._check.take): CS as ``owner``, the bus's
-        # SCK, MISO, MOSI as SPI(n) when pyb_lib set the bus up.
-        self.owner = owner = owner or "SPI(%d) device" % n
-        self._cpin = pin if isinstance(pin, str) else ""
-        take(self._cpin, owner, "chip select")
-        if self._mode:
-            c = "XY"[n - 1]
-            self._hold(c + "6," + c + "7," + c + "8", "SPI(%d)" % n, "SCK,MISO,MOSI")
-        try:
-            if isinstance(cs, str):
-                cs = pyb.Pin(cs, pyb.Pin.OUT_PP, value=1)
-            else:
-                cs.init(cs.OUT, value=1)
-        except ValueError as e:
-            self.deinit()
-            raise err(ValueError, name, "%s", e)
-        RegisterDevice.__init__(self)
-        self.bus = n
-        self.spi = spi
-        self.cs = cs
-        self.read_flag = read_flag
-        self.write_flag = write_flag
-        self._active = False
+        make("spi", "make", self, pyb, bus, cs, baudrate, polarity, phase, firstbit,
+             read_flag, write_flag, spi, owner)
 
     # --- transactions ------------------------------------------------------
     def __enter__(self):
