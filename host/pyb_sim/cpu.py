@@ -197,7 +197,7 @@ class Pacer:
         self.lock = threading.Lock()
         self.pid = None
         self.sched = self.mem = None
-        self.stats = {"board_ns": 0, "sim_ns": 0, "stops": 0, "stopped_ns": 0}
+        self.stats = {"board_ns": 0, "sim_ns": 0, "stops": 0, "stopped_ns": 0, "repaid_ns": 0}
         self.describe = "cpu: the board's code slowed %.1fx" % self.slowdown
         # The pacer and the interpreter share one CPU: on a virtual machine
         # a CPU can be taken away for milliseconds at a time, and the
@@ -245,6 +245,8 @@ class Pacer:
             self.stopped_total = 0  # ns it was stopped, told to the interpreter
             self.sim_carry = 0.0  # host ns of the simulation's work not yet taken off
             self.clock_carry = 0  # and of its time, not yet left out of the board's share
+            self.unpaid = 0  # ns of the simulation's work left out of the board's clock
+            self.repaid_total = 0  # ns of it paid back by shorter stops, told to the interpreter
 
     def detach(self):
         with self.lock:
@@ -378,13 +380,26 @@ class Pacer:
         self.clock_carry = min(max(left_out - active, 0), SIM_CARRY_NS)
         active = max(active - left_out, 0)
         self.stopped = 0
+        self.unpaid = min(self.unpaid + raw_sim, SIM_CARRY_NS)
         self.credit = min(self.credit + active / k - d_board, CATCH_UP_BOARD_NS / k)
         if self.credit < 0:
-            self._stop_for(-self.credit * k)
+            # The simulation's work took wall time that the board's clock
+            # left out: take it out of the stop instead, and tell the
+            # interpreter, whose clock then takes it back in. The board has
+            # still run its code at its speed, and its clock keeps up with
+            # the wall clock (the link's), as a board's does.
+            need = -self.credit * k
+            pay = int(min(self.unpaid, need)) if self.mem_rw else 0  # it must be told
+            self.unpaid -= pay
+            self.repaid_total += pay
+            self.stats["repaid_ns"] += pay
+            self.credit += pay / k
+            self._stop_for(need - pay)
         return d_cpu > 0
 
     def _stop_for(self, wall_ns):
-        """Stop the process until the wall clock has caught up with its debt."""
+        """Stop the process until the wall clock has caught up with its debt
+        (none: only to tell it its counters)."""
         os.kill(self.pid, signal.SIGSTOP)
         self.stats["stops"] += 1
         t0 = time.monotonic_ns()
@@ -397,8 +412,8 @@ class Pacer:
             self.stopped_total += took
             if self.mem is not None and self.mem_rw:
                 try:
-                    os.pwrite(self.mem, struct.pack("<q", self.stopped_total),
-                              self.address + 16)
+                    os.pwrite(self.mem, struct.pack("<qq", self.stopped_total,
+                                                    self.repaid_total), self.address + 16)
                 except OSError:
                     pass
             os.kill(self.pid, signal.SIGCONT)

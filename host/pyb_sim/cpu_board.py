@@ -29,9 +29,13 @@ _diff = time.ticks_diff
 # read by the supervisor: host ns spent in the simulation, board ns charged
 # for the firmware's work behind a call (BOARD_NS). "l" is a C long, 64 bits
 # on the 64-bit unix port; the items of a "q" array allocate when read.
-_spent = array.array("l", [0, 0, 0])
+_spent = array.array("l", [0, 0, 0, 0])
 # [2]: ns the supervisor kept this process stopped (SIGSTOP), written by it:
 # a stop inside a simulation call is board time, not the simulation's work.
+# [3]: ns of the simulation's work the supervisor paid back, written by it:
+# it shortened its stops by that much, so the board's clock takes that time
+# back in (the board ran its code at its speed all the same, and its clock
+# keeps up with the wall clock).
 # depth of simulation calls; when (us) the outermost began; _spent[2] then
 _state = array.array("l", [0, 0, 0])
 # Host ns of a counted call that its bracket cannot see (calling the
@@ -53,12 +57,14 @@ def excluded_ns():
     included: what the board's clock leaves out of the wall clock
     (``pyb_sim.vboard_agent``), so that the simulation's Python takes no
     board time, as the firmware's C code behind a call takes next to none
-    (what it does take is charged, ``BOARD_NS``). Allocates nothing."""
+    (what it does take is charged, ``BOARD_NS``), less what the supervisor
+    paid back by stopping the process for less (``_spent[3]``). Allocates
+    nothing."""
     st = _state
     if st[0] == 0:
-        return _spent[0]
+        return _spent[0] - _spent[3]
     d = _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
-    return _spent[0] + (d if d > 0 else 0)
+    return _spent[0] - _spent[3] + (d if d > 0 else 0)
 
 
 def _enter():

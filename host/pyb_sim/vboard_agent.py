@@ -489,7 +489,9 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0):
     so that the board's clock runs on the wall clock while the board's code
     runs or waits, and stands still while the simulation's Python works.
     With ``slowdown`` (the CPU model's; ``counters[2]``: ns the pacer kept
-    the process stopped) the board's clock runs ``slowdown`` times as fast
+    the process stopped, ``counters[3]``: ns of the simulation's work it
+    paid back by stopping it for less, which ``excluded`` gives back to the
+    clock) the board's clock runs ``slowdown`` times as fast
     as the wall clock between two stops, while the board's code runs at
     the host's speed, up to AHEAD_NS ahead of the wall clock, and the
     wall clock catches up while the pacer holds the process stopped: the
@@ -505,14 +507,15 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0):
 
     # the board time last given (never backwards: the simulation's work is
     # timed to the us), the wall clock's board time then, the stops then
-    last = [0, 0, counters[2] if counters is not None else 0]
+    last = [0, 0, counters[2] + counters[3] if counters is not None else 0]
     k = int(slowdown * 1024)  # in 1/1024: integer arithmetic allocates nothing (handlers)
 
     def wall():
         w = time.time_ns() - t0 - ex()
         b = last[0]
         if k > 1024:
-            stops = counters[2]
+            # stops, and the simulation's work paid back by shortening them
+            stops = counters[2] + counters[3]
             ran = w - last[1] - (stops - last[2])  # the board's code ran (or slept)
             last[1] = w
             last[2] = stops

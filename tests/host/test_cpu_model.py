@@ -483,3 +483,85 @@ print('ahead', ahead, 'wall', wall_us, 'capped', capped, 'wall2', wall2_us,
     assert ahead >= 3 * wall_us, out  # at board speed, ahead of the wall clock
     assert wall2_us <= capped <= wall2_us + 1100, out  # by at most 1 ms (+ the reads' steps)
     assert 19000 <= after_stop <= 21000, out  # the stop counted once, not slowdown times
+
+
+def test_simulation_time_paid_back_by_the_pacer_returns_to_the_boards_clock():
+    """The pacer shortens a stop by simulation time the board's clock left
+    out and writes what it paid back into the interpreter's counters
+    (cpu_board._spent[3]): the board's clock takes it back in, once, not
+    slowdown times as the board's own code; the work stays counted."""
+    out = run_mp(REALTIME.replace(
+        "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns)",
+        "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns, "
+        "cpu_board._spent, 10.0)")
+        + """
+slow = cpu_board._charged0(lambda: busy(30), 0)  # 30 ms of the simulation's work
+t = pyb.micros()
+slow()
+left_out = pyb.micros() - t
+t = pyb.micros()
+e0 = cpu_board.excluded_ns()
+s0 = cpu_board._spent[0]
+cpu_board._spent[3] += 30000000  # as the pacer writes it, shortening a stop
+e1 = cpu_board.excluded_ns()
+s1 = cpu_board._spent[0]
+repaid = pyb.micros() - t
+print('left_out', left_out, 'repaid', repaid, 'excluded_less_ms', (e0 - e1) // 1000000,
+      'work_counted_still', s1 == s0)
+""")
+    f = out.split()
+    left_out, repaid = int(f[1]), int(f[3])
+    assert left_out < 15000, out  # the call stood the clock still
+    assert 28500 <= repaid <= 31500, out  # given back once, not 10 times
+    assert f[5] == "30" and f[7] == "True", out
+
+
+def test_the_pacer_pays_back_simulation_time_out_of_its_stops():
+    """A paced interpreter that alternates simulated calls and its own code:
+    the pacer pays some of the simulation's time back out of its stops
+    (never more than the simulation took) and tells the interpreter."""
+    code = COUNTERS + """
+import select, time
+print(cpu_board.address())
+sys.stdin.readline()
+p = select.poll()
+p.register(sys.stdin, select.POLLIN)
+us = time.ticks_us
+
+def sim():
+    t = us()
+    while time.ticks_diff(us(), t) < 100:
+        pass
+call = cpu_board._charged0(sim, 0)
+x = 0
+while not p.poll(0):
+    call()
+    for i in range(300):
+        x = (x + 1) & 0xFFFF
+print('sim_ns', cpu_board._spent[0], 'repaid_ns', cpu_board._spent[3])
+"""
+    proc = subprocess.Popen([MICROPYTHON, "-c", code], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE,
+                            env=dict(env(), MICROPYPATH=os.path.join(ROOT, "host")))
+    throttle = cpu.Throttle(20)
+    try:
+        addr = int(proc.stdout.readline())
+        throttle.attach(proc.pid, addr)
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 30
+        c0 = cpu_ns(proc.pid)
+        while cpu_ns(proc.pid) - c0 < 40_000_000:
+            assert time.monotonic() < deadline, "the loop never ran"
+            time.sleep(0.05)
+        proc.stdin.write(b"stop\n")
+        proc.stdin.flush()
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        throttle.close()
+    f = out.split()
+    sim, repaid = int(f[-3]), int(f[-1])
+    assert 0 < repaid <= sim, out
