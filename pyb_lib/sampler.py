@@ -294,10 +294,10 @@ class Sampler:
 
     def run(self, duration_ms):
         """Sample for ``duration_ms``, then stop. Between two polls the board
-        waits in ``pyb.delay`` (the timer's callbacks run meanwhile) until
-        the frame being filled is full or the slow read is due, at most
-        4 ms: one poll a frame, not one a tick, which leaves the CPU to the
-        callback at high rates."""
+        waits (``pyb.delay``, under 1 ms ``pyb.udelay``; the timer's
+        callbacks run meanwhile) until the frame being filled is full or the
+        slow read is due, at most 4 ms: one poll a frame, not one a tick,
+        which leaves the CPU to the callback at high rates."""
         self.start()
         try:
             t0 = pyb.millis()
@@ -306,26 +306,30 @@ class Sampler:
                 if left <= 0:
                     break
                 self.poll()
-                ms = self._wait_ms()
-                if ms > left:
-                    ms = int(left)  # duration_ms may be a float; pyb.delay takes an int
-                if ms:
-                    pyb.delay(ms)
+                us = self._wait_us()
+                if us >= 1000:
+                    ms = us // 1000
+                    pyb.delay(ms if ms < left else int(left))  # left may be a float
+                elif us:
+                    pyb.udelay(us)
                 else:
-                    pyb.wfi()
+                    pyb.wfi()  # due: until the tick's interrupt
         finally:
             self.stop()
 
-    def _wait_ms(self):
-        # ms until the tick that starts the next frame (the one being filled
+    def _wait_us(self):
+        # us until the tick that starts the next frame (the one being filled
         # is full then) or the slow read, at most _WAIT_MS; 0: due now
         us = (self._tnext - pyb.micros()) & _MASK
-        ms = 0 if us > self._span else us // 1000
+        if us > self._span:
+            us = 0
         if self._slow is not None:
             d = self._slow_ms - pyb.elapsed_millis(self._t_slow)
-            if d < ms:
-                ms = d if d > 0 else 0
-        return ms if ms < _WAIT_MS else _WAIT_MS
+            if d < _WAIT_MS:  # (d * 1000 of a long slow_ms could leave the small ints)
+                d = d * 1000 if d > 0 else 0
+                if d < us:
+                    us = d
+        return us if us < _WAIT_MS * 1000 else _WAIT_MS * 1000
 
     def __enter__(self):
         self.start()

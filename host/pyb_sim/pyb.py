@@ -52,15 +52,17 @@ def elapsed_micros(start):
 
 
 def wfi():
-    """Wait for the next interrupt: jump to the next scheduled event."""
-    nxt = None
+    """Wait for the next interrupt: the next scheduled event, or the next
+    SysTick, which interrupts every millisecond (docs/library/pyb.rst: "this
+    function will block for at most 1ms"; ports/stm32/systick.c)."""
+    nxt = (board.now // NS_PER_MS + 1) * NS_PER_MS
     for t in board.timers.values():
-        if t._due is not None and (nxt is None or t._due < nxt):
+        if t._due is not None and t._due < nxt:
             nxt = t._due
     for e in board.events:
-        if nxt is None or e.due < nxt:
+        if e.due < nxt:
             nxt = e.due
-    board.advance_to(nxt if nxt is not None else board.now + NS_PER_MS)
+    board.advance_to(nxt)
 
 
 def disable_irq():

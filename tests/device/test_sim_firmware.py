@@ -71,3 +71,25 @@ def test_dac_outputs_take_spi_pins_and_chip_selects():
     assert jedec() == b"\x00\x00\x00"
     cs.init(pyb.Pin.OUT_PP)
     assert jedec() == b"\xef\x40\x18"
+
+
+def test_wfi_returns_at_the_next_interrupt_the_systick_at_the_latest():
+    # docs/library/pyb.rst (wfi): the system tick interrupts every
+    # millisecond, so wfi blocks for at most 1 ms; a timer's interrupt
+    # that comes first ends it then.
+    t0 = board.now
+    timer = pyb.Timer(4, freq=10)  # next interrupt in 100 ms
+    pyb.wfi()
+    assert 0 < board.now - t0 <= 1000000, board.now - t0
+    assert board.now % 1000000 == 0  # on a SysTick
+    timer.deinit()
+    fired = bytearray(1)
+
+    def tick(t):
+        fired[0] += 1
+
+    start = board.now
+    timer = pyb.Timer(4, freq=5000, callback=tick)  # every 200 us
+    pyb.wfi()
+    assert board.now - start <= 200000 and fired[0] == 1, (board.now - start, fired[0])
+    timer.deinit()
