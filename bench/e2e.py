@@ -215,7 +215,9 @@ def check_stream_db(db, board_records, from_clock=False):
     if rows and not from_clock and (t_min != 0 or t_max != (rows - 1) * PERIOD_US):
         problems.append("times %s..%s for %d rows" % (t_min, t_max, rows))
     if bad or dup:
-        problems.append("%d rows with wrong values, %d duplicates" % (bad, dup))
+        problems.append("%d rows with wrong values%s, %d duplicates"
+                        % (bad, " or a time not after the row before" if from_clock else "",
+                           dup))
     for k in ("frames_lost", "crc_errors"):
         if counters.get(k):
             problems.append("%s %d" % (k, counters[k]))
@@ -530,7 +532,9 @@ def main():
         "`--link-speed usb-fs` into SQLite, %.0f s of sending per method, in one run "
         "(`make bench-e2e`, `bench/e2e.py`). Every row in SQLite is checked against what "
         "the board sent: count, order and values; no method lost a reading%s."
-        % (args.seconds, "" if not failed else " **except as noted: a loss was seen**"),
+        % (args.seconds, "" if not failed else " **except: %s**" % "; ".join(
+            "%s: %s" % (name, ", ".join(r["problems"])) for name, r in res.items()
+            if r["problems"])),
         "",
         "| method | readings in SQLite | time | readings/s, none lost | wire bytes "
         "per reading | the link's ceiling at these bytes, readings/s | board time per reading |",
