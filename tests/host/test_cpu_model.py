@@ -379,25 +379,23 @@ print('steps', steps, 'sleeps', sleeps[0])
     assert "steps 2000 sleeps 0" in out, out
 
 
-def test_the_supervisor_tells_the_interpreter_its_stops():
-    """A paced interpreter: the pacer writes the time it kept the process
-    stopped into the interpreter's counters before letting it run on."""
-    code = COUNTERS + """
+PACED = COUNTERS + """
 import select
 print(cpu_board.address())
 sys.stdin.readline()
 p = select.poll()
 p.register(sys.stdin, select.POLLIN)
-x = 0
-while not p.poll(0):
-    for i in range(1000):
-        x = (x + 1) & 0xFFFF
-print('stopped_ns', cpu_board._spent[2])
 """
-    proc = subprocess.Popen([MICROPYTHON, "-c", code], stdin=subprocess.PIPE,
+
+
+def run_paced(loop, slowdown, cpu_ms):
+    """Run ``PACED + loop`` (a loop until ``p.poll(0)``, then prints) in an
+    interpreter that a real Throttle(``slowdown``) paces, until it has used
+    ``cpu_ms`` of CPU; what it printed."""
+    proc = subprocess.Popen([MICROPYTHON, "-c", PACED + loop], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE,
                             env=dict(env(), MICROPYPATH=os.path.join(ROOT, "host")))
-    throttle = cpu.Throttle(20)
+    throttle = cpu.Throttle(slowdown)
     try:
         addr = int(proc.stdout.readline())
         throttle.attach(proc.pid, addr)
@@ -405,8 +403,7 @@ print('stopped_ns', cpu_board._spent[2])
         proc.stdin.flush()
         deadline = time.monotonic() + 30
         c0 = cpu_ns(proc.pid)
-        # until it has run for 20 ms of CPU: at 1/20 of the CPU it was stopped meanwhile
-        while cpu_ns(proc.pid) - c0 < 20_000_000:
+        while cpu_ns(proc.pid) - c0 < cpu_ms * 1_000_000:
             assert time.monotonic() < deadline, "the loop never ran"
             time.sleep(0.05)
         proc.stdin.write(b"stop\n")
@@ -417,6 +414,20 @@ print('stopped_ns', cpu_board._spent[2])
             proc.kill()
             proc.wait()
         throttle.close()
+    return out.decode()
+
+
+def test_the_supervisor_tells_the_interpreter_its_stops():
+    """A paced interpreter: the pacer writes the time it kept the process
+    stopped into the interpreter's counters before letting it run on."""
+    # until it has run for 20 ms of CPU: at 1/20 of the CPU it was stopped meanwhile
+    out = run_paced("""
+x = 0
+while not p.poll(0):
+    for i in range(1000):
+        x = (x + 1) & 0xFFFF
+print('stopped_ns', cpu_board._spent[2])
+""", 20, 20)
     stopped = int(out.split()[-1])
     assert stopped >= 100_000_000, out  # 20 ms of CPU at 1/20: 380 ms stopped
 
@@ -520,12 +531,8 @@ def test_the_pacer_pays_back_simulation_time_out_of_its_stops():
     """A paced interpreter that alternates simulated calls and its own code:
     the pacer pays some of the simulation's time back out of its stops
     (never more than the simulation took) and tells the interpreter."""
-    code = COUNTERS + """
-import select, time
-print(cpu_board.address())
-sys.stdin.readline()
-p = select.poll()
-p.register(sys.stdin, select.POLLIN)
+    out = run_paced("""
+import time
 us = time.ticks_us
 
 def sim():
@@ -539,29 +546,7 @@ while not p.poll(0):
     for i in range(300):
         x = (x + 1) & 0xFFFF
 print('sim_ns', cpu_board._spent[0], 'repaid_ns', cpu_board._spent[3])
-"""
-    proc = subprocess.Popen([MICROPYTHON, "-c", code], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE,
-                            env=dict(env(), MICROPYPATH=os.path.join(ROOT, "host")))
-    throttle = cpu.Throttle(20)
-    try:
-        addr = int(proc.stdout.readline())
-        throttle.attach(proc.pid, addr)
-        proc.stdin.write(b"go\n")
-        proc.stdin.flush()
-        deadline = time.monotonic() + 30
-        c0 = cpu_ns(proc.pid)
-        while cpu_ns(proc.pid) - c0 < 40_000_000:
-            assert time.monotonic() < deadline, "the loop never ran"
-            time.sleep(0.05)
-        proc.stdin.write(b"stop\n")
-        proc.stdin.flush()
-        out, _ = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        throttle.close()
+""", 20, 40)
     f = out.split()
     sim, repaid = int(f[-3]), int(f[-1])
     assert 0 < repaid <= sim, out
