@@ -564,7 +564,7 @@ def main():
         "`Stream.send_block` (four `array('H')` columns, as `ADC.read_timed_multi` fills "
         "them; the time of each reading follows from the block's time and the declared "
         "period), the fastest path that loses nothing: the board's writes wait while the "
-        "link is full, so it sends exactly as fast as the link and the host take it; "
+        "link is full, %s; "
         "`pyb-bridge log --script` starts it and writes SQLite. **CSV**: the board "
         "`print()`s `ticks_us,v0,v1,v2,v3` per reading; the host is the usual loop, "
         "pyserial `readline()`, `decode().strip().split(',')`, `int()`, rows into SQLite "
@@ -580,10 +580,15 @@ def main():
         "board; the rate is the rows in SQLite over the time from the first reading's "
         "arrival to the last's. The three processes of a run (the supervisor with the "
         "link model, the board's interpreter, the host program) share the computer's "
-        "cores, so the stream's fraction of the ceiling varies by a few percent from "
-        "run to run (90%% to 100%% seen on a 2-core machine, the lower figures while "
-        "other jobs ran)."
-        % (BLOCK, BATCH, csv["bps"] / st["bps"], 1000 / bl["rate"] if bl["rate"] else 0),
+        "cores, so the stream's fraction of the ceiling varies from run to run (%s)."
+        % (BLOCK, "so it sends exactly as fast as the link and the host take it"
+           if CPU[0] == "host" else "and at `--cpu pyboard` the board's own work sets "
+           "the pace too", BATCH, csv["bps"] / st["bps"],
+           1000 / bl["rate"] if bl["rate"] else 0,
+           "90% to 100% seen on a 2-core machine, the lower figures while other jobs ran"
+           if CPU[0] == "host" else "24% to 55% in five runs on a 2-core machine: a floor, "
+           "since the model over-charges the board's wait for room on the link, "
+           "docs/virtual-board.md, \"Where the model is off\""),
         "",
         "Board time per reading: the board's own work under the MicroPython unix port "
         "(64-bit PC, output to /dev/null): `send_block` of a %d-reading block; one "
