@@ -4,6 +4,7 @@
 from pyb_lib._bus import RegisterDevice
 from pyb_lib._check import check, err
 from pyb_lib._new import bus_number, hold, one_of, take
+from pyb_lib.spi import LSB, MSB
 
 
 def make(self, pyb, bus, cs, baudrate, polarity, phase, firstbit, read_flag, write_flag,
@@ -14,7 +15,7 @@ def make(self, pyb, bus, cs, baudrate, polarity, phase, firstbit, read_flag, wri
     self.name = name = "SPI(%d) CS %s" % (n, pin)
     one_of(name, "polarity", polarity, (0, 1))
     one_of(name, "phase", phase, (0, 1))
-    one_of(name, "firstbit", firstbit, (0, 128))  # MSB, LSB
+    one_of(name, "firstbit", firstbit, (MSB, LSB))
     check(name, "read_flag", read_flag, 0, 0xFF)
     check(name, "write_flag", write_flag, 0, 0xFF)
     if spi is None or pyb is None and isinstance(cs, str):

@@ -316,6 +316,12 @@ def busy(ms):  # host time passing while this process runs
         pass
 """
 
+# the same, with the clock of a CPU model at a slowdown of 10 (the pacer's counters)
+REALTIME_10X = REALTIME.replace(
+    "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns)",
+    "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns, "
+    "cpu_board._spent, 10.0)")
+
 
 def test_the_boards_clock_leaves_out_the_simulations_work():
     """The board's clock follows the wall clock while the board's code runs
@@ -466,10 +472,7 @@ def test_between_stops_the_boards_clock_runs_at_board_speed_at_most_1_ms_ahead()
     clock, up to 1 ms ahead of it (so that times taken close together are
     a board's); a stop the pacer reports lets the wall clock catch up
     without moving the board's clock twice."""
-    out = run_mp(REALTIME.replace(
-        "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns)",
-        "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns, "
-        "cpu_board._spent, 10.0)")
+    out = run_mp(REALTIME_10X
         + """
 def stop(ms):  # as the pacer's stop: the wall clock moves on, the board's code does not run
     busy(ms)
@@ -501,10 +504,7 @@ def test_simulation_time_paid_back_by_the_pacer_returns_to_the_boards_clock():
     out and writes what it paid back into the interpreter's counters
     (cpu_board._spent[3]): the board's clock takes it back in, once, not
     slowdown times as the board's own code; the work stays counted."""
-    out = run_mp(REALTIME.replace(
-        "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns)",
-        "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns, "
-        "cpu_board._spent, 10.0)")
+    out = run_mp(REALTIME_10X
         + """
 slow = cpu_board._charged0(lambda: busy(30), 0)  # 30 ms of the simulation's work
 t = pyb.micros()
