@@ -586,8 +586,8 @@ def main():
            "the pace too", BATCH, csv["bps"] / st["bps"],
            1000 / bl["rate"] if bl["rate"] else 0,
            "90% to 100% seen on a 2-core machine, the lower figures while other jobs ran"
-           if CPU[0] == "host" else "44% to 54% in six runs of the same step on a 2-core machine: a floor, "
-           "since the model over-charges the board's wait for room on the link, "
+           if CPU[0] == "host" else "44% to 54% in six runs of the same step on a 2-core "
+           "machine: a floor, since the model over-charges the board's wait for room on the link, "
            "docs/virtual-board.md, \"Where the model is off\""),
         "",
         "Board time per reading: the board's own work under the MicroPython unix port "
