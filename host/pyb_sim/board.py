@@ -339,7 +339,9 @@ class Board:
                 if e.due <= t and (ev is None or e.due < ev.due):
                     ev = e
             tm = None
-            for timer in self.timers.values():
+            timers = self.timers
+            for k in timers:  # (values() would allocate a view at every clock read)
+                timer = timers[k]
                 due = timer._due
                 if due is not None and due <= t and (tm is None or due < tm._due):
                     tm = timer
@@ -387,6 +389,20 @@ class Board:
             if due is not None and t._cb is not None and (nxt is None or due < nxt):
                 nxt = due
         return nxt
+
+    def due_by(self, t):
+        """Whether an event or a timer (with a callback or not) falls due at
+        or before ``t`` (ns): what ``advance_to(t)`` would have to run.
+        Allocates nothing."""
+        for e in self.events:
+            if e.due <= t:
+                return True
+        timers = self.timers
+        for k in timers:
+            due = timers[k]._due
+            if due is not None and due <= t:
+                return True
+        return False
 
     def read_time(self):
         """The time in ns, as read by pyb.millis/micros (costs TIME_READ_NS)."""

@@ -478,6 +478,10 @@ def _no_ns():
 AHEAD_NS = 1_000_000  # how far the board's clock may run ahead of the wall clock (CPU model)
 
 
+def _us_ns():
+    return time.ticks_us() * 1000
+
+
 def _realtime(board, excluded=None, counters=None, slowdown=0.0):
     """Pace the simulated clock to the wall clock, as on a board: a delay
     takes its time, and reading the time catches up with the wall clock
@@ -501,17 +505,26 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0):
     A wait runs the callbacks that fall due during it at their time, not
     in a burst at its end."""
     ex = excluded or _no_ns
-    t0 = time.time_ns() - board.now - ex()  # from now on
+    k = int(slowdown * 1024)  # in 1/1024: integer arithmetic allocates nothing (handlers)
+    # Without the CPU model the wall clock is read with ticks_us, which on
+    # the 64-bit unix port is monotonic and a small int for 2**62 us:
+    # time.time_ns allocates a long int at every read, and the garbage
+    # collections that follow scan the simulation's heap too. (With the CPU
+    # model, a cheaper read lets the board's code run more of each burst
+    # past AHEAD_NS, whose times are then compressed: docs/virtual-board.md,
+    # "Where the model is off".)
+    fast = k <= 1024
+    ns = _us_ns if fast else time.time_ns
+    t0 = ns() - board.now - ex()  # from now on
     advance_to = board.advance_to
     next_due = board.next_irq_due
 
     # the board time last given (never backwards: the simulation's work is
     # timed to the us), the wall clock's board time then, the stops then
     last = [0, 0, counters[2] + counters[3] if counters is not None else 0]
-    k = int(slowdown * 1024)  # in 1/1024: integer arithmetic allocates nothing (handlers)
 
-    def wall():
-        w = time.time_ns() - t0 - ex()
+    def wall_raw(ns=ns):  # (a default, not a sixth closed-over name: see read_time_fast)
+        w = ns() - t0 - ex()
         b = last[0]
         if k > 1024:
             # stops, and the simulation's work paid back by shortening them
@@ -527,6 +540,23 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0):
             b = w
         last[0] = b
         return b
+
+    if fast:
+        wall = wall_raw
+    else:
+
+        def wall(raw=wall_raw, board=board):
+            # time.time_ns allocates: with the heap locked (an interrupt
+            # handler, or the program's heap_lock) the read is the
+            # simulation's, as a board's clock read takes no heap
+            _mp.heap_lock()
+            if _mp.heap_unlock():
+                board.hw_enter()
+                try:
+                    return raw()
+                finally:
+                    board.hw_exit()
+            return raw()
 
     def paced(t):
         wait = t - wall()
@@ -557,8 +587,25 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0):
                 advance_to(nxt)
         return board.now
 
+    def read_time_fast():
+        # The same without the CPU model: when nothing falls due by then
+        # (the usual read in a loop), the clock just moves, as a board's
+        # read is a few instructions. (A closure whose closed-over names and
+        # arguments come to more than five allocates at every call,
+        # py/objclosure.c; handlers read the clock with the heap locked.)
+        if not board.irq_depth:
+            now = wall()
+            t = board.now + 1000
+            if now > t:
+                t = now
+            if board.preempt_ns or board.due_by(t):
+                paced(t)
+            else:
+                board.now = t
+        return board.now
+
     board.advance_to = paced
-    board.read_time = read_time
+    board.read_time = read_time_fast if fast else read_time
     return wall
 
 

@@ -95,6 +95,53 @@ def test_a_pure_python_loop_is_preempted_at_pyboard_speed(board_speed):
     _check_busy_loop(board_exec(board_speed, BUSY_LOOP), 2)
 
 
+HEAP_LOCKED = """
+import micropython, pyb, time
+def reads():
+    micropython.heap_lock()
+    try:
+        pyb.micros()
+        time.ticks_us()
+        pyb.millis()
+        pyb.udelay(5)
+        return 'ok'
+    except MemoryError:
+        return 'MemoryError'
+    finally:
+        micropython.heap_unlock()
+print('program', reads())
+got = [0, 0]
+def cb(t):
+    t0 = pyb.micros()
+    pyb.udelay(20)
+    got[0] = pyb.elapsed_micros(t0)
+    got[1] += 1
+tim = pyb.Timer(4, freq=100, callback=cb)
+start = pyb.millis()
+while got[1] < 3 and pyb.elapsed_millis(start) < 2000:  # a failing callback is disabled
+    pass
+tim.deinit()
+print('callback', got[0], got[1])
+"""
+
+
+def _check_heap_locked(out):
+    # a PyBoard's clock reads and udelay take no heap (ports/stm32/systick.c,
+    # mphalport.h): they work with the heap locked, in a callback too
+    assert "program ok" in out, out
+    m = re.search(r"callback (\d+) (\d+)", out)
+    assert m and int(m.group(2)) >= 3, out
+    assert 20 <= int(m.group(1)) < 5000, out
+
+
+def test_clock_reads_and_udelay_take_no_heap(host_speed):
+    _check_heap_locked(board_exec(host_speed, HEAP_LOCKED))
+
+
+def test_clock_reads_and_udelay_take_no_heap_at_pyboard_speed(board_speed):
+    _check_heap_locked(board_exec(board_speed, HEAP_LOCKED))
+
+
 def test_a_callback_that_allocates_is_disabled_and_the_loop_carries_on(host_speed):
     out = board_exec(host_speed, """
 import pyb
