@@ -445,7 +445,11 @@ def _vcp_write(fn):
     # BOARD_NS["usb_byte"] a byte; waiting for room is board time (_Out)
     per_byte = BOARD_NS["usb_byte"]
 
-    def call(self, buf, a=-1, b=-1):  # write(buf[, max_len]), write(buf, off, max_len)
+    # write(buf[, max_len]), write(buf, off, max_len); fn and per_byte as
+    # defaults: a closure whose closed-over names and arguments come to more
+    # than five takes heap at every call (py/objclosure.c), which the
+    # firmware's write does not
+    def call(self, buf, a=-1, b=-1, fn=fn, per_byte=per_byte):
         st = _state
         if st[0] == 0:
             st[1] = _us()

@@ -140,19 +140,25 @@ def _send_part(buf, off, k):
         _put(87, m, k, True)
 
 
-def _always(buf):
-    """Bytes written as the firmware's REPL port writes them
+def _always(buf, start=0, n=-1):
+    """Bytes ``buf[start:start + n]`` (default: all) written as the
+    firmware's REPL port writes them
     (ports/stm32/usbd_cdc_interface.c usbd_cdc_tx_always): while a host has
     the port open and the link is full, each byte waits up to 500 ms for room
     and then is lost (the firmware overwrites the oldest unsent byte with it:
     the same count, the same wait); with no host nothing waits (the
-    supervisor keeps the last 1 KB). Returns the whole count."""
-    n = len(buf)
-    if n <= _PIPE_BUF - _head and (_room(0) or not _host_present()):
-        _send(87, buf)  # W: the common case, in one message
-        return n
+    supervisor keeps the last 1 KB). Returns the whole count. Allocates
+    nothing with the heap locked."""
+    count = len(buf) - start if n < 0 else n
+    if count <= _PIPE_BUF - _head and (_room(0) or not _host_present()):
+        if start == 0 and count == len(buf):
+            _send(87, buf)  # W: the common case, in one message
+        elif count:
+            _send_part(buf, start, count)
+        return count
     room = _PIPE_BUF - _head
-    off = 0
+    off = start
+    n = start + count
     while off < n:
         if not _room(0) and _host_present():
             while off < n and not _room(_ALWAYS_WAIT_MS):
@@ -164,7 +170,7 @@ def _always(buf):
         k = min(room, n - off)
         _send_part(buf, off, k)
         off += k
-    return n
+    return count
 
 
 def _host_present():
@@ -271,26 +277,40 @@ def _make_vcp(base):
                 lines.append(self.readline())
             return lines
 
-        def write(self, buf, *args):
+        def write(self, buf, a=-1, b=-1):
             """``write(buf[, max_len])``, ``write(buf, off, max_len)`` as the
-            firmware's stream write. Without CTS flow (the REPL port's
-            default) as ``_always``; with it (usbd_cdc_tx, timeout 0) the
-            whole buffer when the link is empty, else None (the firmware
-            takes as many bytes as fit; the virtual board cannot see the
-            link's free room, only whether its pipe is empty)."""
+            firmware's stream write, which takes no heap (py/stream.c
+            ``stream_write_method``): nor does this, with the heap locked.
+            Without CTS flow (the REPL port's default) as ``_always``; with
+            it (usbd_cdc_tx, timeout 0) the whole buffer when the link is
+            empty, else None (the firmware takes as many bytes as fit; the
+            virtual board cannot see the link's free room, only whether its
+            pipe is empty)."""
             buf = _as_bytes(buf)
-            if args:
-                off = 0 if len(args) == 1 else min(args[0], len(buf))
-                buf = memoryview(buf)[off:off + args[-1]]
+            size = len(buf)
+            off = 0
+            n = size
+            if b >= 0:  # write(buf, off, max_len)
+                off = a if a < size else size
+                n = b if b < size - off else size - off
+            elif a >= 0:  # write(buf, max_len)
+                n = a if a < size else size
             if _flow & 2:
-                n = len(buf)
                 if not n:
                     return 0
                 if not (_host_present() and _room(0)):
                     return None
-                _send(87, buf)  # W
+                if n == size:
+                    _send(87, buf)  # W
+                else:
+                    room = _PIPE_BUF - _head
+                    end = off + n
+                    while off < end:
+                        k = room if room < end - off else end - off
+                        _send_part(buf, off, k)
+                        off += k
                 return n
-            return _always(buf)
+            return _always(buf, off, n)
 
         def send(self, data, *, timeout=5000):
             """As usbd_cdc_tx: wait up to ``timeout`` ms for room on the link;

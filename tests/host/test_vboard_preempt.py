@@ -97,6 +97,9 @@ def test_a_pure_python_loop_is_preempted_at_pyboard_speed(board_speed):
 
 HEAP_LOCKED = """
 import micropython, pyb, time
+vcp = pyb.USB_VCP()
+part = b'xCDx'
+more = b'EFG'
 def reads():
     micropython.heap_lock()
     try:
@@ -104,6 +107,8 @@ def reads():
         time.ticks_us()
         pyb.millis()
         pyb.udelay(5)
+        vcp.write(part, 1, 2)
+        vcp.write(more, 2)
         return 'ok'
     except MemoryError:
         return 'MemoryError'
@@ -126,19 +131,20 @@ print('callback', got[0], got[1])
 
 
 def _check_heap_locked(out):
-    # a PyBoard's clock reads and udelay take no heap (ports/stm32/systick.c,
-    # mphalport.h): they work with the heap locked, in a callback too
-    assert "program ok" in out, out
+    # a PyBoard's clock reads, udelay and stream writes take no heap
+    # (ports/stm32/systick.c, py/stream.c): they work with the heap locked,
+    # in a callback too
+    assert "CDEFprogram ok" in out, out
     m = re.search(r"callback (\d+) (\d+)", out)
     assert m and int(m.group(2)) >= 3, out
     assert 20 <= int(m.group(1)) < 5000, out
 
 
-def test_clock_reads_and_udelay_take_no_heap(host_speed):
+def test_clock_reads_udelay_and_usb_writes_take_no_heap(host_speed):
     _check_heap_locked(board_exec(host_speed, HEAP_LOCKED))
 
 
-def test_clock_reads_and_udelay_take_no_heap_at_pyboard_speed(board_speed):
+def test_clock_reads_udelay_and_usb_writes_take_no_heap_at_pyboard_speed(board_speed):
     _check_heap_locked(board_exec(board_speed, HEAP_LOCKED))
 
 
