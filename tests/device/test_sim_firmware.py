@@ -93,3 +93,26 @@ def test_wfi_returns_at_the_next_interrupt_the_systick_at_the_latest():
     pyb.wfi()
     assert board.now - start <= 200000 and fired[0] == 1, (board.now - start, fired[0])
     timer.deinit()
+
+
+def test_due_by_names_what_moving_the_clock_would_run():
+    # The virtual board's clock read moves the clock without running the
+    # simulation when nothing falls due by then (Board.due_by); a timer
+    # without a callback still counts, as advance_to updates it.
+    now = board.now
+    assert not board.due_by(now + 10**9)
+    ran = bytearray(1)
+
+    def event():
+        ran[0] = 1
+
+    board.schedule(now + 5000, event)
+    assert not board.due_by(now + 4999)
+    assert board.due_by(now + 5000)
+    board.advance_to(now + 5000)
+    assert ran[0] == 1 and not board.due_by(now + 5000)
+    timer = pyb.Timer(4, freq=1000)  # no callback: the next update in 1 ms
+    assert not board.due_by(board.now + 999999)
+    assert board.due_by(board.now + 1000000)
+    timer.deinit()
+    assert not board.due_by(board.now + 10**9)
