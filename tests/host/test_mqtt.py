@@ -62,6 +62,20 @@ def received_rows(messages):
     return rows
 
 
+def rows_diff(got, want):
+    """Where two rows-per-stream dicts part (for an assertion's message):
+    per stream, the lengths and the first index at which they differ."""
+    out = []
+    for k in sorted(set(got) | set(want)):
+        g, w = got.get(k, []), want.get(k, [])
+        if g != w:
+            pairs = enumerate(zip(g, w, strict=False))
+            i = next((i for i, (a, b) in pairs if a != b), min(len(g), len(w)))
+            out.append("%s: %d rows for %d, first difference at %d: %r for %r"
+                       % (k, len(g), len(w), i, g[i:i + 2], w[i:i + 2]))
+    return "; ".join(out)
+
+
 def n_rows(messages):
     """Rows received, a message QoS 1 delivered twice counted once (the
     count a subscriber waits for: with the repeats, it could reach the total
@@ -285,7 +299,8 @@ def test_tls_with_a_ca_file(tmp_path):
         sub.close()
     finally:
         b.stop()
-    assert received_rows(sub.messages) == expected_rows(steps, "A")
+    got, want = received_rows(sub.messages), expected_rows(steps, "A")
+    assert got == want, rows_diff(got, want)
 
 
 def test_messages_unacknowledged_at_close_go_to_the_spool_in_front(broker, tmp_path):
