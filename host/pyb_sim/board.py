@@ -375,9 +375,10 @@ class Board:
         if self.on_irq_change is not None:
             self.on_irq_change()
 
-    def next_irq_due(self):
+    def next_irq_due(self, every=False):
         """When (ns) the next timer callback or scheduled event falls due, or
-        None; allocates nothing (iterating a dict's keys takes no heap)."""
+        None; ``every``: timers without a callback too, what ``advance_to``
+        runs. Allocates nothing (iterating a dict's keys takes no heap)."""
         nxt = None
         for e in self.events:
             if nxt is None or e.due < nxt:
@@ -386,23 +387,9 @@ class Board:
         for k in timers:
             t = timers[k]
             due = t._due
-            if due is not None and t._cb is not None and (nxt is None or due < nxt):
+            if due is not None and (every or t._cb is not None) and (nxt is None or due < nxt):
                 nxt = due
         return nxt
-
-    def due_by(self, t):
-        """Whether an event or a timer (with a callback or not) falls due at
-        or before ``t`` (ns): what ``advance_to(t)`` would have to run.
-        Allocates nothing."""
-        for e in self.events:
-            if e.due <= t:
-                return True
-        timers = self.timers
-        for k in timers:
-            due = timers[k]._due
-            if due is not None and due <= t:
-                return True
-        return False
 
     def read_time(self):
         """The time in ns, as read by pyb.millis/micros (costs TIME_READ_NS)."""

@@ -31,6 +31,7 @@ import time
 
 import micropython as _mp  # the interpreter's own (board code gets a wrapped one)
 import pyb_sim
+from pyb_sim.board import _lock_depth
 
 _out = sys.stdout.buffer
 _in = sys.stdin.buffer
@@ -140,6 +141,20 @@ def _send_part(buf, off, k):
         _put(87, m, k, True)
 
 
+def _send_range(buf, off, n):
+    """``_send`` of ``buf[off:off + n]``, in parts that fit a message;
+    allocates nothing with the heap locked."""
+    if off == 0 and n == len(buf):
+        _send(87, buf)  # W: the whole buffer, sliced only when it is long
+        return
+    room = _PIPE_BUF - _head
+    end = off + n
+    while off < end:
+        k = room if room < end - off else end - off
+        _send_part(buf, off, k)
+        off += k
+
+
 def _always(buf, start=0, n=-1):
     """Bytes ``buf[start:start + n]`` (default: all) written as the
     firmware's REPL port writes them
@@ -151,10 +166,7 @@ def _always(buf, start=0, n=-1):
     nothing with the heap locked."""
     count = len(buf) - start if n < 0 else n
     if count <= _PIPE_BUF - _head and (_room(0) or not _host_present()):
-        if start == 0 and count == len(buf):
-            _send(87, buf)  # W: the common case, in one message
-        elif count:
-            _send_part(buf, start, count)
+        _send_range(buf, start, count)  # the common case, in one message
         return count
     room = _PIPE_BUF - _head
     off = start
@@ -300,15 +312,7 @@ def _make_vcp(base):
                     return 0
                 if not (_host_present() and _room(0)):
                     return None
-                if n == size:
-                    _send(87, buf)  # W
-                else:
-                    room = _PIPE_BUF - _head
-                    end = off + n
-                    while off < end:
-                        k = room if room < end - off else end - off
-                        _send_part(buf, off, k)
-                        off += k
+                _send_range(buf, off, n)
                 return n
             return _always(buf, off, n)
 
@@ -543,7 +547,7 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0):
     # timed to the us), the wall clock's board time then, the stops then
     last = [0, 0, counters[2] + counters[3] if counters is not None else 0]
 
-    def wall_raw(ns=ns):  # (a default, not a sixth closed-over name: see read_time_fast)
+    def wall_raw(ns=ns):  # (a default, not a sixth closed-over name: see read_time)
         w = ns() - t0 - ex()
         b = last[0]
         if k > 1024:
@@ -569,8 +573,7 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0):
             # time.time_ns allocates: with the heap locked (an interrupt
             # handler, or the program's heap_lock) the read is the
             # simulation's, as a board's clock read takes no heap
-            _mp.heap_lock()
-            if _mp.heap_unlock():
+            if _lock_depth():
                 board.hw_enter()
                 try:
                     return raw()
@@ -598,34 +601,29 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0):
         # A read takes the board at least 1 us: when the wall clock has not
         # moved on that far (the program's code runs in bursts between the
         # CPU model's stops), the clock steps on without waiting for it.
+        # Without the CPU model, when nothing falls due by then (the usual
+        # read in a loop), the clock just moves, as a board's read is a few
+        # instructions. (Five closed-over names, no more: a closure whose
+        # closed-over names and arguments come to more than five allocates
+        # at every call, py/objclosure.c, and handlers read the clock with
+        # the heap locked.)
         if not board.irq_depth:
             now = wall()
             nxt = board.now + 1000
+            if fast and not board.preempt_ns:
+                t = now if now > nxt else nxt
+                due = board.next_irq_due(True)
+                if due is None or due > t:
+                    board.now = t
+                    return t
             if now > nxt:
                 paced(now)
             else:
                 advance_to(nxt)
         return board.now
 
-    def read_time_fast():
-        # The same without the CPU model: when nothing falls due by then
-        # (the usual read in a loop), the clock just moves, as a board's
-        # read is a few instructions. (A closure whose closed-over names and
-        # arguments come to more than five allocates at every call,
-        # py/objclosure.c; handlers read the clock with the heap locked.)
-        if not board.irq_depth:
-            now = wall()
-            t = board.now + 1000
-            if now > t:
-                t = now
-            if board.preempt_ns or board.due_by(t):
-                paced(t)
-            else:
-                board.now = t
-        return board.now
-
     board.advance_to = paced
-    board.read_time = read_time_fast if fast else read_time
+    board.read_time = read_time
     return wall
 
 

@@ -95,24 +95,24 @@ def test_wfi_returns_at_the_next_interrupt_the_systick_at_the_latest():
     timer.deinit()
 
 
-def test_due_by_names_what_moving_the_clock_would_run():
+def test_next_irq_due_names_what_moving_the_clock_would_run():
     # The virtual board's clock read moves the clock without running the
-    # simulation when nothing falls due by then (Board.due_by); a timer
-    # without a callback still counts, as advance_to updates it.
+    # simulation when nothing falls due by then (Board.next_irq_due(True));
+    # a timer without a callback counts there, as advance_to updates it,
+    # but not for the interrupt controller (next_irq_due()).
     now = board.now
-    assert not board.due_by(now + 10**9)
+    assert board.next_irq_due(True) is None
     ran = bytearray(1)
 
     def event():
         ran[0] = 1
 
     board.schedule(now + 5000, event)
-    assert not board.due_by(now + 4999)
-    assert board.due_by(now + 5000)
+    assert board.next_irq_due(True) == now + 5000 == board.next_irq_due()
     board.advance_to(now + 5000)
-    assert ran[0] == 1 and not board.due_by(now + 5000)
+    assert ran[0] == 1 and board.next_irq_due(True) is None
     timer = pyb.Timer(4, freq=1000)  # no callback: the next update in 1 ms
-    assert not board.due_by(board.now + 999999)
-    assert board.due_by(board.now + 1000000)
+    assert board.next_irq_due(True) == board.now + 1000000
+    assert board.next_irq_due() is None
     timer.deinit()
-    assert not board.due_by(board.now + 10**9)
+    assert board.next_irq_due(True) is None
