@@ -586,9 +586,9 @@ def main():
            "the pace too", BATCH, csv["bps"] / st["bps"],
            1000 / bl["rate"] if bl["rate"] else 0,
            "90% to 100% seen on a 2-core machine, the lower figures while other jobs ran"
-           if CPU[0] == "host" else "44% to 54% in six runs of the same step on a 2-core "
-           "machine: a floor, since the model over-charges the board's wait for room on the link, "
-           "docs/virtual-board.md, \"Where the model is off\""),
+           if CPU[0] == "host" else "94% and 97% in two runs of the same step on a 2-core "
+           "machine, 43% before the pipe of the board's output held the link's bytes of one "
+           "of the CPU model's stops, docs/virtual-board.md, \"The USB full-speed link\""),
         "",
         "Board time per reading: the board's own work under the MicroPython unix port "
         "(64-bit PC, output to /dev/null): `send_block` of a %d-reading block; one "

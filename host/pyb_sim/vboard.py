@@ -134,6 +134,21 @@ def compile_sim(mpy_cross, dst):
                             os.path.join(dirpath, f)], check=True)
 
 
+def out_pipe_bytes(slowdown):
+    """Bytes of the pipe that carries the board's output to the link model:
+    one page (the least the kernel makes), so that the board's writes wait
+    when the link's 1 KB buffer is full. With the CPU model (``slowdown``)
+    the board runs in bursts and the pacer stops it in between, for up to
+    ``cpu.IDLE_TICK * slowdown`` of wall time (15 ms at 30x), while a board
+    would go on filling its buffer as the link drains it: the pipe then also
+    holds what the link sends in one such stop, or the link would stand idle
+    through it (the kernel rounds the size up to a power of two)."""
+    if not slowdown:
+        return PIPE_PAGE
+    per_s = USB_PACKETS_PER_FRAME * USB_PACKET * 1000
+    return PIPE_PAGE + int(cpu.IDLE_TICK * slowdown * per_s)
+
+
 class UsbLink:
     """The bulk packets the USB bus may carry: USB_PACKETS_PER_FRAME per 1 ms
     frame, shared by both directions; up to USB_MAX_BACKLOG frames that went
@@ -268,10 +283,12 @@ class VBoard:
         os.set_blocking(self.out_r, False)
         if self.usb:
             # the board's writes wait when the link's buffer is full: keep the
-            # pipes in between as small as the kernel allows
-            for fd in (self.in_w, self.out_r):
+            # pipes in between as small as the kernel allows (the board's
+            # output: see out_pipe_bytes)
+            slowdown = self.throttle.slowdown if self.throttle else 0
+            for fd, size in ((self.in_w, PIPE_PAGE), (self.out_r, out_pipe_bytes(slowdown))):
                 try:
-                    fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_PAGE)
+                    fcntl.fcntl(fd, F_SETPIPE_SZ, size)
                 except OSError:
                     pass
         cfg = {"token": list(self.token), "cmd_fd": cmd_r, "host_fd": host_r,

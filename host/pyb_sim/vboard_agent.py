@@ -121,9 +121,11 @@ def _send(kind, payload=b""):
 
 
 def _room(ms):
-    """Whether the pipe to the supervisor is empty (a message goes in whole
-    without blocking), waiting up to ``ms``; allocates nothing (ipoll yields
-    one tuple, made at start)."""
+    """Whether the pipe to the supervisor has room for a whole message
+    (PIPE_BUF bytes: a message goes in whole without blocking; the pipe is
+    one page, so empty, unless the CPU model runs, ``vboard.out_pipe_bytes``),
+    waiting up to ``ms``; allocates nothing (ipoll yields one tuple, made at
+    start)."""
     for _ in _out_poll.ipoll(ms):
         return True
     return False
@@ -294,10 +296,10 @@ def _make_vcp(base):
             firmware's stream write, which takes no heap (py/stream.c
             ``stream_write_method``): nor does this, with the heap locked.
             Without CTS flow (the REPL port's default) as ``_always``; with
-            it (usbd_cdc_tx, timeout 0) the whole buffer when the link is
-            empty, else None (the firmware takes as many bytes as fit; the
-            virtual board cannot see the link's free room, only whether its
-            pipe is empty)."""
+            it (usbd_cdc_tx, timeout 0) the whole buffer when the pipe to
+            the link has room for it, else None (the firmware takes as many
+            bytes as fit; the virtual board cannot see the link's free room,
+            only whether its pipe has room, ``_room``)."""
             buf = _as_bytes(buf)
             size = len(buf)
             off = 0
