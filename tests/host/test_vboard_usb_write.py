@@ -8,13 +8,17 @@ counts the frames such a host did not get (short_writes in its status
 frame)."""
 
 import binascii
+import fcntl
 import os
+import re
 import shutil
 import struct
 import time
 
 from test_vboard_link import run_script
-from vboard_support import needs_vboard, start_vboard, stop_vboard
+from vboard_support import interpreter_pid, needs_vboard, start_vboard, stop_vboard
+
+from pyb_sim import cpu, vboard
 
 pytestmark = needs_vboard
 
@@ -173,3 +177,44 @@ def test_output_while_no_host_has_the_port_open_keeps_its_last_1_kb(tmp_path):
         assert stop_vboard(proc) == 0
     assert b"line 0299\r\n" in data and b"line 0000" not in data
     assert data.count(b"line ") * 11 <= 1024  # the last lines, as many as 1 KB holds
+
+
+def _output_pipe_bytes(proc):
+    """The size of the pipe that carries the board's output (its interpreter's stdout), asked of
+    the kernel through the interpreter's fd 1; nothing is written."""
+    deadline = time.monotonic() + 60
+    while True:  # the interpreter starts after the port is there
+        try:
+            pid = interpreter_pid(proc)
+            break
+        except AssertionError:
+            assert time.monotonic() < deadline, "no interpreter under the board's process"
+            time.sleep(0.05)
+    fd = os.open("/proc/%d/fd/1" % pid, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        return fcntl.fcntl(fd, getattr(fcntl, "F_GETPIPE_SZ", 1032))
+    finally:
+        os.close(fd)
+
+
+def test_at_board_speed_the_output_pipe_holds_what_the_link_sends_in_a_stop(tmp_path):
+    """At --cpu pyboard the CPU model stops the board for up to IDLE_TICK * slowdown of wall
+    time, while a board would go on topping up its 1 KB buffer as the link drains it: the pipe
+    of the board's output holds what the link sends in such a stop (vboard.out_pipe_bytes), or
+    the link would stand idle through it. At --cpu host it is one page, so that the board's
+    writes wait as soon as the link's buffer is full."""
+    sizes, log = {}, ""
+    for speed in ("host", "pyboard"):
+        flash = tmp_path / speed
+        flash.mkdir()
+        proc, _port = start_vboard(flash, "--cpu", speed)
+        try:
+            sizes[speed] = _output_pipe_bytes(proc)
+        finally:
+            assert stop_vboard(proc) == 0
+        log += proc.stderr.read().decode()
+    slowdown = float(re.search(r"slowed ([0-9.]+)x", log).group(1))
+    stop_bytes = cpu.IDLE_TICK * slowdown * vboard.USB_PACKETS_PER_FRAME * vboard.USB_PACKET * 1000
+    assert sizes["host"] == vboard.PIPE_PAGE, (sizes, log)
+    assert sizes["pyboard"] >= vboard.PIPE_PAGE + stop_bytes, (sizes, slowdown)
+    assert sizes["pyboard"] < 2 * (vboard.PIPE_PAGE + stop_bytes), (sizes, slowdown)
