@@ -555,6 +555,12 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0):
         if k > 1024:
             # stops, and the simulation's work paid back by shortening them
             stops = counters[2] + counters[3]
+            if stops != last[2]:
+                # a stop may have come after the wall clock was read: read it
+                # again, or the stop is taken off before its time is seen
+                # and the next read counts that time as the board's code
+                w = ns() - t0 - ex()
+                stops = counters[2] + counters[3]
             ran = w - last[1] - (stops - last[2])  # the board's code ran (or slept)
             last[1] = w
             last[2] = stops

@@ -499,6 +499,44 @@ print('ahead', ahead, 'wall', wall_us, 'capped', capped, 'wall2', wall2_us,
     assert 19000 <= after_stop <= 21000, out  # the stop counted once, not slowdown times
 
 
+# the clock of REALTIME_10X, whose count of the simulation's work can be followed by a stop
+# of 20 ms, told as the pacer tells it, right after the clock has read it
+REALTIME_10X_RACE = REALTIME.replace(
+    "wall = vboard_agent._realtime(pyb_sim.board, cpu_board.excluded_ns)",
+    """stop_next = [0]
+def ex():
+    v = cpu_board.excluded_ns()
+    if stop_next[0]:
+        stop_next[0] = 0
+        t = time.ticks_us()
+        while time.ticks_diff(time.ticks_us(), t) < 20000:
+            pass
+        cpu_board._spent[2] += 20000000
+    return v
+wall = vboard_agent._realtime(pyb_sim.board, ex, cpu_board._spent, 10.0)""")
+
+
+def test_a_stop_between_the_clocks_two_reads_is_not_taken_as_the_boards_code():
+    """The board's clock reads the wall clock less the simulation's count, then the stops the
+    pacer told; the pacer stops the process at any instruction, so a stop can land between the
+    two. The clock then reads the wall clock again: otherwise it takes the stop off before its
+    time is seen, and the next read counts that time as the board's code, slowdown times, up to
+    the clock's lead (1 ms ahead of the wall clock)."""
+    out = run_mp(REALTIME_10X_RACE + """
+busy(3)
+cpu_board._spent[2] += 3000000  # a stop: the wall clock catches up with the board's
+t = pyb.micros()
+w = us()
+stop_next[0] = 1
+pyb.micros()  # the read the stop lands in
+lead = pyb.micros() - t - time.ticks_diff(us(), w)
+print('lead', lead, 'stop_seen', time.ticks_diff(us(), w) >= 20000)
+""")
+    f = out.split()
+    assert f[3] == "True", out
+    assert int(f[1]) < 500, out  # not 1000: the stop's 20 ms were not counted as code
+
+
 def test_simulation_time_paid_back_by_the_pacer_returns_to_the_boards_clock():
     """The pacer shortens a stop by simulation time the board's clock left
     out and writes what it paid back into the interpreter's counters
