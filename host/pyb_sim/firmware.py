@@ -195,19 +195,19 @@ def install_help():
     builtins.help = board_help
 
 
-def install_imports(board_modules, sim_path):
+def install_imports(board_modules, sim):
     """``import`` gives board code the board's modules (``board_modules``,
     also under their u-names) and refuses the unix port's own and the
     simulation's, except its device models (``from pyb_sim.models.at24c
     import AT24CModel``, to wire a part with ``pyb.board``), loaded from
-    ``sim_path``, mounted there (where the simulation's packages were
-    loaded from) only for the time of the import."""
+    ``sim``, (filesystem, mount point) the simulation's packages were
+    loaded from, mounted there only for the time of the import."""
     real = builtins.__import__
     mods = dict(board_modules)
     for k in list(mods):
         mods["u" + k] = mods[k]
     hidden = {}
-    sim = os.VfsPosix(sim_path) if sim_path else None
+    sim_vfs, sim_path = sim or (None, None)
 
     def hide():
         for k in list(sys.modules):
@@ -219,7 +219,7 @@ def install_imports(board_modules, sim_path):
     def import_model(name, globals, locals, fromlist, level):
         for k in hidden:
             sys.modules[k] = hidden[k]
-        os.mount(sim, sim_path, readonly=True)
+        os.mount(sim_vfs, sim_path, readonly=True)
         loading.append(name)
         try:
             return real(name, globals, locals, fromlist, level)
@@ -334,10 +334,13 @@ def board_open():
     return m
 
 
-def confine(flash_vfs, sd_vfs, uname_version, sim_path=None, fast=False, raw_write=None):
+def confine(flash_vfs, sd_vfs, uname_version, sim=None, fast=False, raw_write=None):
     """Make the board's filesystems the only ones (/flash, and /sd with an
     SD card), sys.path as the firmware sets it, and the board's modules the
-    ones board code imports."""
+    ones board code imports. ``sim``: (filesystem, mount point) the
+    simulation was imported from, unmounted here."""
+    if sim:
+        os.umount(sim[1])
     os.umount("/")  # the unix port's VfsPosix of the whole host
     os.mount(flash_vfs, "/flash")
     path = ["", ".frozen"]
@@ -352,7 +355,7 @@ def confine(flash_vfs, sd_vfs, uname_version, sim_path=None, fast=False, raw_wri
             "sys": board_sys(raw_write), "time": module("time", clock, TIME_NAMES)}
     if fast:
         mods["select"] = fast_select()
-    install_imports(mods, sim_path)
+    install_imports(mods, sim)
     install_help()
 
 

@@ -10,7 +10,9 @@ docs/vboard.md.
 """
 
 import argparse
+import contextlib
 import fcntl
+import io
 import json
 import os
 import re
@@ -23,6 +25,8 @@ import sys
 import tempfile
 import time
 import tty
+
+from mpremote.romfs import make_romfs
 
 from pyb_sim import cpu, factory, sandbox, vboard_registry
 from pyb_sim.vboard_repl import FriendlyRepl
@@ -58,6 +62,8 @@ HOST_ONLY = ("vboard.py", "vboard_repl.py", "micropython.py", "cpu.py", "sandbox
              "factory.py", "vboard_registry.py", "harness.py", "reliability.py")
 MSG_HDR = 12  # kind + 10 digits + newline
 HEAP_SLACK = 128 * 1024  # heap beyond the probe's measure, trimmed by the agent
+SIM_IMAGE = "pyb_sim.romfs"  # the simulation's modules, compiled, in the build folder
+SIM_ROM = "/sim_rom"  # where the interpreter mounts that image (unmounted for board code)
 FRESH_RTC_NS = 473385600 * 10**9  # 2015-01-01 00:00:00, in ns since 2000-01-01
 
 
@@ -118,7 +124,9 @@ def load_wiring(path):
 
 
 def compile_sim(mpy_cross, dst):
-    """Precompile the simulation (and the interpreter-side agent) for the board."""
+    """Precompile the simulation (and the interpreter-side agent) for the
+    board into a ROMFS image, ``dst``/``SIM_IMAGE`` (see ``boot_code``)."""
+    tree = os.path.join(dst, "mpy")
     for dirpath, _, files in os.walk(HERE):
         if "__pycache__" in dirpath:
             continue
@@ -126,12 +134,31 @@ def compile_sim(mpy_cross, dst):
             if not f.endswith(".py") or (dirpath == HERE and f in HOST_ONLY):
                 continue
             rel = os.path.relpath(os.path.join(dirpath, f), os.path.dirname(HERE))
-            out = os.path.join(dst, rel[:-3] + ".mpy")
+            out = os.path.join(tree, rel[:-3] + ".mpy")
             os.makedirs(os.path.dirname(out), exist_ok=True)
             # named pyb_sim/... in tracebacks, so that an interrupt's traceback
             # can leave the simulation's frames out (board.irq_failed)
             subprocess.run([mpy_cross, "-s", rel.replace(os.sep, "/"), "-o", out,
                             os.path.join(dirpath, f)], check=True)
+    with contextlib.redirect_stdout(io.StringIO()):  # it lists what it packs
+        image = make_romfs(tree, mpy_cross=False)
+    with open(os.path.join(dst, SIM_IMAGE), "wb") as f:
+        f.write(image)
+
+
+def boot_code(build):
+    """The interpreter's first lines: mount the simulation's ROMFS image (in
+    ``build``) at ``SIM_ROM`` as the only place to import from, in
+    ``sim_rom``. The unix port runs a module from a ROMFS in place (its
+    bytecode is not copied to the heap), so the simulation holds less of
+    the heap the board's program shares, and each garbage collection, which
+    marks all of it, costs less (docs/virtual-board.md, "Garbage
+    collection")."""
+    return ("import sys, vfs\n"
+            "with open(%r, 'rb') as f:\n"
+            "    sim_rom = vfs.VfsRom(f.read())\n"
+            "vfs.mount(sim_rom, %r)\n"
+            "sys.path[:] = [%r]\n" % (os.path.join(build, SIM_IMAGE), SIM_ROM, SIM_ROM))
 
 
 def out_pipe_bytes(slowdown):
@@ -241,12 +268,12 @@ class VBoard:
     def _probe(self):
         """The banner, and the heap the simulation and the agent hold: on a
         board ``pyb`` lives in flash, so they get heap on top of --heapsize."""
-        code = (
-            "import sys, gc, json\n"
+        code = boot_code(self.build) + (
+            "import gc, json\n"
             "gc.collect(); a = gc.mem_free()\n"
             "import pyb_sim.vboard_agent as agent\n"
             "g = agent.setup({'realtime': False, 'cpu': True, 'wiring': json.loads(%r),\n"
-            "                 'flash': %r, 'sd': %r})\n"
+            "                 'flash': %r, 'sd': %r, 'path': sys.path[:]}, sim_rom)\n"
             "gc.collect(); print('\\nHELD', a - gc.mem_free())\n"
             "v = sys.implementation.version\n"
             "tag = '-' + v[3] if len(v) > 3 and v[3] else ''\n"
@@ -256,8 +283,10 @@ class VBoard:
         cmd, env = self.command(["-X", "heapsize=4M", "-c", code])
         out = subprocess.run(cmd, env=env, capture_output=True, check=True,
                              cwd=self.flash).stdout.decode(errors="replace")
-        # + what the agent holds beyond the probe (its files, the REPL state)
-        held = int(re.search(r"^HELD (\d+)", out, re.M).group(1)) + 3072
+        # + the simulation's image, read before the probe's count, and what
+        # the agent holds beyond the probe (its files, the REPL state)
+        held = (int(re.search(r"^HELD (\d+)", out, re.M).group(1)) + 3072
+                + os.path.getsize(os.path.join(self.work, "build", SIM_IMAGE)))
         version = re.search(r"^VERSION (.*)$", out, re.M).group(1).strip()
         return "MicroPython %s; %s" % (version, MACHINE), held
 
@@ -293,7 +322,7 @@ class VBoard:
                     pass
         cfg = {"token": list(self.token), "cmd_fd": cmd_r, "host_fd": host_r,
                "flash": self.board_flash, "sd": self.board_sd,
-               "path": [self.build], "mode": self.mode, "wiring": self.wiring,
+               "path": [SIM_ROM], "mode": self.mode, "wiring": self.wiring,
                "realtime": self.realtime, "flash_size": self.flash_size,
                # --cpu pyboard: the slowdown (0: the host's speed)
                "cpu": self.throttle.slowdown if self.throttle else 0,
@@ -310,8 +339,9 @@ class VBoard:
             info_r, info_w = os.pipe()
             fds += (info_w,)
         cmd, env = self.command(
-            ["-X", "heapsize=%d" % self.heap, "-m", "pyb_sim.vboard_agent",
-             os.path.join(self.board_work, "boot.json")], info_w)
+            ["-X", "heapsize=%d" % self.heap, "-c", boot_code(self.build)
+             + "import pyb_sim.vboard_agent as agent\nagent.main(%r, sim_rom)\n"
+             % os.path.join(self.board_work, "boot.json")], info_w)
         self.child = subprocess.Popen(
             cmd, stdin=in_r, stdout=out_w, stderr=out_w, pass_fds=fds, env=env,
             cwd=self.flash, start_new_session=True)

@@ -918,8 +918,10 @@ def _trim_heap(free):
     gc.collect()
 
 
-def setup(cfg):
-    """Install the simulated pyb with the wiring; return the REPL's globals."""
+def setup(cfg, sim_rom=None):
+    """Install the simulated pyb with the wiring; return the REPL's globals.
+    ``sim_rom``: the filesystem the simulation was imported from, mounted at
+    ``cfg["path"][0]``."""
     pyb = pyb_sim.install()
     # machine is built in on a board (no heap): load it now, so that its
     # heap is part of what the supervisor measures and adds to --heapsize
@@ -971,15 +973,17 @@ def setup(cfg):
     firmware.extend_pyb(pyb)
     firmware.confine(FlashVfs(cfg["flash"], cfg.get("flash_size") or 0),
                      FlashVfs(sd) if sd else None, cfg.get("version", ""),
-                     (cfg.get("path") or [None])[0], not cfg.get("realtime", True),
+                     (sim_rom, cfg["path"][0]) if sim_rom else None, not cfg.get("realtime", True),
                      _write_raw)
     _fresh_qstr_pool()
     return {"__name__": "__main__"}
 
 
-def main():
+def main(boot, sim_rom):
+    """Run the board: ``boot`` the supervisor's settings (a JSON file),
+    ``sim_rom`` the simulation's ROMFS (``vboard.boot_code``)."""
     global _head, _host
-    with open(sys.argv[1]) as f:
+    with open(boot) as f:
         cfg = json.load(f)
     token = bytes(cfg["token"])
     _head = len(token) + 12
@@ -991,7 +995,7 @@ def main():
     _host_poll.ipoll(0)  # its first call allocates the tuple it yields: not in a handler
     _room(0)  # the same for the pipe to the supervisor
     sys.path[:] = cfg["path"]
-    g = setup(cfg)
+    g = setup(cfg, sim_rom)
     if cfg.get("cpu"):  # C: the supervisor paces this process from here on
         _send(67, str(_cpu_board.address()).encode())
     _trim_heap(cfg.get("heap_free"))
@@ -1004,5 +1008,3 @@ def main():
     _serve(cmd, g)
 
 
-if __name__ == "__main__":
-    main()
