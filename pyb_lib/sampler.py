@@ -105,16 +105,6 @@ class Sampler:
             shifts.append(sh)
         self._reads = tuple(reads)
         self._shifts = tuple(shifts)
-        more = reads + [reads[0]] * 3
-        self._r0 = more[0]
-        self._r1 = more[1]
-        self._r2 = more[2]
-        self._r3 = more[3]
-        more = shifts + [0] * 3
-        self._s0 = more[0]
-        self._s1 = more[1]
-        self._s2 = more[2]
-        self._s3 = more[3]
         rec = stream.record_size
         chunk = min(stream.capacity, max(1, stream.max_latency_ms * 1000 // period))
         if chunk * period > _MASK:
@@ -143,6 +133,7 @@ class Sampler:
         self._chunk_t = [0] * frames
         self._timer_id = timer_id
         self._timer = None
+        self._tick = self._make_tick()
         self._cb = self._tick
         self._slow = slow_stream
         self._slow_read = slow_read
@@ -163,35 +154,73 @@ class Sampler:
         self.samples = 0
 
     # --- the timer callback: no heap ---------------------------------------------
-    def _tick(self, _timer):
-        off = self._off
-        if off == self._end:
-            if not self._next_chunk():
-                return
-            off = self._off
+    def _make_tick(self):
+        # The callback, made once: what it reads at every tick is in its
+        # local names (default arguments), not looked up on self; only the
+        # ring offset is. With the heap locked (an interrupt) its state goes
+        # on the stack (py/objfun.c, fun_bc_call).
+        pack = struct.pack_into
+        fmt = self._fmt
+        ring = self._ring
+        rec = self._rec
         n = self._nch
-        if n == 2:
-            struct.pack_into(self._fmt, self._ring, off, self._r0() >> self._s0,
-                             self._r1() >> self._s1)
-        elif n == 4:
-            struct.pack_into(self._fmt, self._ring, off, self._r0() >> self._s0,
-                             self._r1() >> self._s1, self._r2() >> self._s2,
-                             self._r3() >> self._s3)
-        elif n == 1:
-            struct.pack_into(self._fmt, self._ring, off, self._r0() >> self._s0)
+        r = self._reads + (None,) * 3
+        sh = self._shifts + (0,) * 3
+        if n == 1:
+            def tick(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
+                     r0=r[0], s0=sh[0]):
+                off = self._off
+                if off == self._end:
+                    if not self._next_chunk():
+                        return
+                    off = self._off
+                pack(fmt, ring, off, r0() >> s0)
+                self._off = off + rec
+        elif n == 2:
+            def tick(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
+                     r0=r[0], s0=sh[0], r1=r[1], s1=sh[1]):
+                off = self._off
+                if off == self._end:
+                    if not self._next_chunk():
+                        return
+                    off = self._off
+                pack(fmt, ring, off, r0() >> s0, r1() >> s1)
+                self._off = off + rec
         elif n == 3:
-            struct.pack_into(self._fmt, self._ring, off, self._r0() >> self._s0,
-                             self._r1() >> self._s1, self._r2() >> self._s2)
+            def tick(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
+                     r0=r[0], s0=sh[0], r1=r[1], s1=sh[1], r2=r[2], s2=sh[2]):
+                off = self._off
+                if off == self._end:
+                    if not self._next_chunk():
+                        return
+                    off = self._off
+                pack(fmt, ring, off, r0() >> s0, r1() >> s1, r2() >> s2)
+                self._off = off + rec
+        elif n == 4:
+            def tick(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
+                     r0=r[0], s0=sh[0], r1=r[1], s1=sh[1], r2=r[2], s2=sh[2],
+                     r3=r[3], s3=sh[3]):
+                off = self._off
+                if off == self._end:
+                    if not self._next_chunk():
+                        return
+                    off = self._off
+                pack(fmt, ring, off, r0() >> s0, r1() >> s1, r2() >> s2, r3() >> s3)
+                self._off = off + rec
         else:
-            reads = self._reads
-            shifts = self._shifts
-            fmts = self._cfmts
-            sizes = self._csizes
-            ring = self._ring
-            for i in range(n):
-                struct.pack_into(fmts[i], ring, off, reads[i]() >> shifts[i])
-                off += sizes[i]
-        self._off = off + self._rec
+            def tick(_timer, self=self, pack=pack, ring=ring, rec=rec, reads=self._reads,
+                     shifts=self._shifts, fmts=self._cfmts, sizes=self._csizes):
+                off = self._off
+                if off == self._end:
+                    if not self._next_chunk():
+                        return
+                    off = self._off
+                end = off + rec
+                for i in range(len(reads)):
+                    pack(fmts[i], ring, off, reads[i]() >> shifts[i])
+                    off += sizes[i]
+                self._off = end
+        return tick
 
     def _next_chunk(self):
         # Once per chunk: start the next one if the main loop has sent it,
