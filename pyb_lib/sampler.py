@@ -167,8 +167,8 @@ class Sampler:
         r = self._reads + (None,) * 3
         sh = self._shifts + (0,) * 3
         if n == 1:
-            def tick(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
-                     r0=r[0], s0=sh[0]):
+            def tick1(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
+                      r0=r[0], s0=sh[0]):
                 off = self._off
                 if off == self._end:
                     if not self._next_chunk():
@@ -176,9 +176,11 @@ class Sampler:
                     off = self._off
                 pack(fmt, ring, off, r0() >> s0)
                 self._off = off + rec
-        elif n == 2:
-            def tick(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
-                     r0=r[0], s0=sh[0], r1=r[1], s1=sh[1]):
+
+            return tick1
+        if n == 2:
+            def tick2(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
+                      r0=r[0], s0=sh[0], r1=r[1], s1=sh[1]):
                 off = self._off
                 if off == self._end:
                     if not self._next_chunk():
@@ -186,9 +188,11 @@ class Sampler:
                     off = self._off
                 pack(fmt, ring, off, r0() >> s0, r1() >> s1)
                 self._off = off + rec
-        elif n == 3:
-            def tick(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
-                     r0=r[0], s0=sh[0], r1=r[1], s1=sh[1], r2=r[2], s2=sh[2]):
+
+            return tick2
+        if n == 3:
+            def tick3(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
+                      r0=r[0], s0=sh[0], r1=r[1], s1=sh[1], r2=r[2], s2=sh[2]):
                 off = self._off
                 if off == self._end:
                     if not self._next_chunk():
@@ -196,10 +200,12 @@ class Sampler:
                     off = self._off
                 pack(fmt, ring, off, r0() >> s0, r1() >> s1, r2() >> s2)
                 self._off = off + rec
-        elif n == 4:
-            def tick(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
-                     r0=r[0], s0=sh[0], r1=r[1], s1=sh[1], r2=r[2], s2=sh[2],
-                     r3=r[3], s3=sh[3]):
+
+            return tick3
+        if n == 4:
+            def tick4(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
+                      r0=r[0], s0=sh[0], r1=r[1], s1=sh[1], r2=r[2], s2=sh[2],
+                      r3=r[3], s3=sh[3]):
                 off = self._off
                 if off == self._end:
                     if not self._next_chunk():
@@ -207,19 +213,22 @@ class Sampler:
                     off = self._off
                 pack(fmt, ring, off, r0() >> s0, r1() >> s1, r2() >> s2, r3() >> s3)
                 self._off = off + rec
-        else:
-            def tick(_timer, self=self, pack=pack, ring=ring, rec=rec, reads=self._reads,
-                     shifts=self._shifts, fmts=self._cfmts, sizes=self._csizes):
+
+            return tick4
+
+        def tick(_timer, self=self, pack=pack, ring=ring, rec=rec, reads=self._reads,
+                 shifts=self._shifts, fmts=self._cfmts, sizes=self._csizes):
+            off = self._off
+            if off == self._end:
+                if not self._next_chunk():
+                    return
                 off = self._off
-                if off == self._end:
-                    if not self._next_chunk():
-                        return
-                    off = self._off
-                end = off + rec
-                for i in range(len(reads)):
-                    pack(fmts[i], ring, off, reads[i]() >> shifts[i])
-                    off += sizes[i]
-                self._off = end
+            end = off + rec
+            for i in range(len(reads)):
+                pack(fmts[i], ring, off, reads[i]() >> shifts[i])
+                off += sizes[i]
+            self._off = end
+
         return tick
 
     def _next_chunk(self):
