@@ -1,0 +1,112 @@
+"""Board time a call on a virtual board at a PYBv1.1's speed (``--cpu
+pyboard``): ``len()``, ``machine.ADC.read_u16()``, ``pyb.micros()`` and
+the 4-channel Sampler's timer callback, each a loop of ``--calls`` calls
+timed by the board's own clock (``pyb.micros()``). A first ``len()`` loop
+takes the pacer's stops for compiling the program and is not reported.
+
+    python bench/callcost.py [--runs 6] [--calls 20000] [--cpu pyboard|host]
+
+Prints each run and the medians; writes no file (docs/virtual-board.md,
+"Where the model is off", quotes its figures).
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+
+import board
+from e2e import make_flash
+
+NAMES = ("len", "read_u16", "micros", "sampler_tick_4ch")
+PROGRAM = """
+import gc, machine, pyb
+from pyb_lib.stream import Stream
+from pyb_lib.sampler import Sampler
+N = %(calls)d
+g = {}
+adc = machine.ADC(pyb.Pin('X1'))
+smp = Sampler(Stream(tuple(('a%%d' %% i, 'H', 'raw') for i in range(4)), name='smp',
+                     period_us=100), ('X1', 'X2', 'X3', 'X4'), 10000)
+smp._next_chunk()
+
+def ln(n):
+    for i in range(n):
+        len(g)
+
+def u16(n):
+    r = adc.read_u16
+    for i in range(n):
+        r()
+
+def clk(n):
+    m = pyb.micros
+    for i in range(n):
+        m()
+
+def tick(n):
+    t = smp._tick
+    for i in range(n):
+        if smp._off == smp._end:
+            smp._rc = smp._k  # as if the main loop had sent the chunk
+        t(None)
+
+def loop(n):
+    for i in range(n):
+        if smp._off == smp._end:
+            smp._rc = smp._k
+
+out = []
+for f in (ln, ln, u16, clk, tick, loop):
+    gc.collect()
+    t0 = pyb.micros()
+    f(N)
+    out.append(pyb.elapsed_micros(t0) / N)
+with open('/flash/callcost.txt', 'w') as f:
+    f.write(' '.join('%%.2f' %% x for x in out))
+"""
+
+
+def run_once(flash, cpu, calls):
+    """One board, one program: board us a call for NAMES."""
+    with open(os.path.join(flash, "callcost.py"), "w") as f:
+        f.write(PROGRAM % {"calls": calls})
+    proc, port = board.start_board(flash, "--cpu", cpu, who="bench/callcost.py")
+    try:
+        r = subprocess.run([os.path.join(os.path.dirname(sys.executable), "mpremote"),
+                            "connect", port, "exec", "import callcost"],
+                           capture_output=True, text=True, timeout=600)
+    finally:
+        board.stop_board(proc)
+    path = os.path.join(flash, "callcost.txt")
+    if r.returncode != 0 or not os.path.exists(path):
+        sys.exit("bench/callcost.py: the board's program failed:\n%s%s"
+                 % (r.stdout[-1500:], r.stderr[-800:]))
+    with open(path) as f:
+        _, ln, u16, clk, tick, loop = (float(x) for x in f.read().split())
+    os.remove(path)
+    return {"len": ln, "read_u16": u16, "micros": clk, "sampler_tick_4ch": tick - loop}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=6)
+    ap.add_argument("--calls", type=int, default=20000)
+    ap.add_argument("--cpu", choices=("pyboard", "host"), default="pyboard")
+    args = ap.parse_args()
+    flash = make_flash()
+    runs = []
+    for i in range(args.runs):
+        r = run_once(flash, args.cpu, args.calls)
+        runs.append(r)
+        print("run %d: %s" % (i + 1, ", ".join("%s %.2f us" % (k, r[k]) for k in NAMES)))
+    print("board time a call at --cpu %s, %d runs of %d calls (min / median / max, us):"
+          % (args.cpu, args.runs, args.calls))
+    for k in NAMES:
+        v = [r[k] for r in runs]
+        print("  %-18s %7.2f %7.2f %7.2f" % (k, min(v), statistics.median(v), max(v)))
+
+
+if __name__ == "__main__":
+    main()
