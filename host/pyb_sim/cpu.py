@@ -184,6 +184,14 @@ def calibrate(micropython, force=False, cache=None):
 
 
 # --- the throttle ----------------------------------------------------------------
+def threads(pid):
+    """The thread ids of process ``pid`` (``[pid]`` when /proc does not say)."""
+    try:
+        return [int(t) for t in os.listdir("/proc/%d/task" % pid)]
+    except (OSError, ValueError):
+        return [pid]
+
+
 class Pacer:
     """Keeps one interpreter process at ``1/slowdown`` of the host's speed
     for the board's code (see the module's docstring): a thread that looks
@@ -232,30 +240,25 @@ class Pacer:
                 except OSError:
                     pass
             if self.cpu_id is not None:
-                try:
-                    os.sched_setaffinity(pid, {self.cpu_id})
-                except OSError:
-                    pass
+                # every thread of it: its interrupt thread too, which the
+                # garbage collector stops at each collection to scan its
+                # stack (a thread on another CPU, idle, wakes slowly)
+                for tid in threads(pid):
+                    try:
+                        os.sched_setaffinity(tid, {self.cpu_id})
+                    except OSError:
+                        pass
             self.pid = pid
             self.address = address
-            self._start_counts()
-
-    def _start_counts(self):
-        """The accounts of a newly attached interpreter (``_read``: its first readings)."""
-        self.t = time.monotonic_ns()
-        self.cpu, self.delay, self.sim, self.charged = self._read()
-        self.credit = 0.0  # host ns of board code it may still run
-        self.stopped = 0  # ns it was stopped since the last look
-        self.stopped_total = 0  # ns it was stopped
-        # ns the looks and stops kept it off its CPU, told to the interpreter
-        self.off_total = 0
-        self.woke = self.t  # when the look in progress began
-        self.took = 0  # ns of it stopped
-        self.looked = 0  # ns of looks (not stops) since the last one's count
-        self.sim_carry = 0.0  # host ns of the simulation's work not yet taken off
-        self.clock_carry = 0  # and of its time, not yet left out of the board's share
-        self.unpaid = 0  # ns of the simulation's work left out of the board's clock
-        self.repaid_total = 0  # ns of it paid back by shorter stops, told to the interpreter
+            self.t = time.monotonic_ns()
+            self.cpu, self.delay, self.sim, self.charged = self._read()
+            self.credit = 0.0  # host ns of board code it may still run
+            self.stopped = 0  # ns it was stopped since the last look
+            self.stopped_total = 0  # ns it was stopped, told to the interpreter
+            self.sim_carry = 0.0  # host ns of the simulation's work not yet taken off
+            self.clock_carry = 0  # and of its time, not yet left out of the board's share
+            self.unpaid = 0  # ns of the simulation's work left out of the board's clock
+            self.repaid_total = 0  # ns of it paid back by shorter stops, told to the interpreter
 
     def detach(self):
         with self.lock:
@@ -309,10 +312,8 @@ class Pacer:
             with self.lock:
                 if self.pid is None:
                     continue
-                self.woke = time.monotonic_ns()
                 try:
                     busy = self._step()
-                    self._tell_look()
                 except (OSError, ValueError, IndexError):
                     self._close()  # the process is gone
 
@@ -368,13 +369,9 @@ class Pacer:
         # A simulated call is counted when it returns: one that began in an
         # earlier interval (a garbage collection inside it takes
         # milliseconds) is carried over, not cut at this interval's CPU time.
-        # The looks are told to the interpreter (_tell_look), which leaves
-        # them out of its count: only the rest of the wait is scaled away.
         d_sim = raw_sim = max(sim - self.sim, 0)
-        d_wait = max(d_delay - self.looked, 0)
-        self.looked = 0
-        if d_cpu + d_wait > 0:
-            d_sim = d_sim * d_cpu / (d_cpu + d_wait)
+        if d_cpu + d_delay > 0:
+            d_sim = d_sim * d_cpu / (d_cpu + d_delay)
         d_sim += self.sim_carry
         self.sim_carry = min(max(d_sim - d_cpu, 0), SIM_CARRY_NS)
         d_sim = min(d_sim, d_cpu)
@@ -423,36 +420,17 @@ class Pacer:
         finally:
             # the interpreter leaves a stop that fell inside a simulated
             # call out of the simulation's work: told before it runs again
-            now = time.monotonic_ns()
-            took = now - t0
+            took = time.monotonic_ns() - t0
             self.stopped_total += took
-            self.took += took
-            self._tell(self.off_total + now - self.woke)
+            if self.mem is not None and self.mem_rw:
+                try:
+                    os.pwrite(self.mem, struct.pack("<qq", self.stopped_total,
+                                                    self.repaid_total), self.address + 16)
+                except OSError:
+                    pass
             os.kill(self.pid, signal.SIGCONT)
         self.stopped += took
         self.stats["stopped_ns"] += took
-
-    def _tell(self, off_ns):
-        """Write how long the pacer has kept the interpreter off its CPU,
-        and the simulation's work it paid back, into its counters."""
-        if self.mem is not None and self.mem_rw:
-            try:
-                os.pwrite(self.mem, struct.pack("<qq", off_ns, self.repaid_total),
-                          self.address + 16)
-            except OSError:
-                pass
-
-    def _tell_look(self):
-        """At the end of a look: the interpreter did not run from its start
-        (the pacer shares its CPU, as a real-time thread when allowed) to
-        now. A simulated call it was in leaves that time out of the
-        simulation's count, and its clock out of the board's code."""
-        now = time.monotonic_ns()
-        whole = now - self.woke
-        self.off_total += whole
-        self.looked += whole - self.took
-        self.took = 0
-        self._tell(self.off_total)
 
 
 class Throttle:

@@ -30,8 +30,7 @@ _diff = time.ticks_diff
 # for the firmware's work behind a call (BOARD_NS). "l" is a C long, 64 bits
 # on the 64-bit unix port; the items of a "q" array allocate when read.
 _spent = array.array("l", [0, 0, 0, 0])
-# [2]: ns the supervisor kept this process off its CPU (its looks, and its
-# stops: SIGSTOP .. SIGCONT), written by it:
+# [2]: ns the supervisor kept this process stopped (SIGSTOP), written by it:
 # a stop inside a simulation call is board time, not the simulation's work.
 # [3]: ns of the simulation's work the supervisor paid back, written by it:
 # it shortened its stops by that much, so the board's clock takes that time

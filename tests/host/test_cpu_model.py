@@ -202,6 +202,39 @@ while True:
     assert throttle.proc.returncode == 0
 
 
+def test_the_pacer_pins_every_thread_of_the_interpreter_to_its_cpu():
+    """The interpreter's interrupt thread, started before the pacer
+    attaches, shares the pacer's CPU with the main thread: the garbage
+    collector stops it at each collection, and an idle thread on another
+    CPU is slow to wake."""
+    proc = subprocess.Popen([MICROPYTHON, "-c", COUNTERS + """
+import _thread, time
+def idle():
+    while True:
+        time.sleep_ms(1)
+_thread.start_new_thread(idle, ())
+print(cpu_board.address())
+sys.stdin.readline()
+"""], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        env=dict(env(), MICROPYPATH=os.path.join(ROOT, "host")))
+    throttle = cpu.Throttle(20)
+    try:
+        addr = int(proc.stdout.readline())
+        assert len(cpu.threads(proc.pid)) == 2
+        throttle.attach(proc.pid, addr)
+        deadline = time.monotonic() + 10
+        while True:
+            sets = [os.sched_getaffinity(t) for t in cpu.threads(proc.pid)]
+            if len(sets[0]) == 1 and all(a == sets[0] for a in sets):
+                break
+            assert time.monotonic() < deadline, sets
+            time.sleep(0.01)
+    finally:
+        proc.kill()
+        proc.wait()
+        throttle.close()
+
+
 def test_calibration_is_kept_and_redone_on_request(tmp_path):
     cache = str(tmp_path / "cpu.json")
     first = cpu.calibrate(MICROPYTHON, cache=cache)
@@ -436,66 +469,6 @@ print('stopped_ns', cpu_board._spent[2])
 """, 20, 20)
     stopped = int(out.split()[-1])
     assert stopped >= 100_000_000, out  # 20 ms of CPU at 1/20: 380 ms stopped
-
-
-def pacer_step(delay_us, looked_us):
-    """One look of a Pacer (no process: its readings scripted) at an
-    interpreter that used 200 us of CPU, all of it inside simulated calls
-    (its count: 200 us), and waited ``delay_us`` for its CPU, ``looked_us``
-    of it the pacer's own last look, told to it; the stops it made (ns)."""
-    p = cpu.Pacer.__new__(cpu.Pacer)
-    p.slowdown = 20.0
-    p.stats = {"board_ns": 0, "sim_ns": 0, "stops": 0, "stopped_ns": 0, "repaid_ns": 0}
-    p.mem, p.mem_rw = None, True
-    readings = iter([(0, 0, 0, 0), (200_000, delay_us * 1000, 200_000, 0)])
-    p._read = lambda: next(readings)
-    stops = []
-    p._stop_for = stops.append
-    clock = iter([0, (200 + delay_us) * 1000])
-    real = cpu.time.monotonic_ns
-    cpu.time.monotonic_ns = lambda: next(clock)
-    try:
-        p._start_counts()
-        p.looked = looked_us * 1000
-        p._step()
-    finally:
-        cpu.time.monotonic_ns = real
-    return stops
-
-
-def test_the_pacers_own_looks_are_not_charged_to_the_board():
-    """The pacer's look keeps the interpreter off its CPU: the interpreter
-    is told (``_tell_look``) and leaves it out of the simulation's count,
-    so the pacer does not scale the count down for that wait again, which
-    would charge the board for the simulation's work. A wait for the CPU
-    that was not told (another program) is still scaled away."""
-    assert pacer_step(delay_us=40, looked_us=40) == []  # all the simulation's: no stop
-    stops = pacer_step(delay_us=40, looked_us=0)  # 200 * 40 / 240 us taken as the board's
-    assert len(stops) == 1 and stops[0] > 0
-
-
-def test_the_pacer_tells_the_whole_of_each_look_and_counts_its_own_part():
-    """What the interpreter is told is the whole look, its stop included;
-    what the next look takes off the wait for the CPU is the look's own
-    part (a stop is no wait: the process is not runnable then)."""
-    p = cpu.Pacer.__new__(cpu.Pacer)
-    p.mem = None
-    p.off_total = p.looked = p.took = 0
-    told = []
-    p._tell = told.append
-    real = cpu.time.monotonic_ns
-    try:
-        p.woke = 1_000_000
-        cpu.time.monotonic_ns = lambda: 1_030_000
-        p._tell_look()  # a look of 30 us
-        p.woke = 2_000_000
-        p.took = 500_000
-        cpu.time.monotonic_ns = lambda: 2_540_000
-        p._tell_look()  # 40 us of looking around a 500 us stop
-    finally:
-        cpu.time.monotonic_ns = real
-    assert told == [30_000, 570_000]
-    assert p.looked == 70_000 and p.took == 0
 
 
 def test_short_waits_of_the_pacing_spin_and_long_ones_sleep():
