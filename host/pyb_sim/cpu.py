@@ -184,14 +184,6 @@ def calibrate(micropython, force=False, cache=None):
 
 
 # --- the throttle ----------------------------------------------------------------
-def threads(pid):
-    """The thread ids of process ``pid`` (``[pid]`` when /proc does not say)."""
-    try:
-        return [int(t) for t in os.listdir("/proc/%d/task" % pid)]
-    except (OSError, ValueError):
-        return [pid]
-
-
 class Pacer:
     """Keeps one interpreter process at ``1/slowdown`` of the host's speed
     for the board's code (see the module's docstring): a thread that looks
@@ -240,14 +232,10 @@ class Pacer:
                 except OSError:
                     pass
             if self.cpu_id is not None:
-                # every thread of it: its interrupt thread too, which the
-                # garbage collector stops at each collection to scan its
-                # stack (a thread on another CPU, idle, wakes slowly)
-                for tid in threads(pid):
-                    try:
-                        os.sched_setaffinity(tid, {self.cpu_id})
-                    except OSError:
-                        pass
+                try:
+                    os.sched_setaffinity(pid, {self.cpu_id})
+                except OSError:
+                    pass
             self.pid = pid
             self.address = address
             self.t = time.monotonic_ns()

@@ -202,39 +202,6 @@ while True:
     assert throttle.proc.returncode == 0
 
 
-def test_the_pacer_pins_every_thread_of_the_interpreter_to_its_cpu():
-    """The interpreter's interrupt thread, started before the pacer
-    attaches, shares the pacer's CPU with the main thread: the garbage
-    collector stops it at each collection, and an idle thread on another
-    CPU is slow to wake."""
-    proc = subprocess.Popen([MICROPYTHON, "-c", COUNTERS + """
-import _thread, time
-def idle():
-    while True:
-        time.sleep_ms(1)
-_thread.start_new_thread(idle, ())
-print(cpu_board.address())
-sys.stdin.readline()
-"""], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        env=dict(env(), MICROPYPATH=os.path.join(ROOT, "host")))
-    throttle = cpu.Throttle(20)
-    try:
-        addr = int(proc.stdout.readline())
-        assert len(cpu.threads(proc.pid)) == 2
-        throttle.attach(proc.pid, addr)
-        deadline = time.monotonic() + 10
-        while True:
-            sets = [os.sched_getaffinity(t) for t in cpu.threads(proc.pid)]
-            if len(sets[0]) == 1 and all(a == sets[0] for a in sets):
-                break
-            assert time.monotonic() < deadline, sets
-            time.sleep(0.01)
-    finally:
-        proc.kill()
-        proc.wait()
-        throttle.close()
-
-
 def test_calibration_is_kept_and_redone_on_request(tmp_path):
     cache = str(tmp_path / "cpu.json")
     first = cpu.calibrate(MICROPYTHON, cache=cache)
