@@ -11,7 +11,7 @@ TYPINGS := build/typings
 STUBS := micropython-stm32-pybv11-stubs==1.29.0.post1
 MPHEAP ?= 100K
 
-.PHONY: bench-reliability fuzz bench-perf bench-preempt bench-sampler
+.PHONY: bench-reliability fuzz bench-perf bench-preempt bench-sampler bench-callcost
 .PHONY: node
 .PHONY: all demo sysdeps venv check lint typecheck mpy-check mpy test test-loaded test-py test-mp bench bench-mqtt clean bench-serve bench-link bench-e2e soak
 
@@ -131,6 +131,10 @@ bench-perf: $(STAMP)
 # The Sampler's highest rate with none lost (1, 2, 4 channels) at a PYBv1.1's speed, 60 s a rate.
 bench-sampler: $(STAMP)
 	$(PY) bench/sampler.py --cpu pyboard
+
+# Board time a call (len, machine.ADC.read_u16, pyb.micros, the Sampler's 4-channel tick) at a PYBv1.1's speed (printed; see docs/virtual-board.md).
+bench-callcost: $(STAMP)
+	$(PY) bench/callcost.py
 
 # How late the virtual board's interrupt callbacks run and what pre-emption costs a loop (printed; see docs/virtual-board.md).
 bench-preempt: $(STAMP)
