@@ -602,8 +602,8 @@ def main():
            "the pace too", BATCH, csv["bps"] / st["bps"],
            1000 / bl["rate"] if bl["rate"] else 0,
            "90% to 100% seen on a 2-core machine, the lower figures while other jobs ran"
-           if CPU[0] == "host" else "86% to 97% in four runs of the same step on a 2-core "
-           "machine, 43% before the pipe of the board's output held the link's bytes of one "
+           if CPU[0] == "host" else "86% to 99% in six runs of the same step on 2-core "
+           "machines, 43% before the pipe of the board's output held the link's bytes of one "
            "of the CPU model's stops, docs/virtual-board.md, \"The USB full-speed link\""),
         "",
         "Board time per reading: the board's own work under the MicroPython unix port "
