@@ -133,7 +133,12 @@ class Sampler:
         self._chunk_t = [0] * frames
         self._timer_id = timer_id
         self._timer = None
-        self._tick = self._make_tick()
+        r = self._reads + (None,) * 3
+        sh = self._shifts + (0,) * 3
+        # what the callback reads at every tick, in one tuple: one attribute
+        # lookup instead of thirteen
+        self._tick_consts = (struct.pack_into, self._fmt, self._ring, rec, self._nch,
+                             r[0], sh[0], r[1], sh[1], r[2], sh[2], r[3], sh[3])
         self._cb = self._tick
         self._slow = slow_stream
         self._slow_read = slow_read
@@ -154,82 +159,31 @@ class Sampler:
         self.samples = 0
 
     # --- the timer callback: no heap ---------------------------------------------
-    def _make_tick(self):
-        # The callback, made once: what it reads at every tick is in its
-        # local names (default arguments), not looked up on self; only the
-        # ring offset is. With the heap locked (an interrupt) its state goes
-        # on the stack (py/objfun.c, fun_bc_call).
-        pack = struct.pack_into
-        fmt = self._fmt
-        ring = self._ring
-        rec = self._rec
-        n = self._nch
-        r = self._reads + (None,) * 3
-        sh = self._shifts + (0,) * 3
-        if n == 1:
-            def tick1(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
-                      r0=r[0], s0=sh[0]):
-                off = self._off
-                if off == self._end:
-                    if not self._next_chunk():
-                        return
-                    off = self._off
-                pack(fmt, ring, off, r0() >> s0)
-                self._off = off + rec
-
-            return tick1
-        if n == 2:
-            def tick2(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
-                      r0=r[0], s0=sh[0], r1=r[1], s1=sh[1]):
-                off = self._off
-                if off == self._end:
-                    if not self._next_chunk():
-                        return
-                    off = self._off
-                pack(fmt, ring, off, r0() >> s0, r1() >> s1)
-                self._off = off + rec
-
-            return tick2
-        if n == 3:
-            def tick3(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
-                      r0=r[0], s0=sh[0], r1=r[1], s1=sh[1], r2=r[2], s2=sh[2]):
-                off = self._off
-                if off == self._end:
-                    if not self._next_chunk():
-                        return
-                    off = self._off
-                pack(fmt, ring, off, r0() >> s0, r1() >> s1, r2() >> s2)
-                self._off = off + rec
-
-            return tick3
-        if n == 4:
-            def tick4(_timer, self=self, pack=pack, fmt=fmt, ring=ring, rec=rec,
-                      r0=r[0], s0=sh[0], r1=r[1], s1=sh[1], r2=r[2], s2=sh[2],
-                      r3=r[3], s3=sh[3]):
-                off = self._off
-                if off == self._end:
-                    if not self._next_chunk():
-                        return
-                    off = self._off
-                pack(fmt, ring, off, r0() >> s0, r1() >> s1, r2() >> s2, r3() >> s3)
-                self._off = off + rec
-
-            return tick4
-
-        def tick(_timer, self=self, pack=pack, ring=ring, rec=rec, reads=self._reads,
-                 shifts=self._shifts, fmts=self._cfmts, sizes=self._csizes):
+    def _tick(self, _timer):
+        off = self._off
+        if off == self._end:
+            if not self._next_chunk():
+                return
             off = self._off
-            if off == self._end:
-                if not self._next_chunk():
-                    return
-                off = self._off
-            end = off + rec
-            for i in range(len(reads)):
-                pack(fmts[i], ring, off, reads[i]() >> shifts[i])
-                off += sizes[i]
-            self._off = end
-
-        return tick
+        pack, fmt, ring, rec, n, r0, s0, r1, s1, r2, s2, r3, s3 = self._tick_consts
+        if n == 4:
+            pack(fmt, ring, off, r0() >> s0, r1() >> s1, r2() >> s2, r3() >> s3)
+        elif n == 2:
+            pack(fmt, ring, off, r0() >> s0, r1() >> s1)
+        elif n == 1:
+            pack(fmt, ring, off, r0() >> s0)
+        elif n == 3:
+            pack(fmt, ring, off, r0() >> s0, r1() >> s1, r2() >> s2)
+        else:
+            reads = self._reads
+            shifts = self._shifts
+            fmts = self._cfmts
+            sizes = self._csizes
+            at = off
+            for i in range(n):
+                pack(fmts[i], ring, at, reads[i]() >> shifts[i])
+                at += sizes[i]
+        self._off = off + rec
 
     def _next_chunk(self):
         # Once per chunk: start the next one if the main loop has sent it,
