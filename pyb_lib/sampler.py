@@ -118,7 +118,6 @@ class Sampler:
         self.rate_hz = rate_hz
         self._period = period
         self._span = chunk * period  # us one chunk covers
-        self._fmt = stream._fmt
         self._cfmts = stream._cfmts
         self._csizes = stream._csizes
         self._nch = len(reads)
@@ -137,7 +136,7 @@ class Sampler:
         sh = self._shifts + (0,) * 3
         # what the callback reads at every tick, in one tuple: one attribute
         # lookup instead of thirteen
-        self._tick_consts = (struct.pack_into, self._fmt, self._ring, rec, self._nch,
+        self._tick_consts = (struct.pack_into, stream._fmt, self._ring, rec, self._nch,
                              r[0], sh[0], r[1], sh[1], r[2], sh[2], r[3], sh[3])
         self._cb = self._tick
         self._slow = slow_stream

@@ -140,7 +140,6 @@ class Stream:
             raise ValueError("Stream %r: frame_bytes %d holds no %d-byte record"
                              % (name, frame_bytes, rec))
         self.capacity = cap
-        self._vfmt = "<" + fmt[2:] if period_us == 0 else fmt
         self._buf = bytearray(OVERHEAD + cap * rec)
         mv = memoryview(self._buf)
         self._mv = mv
@@ -166,7 +165,8 @@ class Stream:
         # what add() and add_row() read at every record, in one tuple: one
         # attribute lookup instead of nine (a third less time for add() on
         # the unix port)
-        self._add_consts = (self._clock, struct.pack_into, self._buf, self._vfmt, n,
+        vfmt = "<" + fmt[2:] if period_us == 0 else fmt  # the values, without the time stamp
+        self._add_consts = (self._clock, struct.pack_into, self._buf, vfmt, n,
                             period_us == 0, rec, cap, self._latency)
         self._desc_every = descriptor_every
         self._desc_us = descriptor_ms * 1000
