@@ -164,6 +164,101 @@ class DacTrace:
         return v
 
 
+class DacWire:
+    """A DAC output wired to an ADC pin (``Board.connect_dac``): a signal
+    ``fn(t_s) -> volts``, and its 12-bit conversion in integers
+    (``adc_raw``), which allocates nothing."""
+
+    def __init__(self, board, channel):
+        self.board = board
+        self.dac = board.dacs[channel]
+        self.out = "A4" if channel == 1 else "A5"
+        self._clamp = (None, 0, 4095)  # vdda, the buffer's 0.2 V and VDDA - 0.2 V as conversions
+
+    def __call__(self, t):
+        b = self.board
+        if b.pin_owner.get(self.out) != "DAC":
+            return 0.0
+        return self.dac.volts_at(int(t * NS_PER_S), b.vdda)
+
+    def adc_raw(self):
+        """The conversion now, as ``int(volts * 4095 / vdda + 0.5)`` gives
+        it: raw * 4095 / full is a multiple of 1/17 (full = 255) or whole
+        (full = 4095), never halfway, so rounding in integers agrees; the
+        buffer's clamp in volts is a clamp in conversions (both are
+        monotonic). -1 while the clamp for this VDDA is not known yet."""
+        b = self.board
+        if b.pin_owner.get(self.out) != "DAC":
+            return 0
+        dac = self.dac
+        now = b.now
+        full = 4095 if dac.bits == 12 else 255
+        v = (dac.raw_at(now) * 8190 + full) // (2 * full)
+        pb = dac.playback
+        if dac.buffered_wave if pb is not None and now >= pb[0] else dac.buffered_single:
+            c = self._clamp
+            if c[0] != b.vdda:
+                return -1
+            if v < c[1]:
+                return c[1]
+            if v > c[2]:
+                return c[2]
+        return v
+
+    def keep_clamp(self):
+        """Work out the clamp for the present VDDA (allocates: not from
+        ``adc_raw``)."""
+        vdda = self.board.vdda
+        self._clamp = (vdda, int(0.2 * 4095 / vdda + 0.5), int((vdda - 0.2) * 4095 / vdda + 0.5))
+
+
+class Sine:
+    """A sine on an ADC pin, ``offset + amplitude * sin(2 pi hz t)`` volts
+    (``fn(t_s) -> volts``), with a 12-bit conversion that allocates nothing
+    (``adc_raw``): a table of one period's conversions, interpolated in
+    integers. Its period is rounded to the ns; the conversion is within
+    1 LSB of ``Board.adc_raw``'s, 3 LSB next to a clip at 0 V or VDDA."""
+
+    STEPS = 1024  # table entries a period
+    FRAC = 64  # table entries in 1/64 LSB
+
+    def __init__(self, hz=1.0, amplitude=1.0, offset=1.65):
+        self.hz = hz
+        self.amplitude = amplitude
+        self.offset = offset
+        self.period_ns = max(1, int(NS_PER_S / hz + 0.5))
+        self._table = None  # (vdda, array of STEPS + 1 conversions in 1/FRAC LSB)
+
+    def __call__(self, t):
+        import math
+
+        return self.offset + self.amplitude * math.sin(2 * math.pi * self.hz * t)
+
+    def adc_raw(self, now, vdda):
+        """The conversion at ``now`` (ns) against ``vdda``, or -1 when the
+        table for this VDDA is not made yet (``make_table``)."""
+        tb = self._table
+        if tb is None or tb[0] != vdda:
+            return -1
+        tb = tb[1]
+        p = self.period_ns
+        pos = (now % p) * 1024  # Sine.STEPS
+        i = pos // p
+        a = tb[i]
+        return (a + (tb[i + 1] - a) * (pos % p) // p + 32) >> 6  # + FRAC / 2, / FRAC
+
+    def make_table(self, vdda):
+        import array
+        import math
+
+        tb = array.array("l", bytes(8 * (self.STEPS + 1)))
+        for i in range(self.STEPS + 1):
+            v = self.offset + self.amplitude * math.sin(2 * math.pi * i / self.STEPS)
+            v = min(max(v, 0.0), vdda)
+            tb[i] = int(v * 4095 * self.FRAC / vdda + 0.5)
+        self._table = (vdda, tb)
+
+
 # The USB_VCP transmit buffer and the firmware's wait for room in it
 # (micropython/micropython ports/stm32, commit 1c3c201149f37fe8d81246191b3127bb198d6306:
 # mpconfigboard_common.h MICROPY_HW_USB_CDC_TX_DATA_SIZE, usbd_cdc_interface.c
@@ -290,6 +385,7 @@ class Board:
         self.pin_listeners = {}  # cpu name -> [fn(level)]
         self.extints = {}  # line -> ExtInt
         self.analog = {}  # cpu name -> volts or fn(t_seconds) -> volts
+        self._fixed = {}  # cpu name -> (volts, vdda, 12-bit conversion): adc_raw_fixed
         self.vdda = 3.3
         # ADC1 is on (ADON): machine.ADC leaves it on, pyb.ADC turns it off
         # after each read (ports/stm32/machine_adc.c, adc.c)
@@ -578,11 +674,7 @@ class Board:
 
     def connect_dac(self, channel, pin):
         """Wire DAC ``channel`` (1 = X5, 2 = X6) to the ADC pin ``pin``."""
-        dac = self.dacs[channel]
-        out = "A4" if channel == 1 else "A5"
-        self.analog[pins.cpu_name(pin)] = lambda t: (
-            dac.volts_at(int(t * NS_PER_S), self.vdda) if self.pin_owner.get(out) == "DAC"
-            else 0.0)
+        self.analog[pins.cpu_name(pin)] = DacWire(self, channel)
 
     def volts(self, cpu):
         """The voltage on a pin now (clamped to 0..VDDA as the ADC sees it)."""
@@ -602,6 +694,37 @@ class Board:
     def adc_raw(self, cpu):
         """12-bit conversion of the voltage on ``cpu`` against VDDA."""
         return int(self.volts(cpu) * 4095 / self.vdda + 0.5)
+
+    def adc_raw_fixed(self, cpu):
+        """The 12-bit conversion of ``cpu`` when it needs no arithmetic: a pin
+        with nothing on it (0) or a fixed voltage (kept from the last read);
+        else -1 (``adc_raw`` then). Allocates nothing, takes no frame on the
+        heap: an ADC read in a Timer callback, at every tick, is the hot path
+        of the simulation, and its garbage would slow the board's own code
+        (each collection leaves the heap in pieces that a larger allocation,
+        the board's too, has to search past: py/gc.c gc_alloc)."""
+        sig = self.analog.get(cpu)
+        if sig is None:
+            return -1 if cpu is None or pins.dac_channel(cpu) else 0
+        if sig.__class__ is DacWire:
+            return sig.adc_raw()
+        if sig.__class__ is Sine:
+            return sig.adc_raw(self.now, self.vdda)
+        c = self._fixed.get(cpu)
+        if c is not None and c[0] is sig and c[1] == self.vdda:
+            return c[2]
+        return -1
+
+    def keep_fixed(self, cpu, raw):
+        """Remember ``raw``, the conversion of ``cpu``, when its voltage is
+        fixed (see ``adc_raw_fixed``)."""
+        sig = self.analog.get(cpu)
+        if sig.__class__ is DacWire:
+            sig.keep_clamp()
+        elif sig.__class__ is Sine:
+            sig.make_table(self.vdda)
+        elif sig is not None and not callable(sig):
+            self._fixed[cpu] = (sig, self.vdda, raw)
 
     # --- wiring: UART -------------------------------------------------------
     def uart_line(self, bus):

@@ -35,13 +35,24 @@ class ADC:
         if a is None:
             return 0xFFFF
         b = pyb.board
+        raw = -1 if b.preempt_ns or not b.adc_on else b.adc_raw_fixed(a._cpu)
+        if raw < 0:
+            raw = self._convert()
+        return raw << 4 | raw >> 8
+
+    def _convert(self):
+        # (apart from read_u16, whose frame then fits the C stack: py/objfun.c
+        # puts a frame of more than 11 slots on the heap)
+        a = self._a
+        b = pyb.board
         b.hw_enter()
         try:
             raw = a._raw()
+            b.keep_fixed(a._cpu, raw)
             if not b.adc_on:
                 b.adc_on = True
                 if b.charge is not None:
                     b.charge(ADC_ON_NS)
         finally:
             b.hw_exit()
-        return raw << 4 | raw >> 8
+        return raw

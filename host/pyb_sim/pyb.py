@@ -665,12 +665,15 @@ class ADC:
         """One 12-bit conversion (0..4095). Safe in an interrupt handler.
         The firmware turns the ADC on for it and off after it (adc.c
         adc_read_channel: HAL_ADC_Start .. HAL_ADC_Stop)."""
-        board.hw_enter()
-        try:
-            value = self._raw()
-            board.adc_on = False
-        finally:
-            board.hw_exit()
+        value = -1 if board.preempt_ns else board.adc_raw_fixed(self._cpu)
+        if value < 0:
+            board.hw_enter()
+            try:
+                value = self._raw()
+                board.keep_fixed(self._cpu, value)
+            finally:
+                board.hw_exit()
+        board.adc_on = False
         return value
 
     def read_timed(self, buf, timer):

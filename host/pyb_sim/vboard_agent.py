@@ -31,7 +31,7 @@ import time
 
 import micropython as _mp  # the interpreter's own (board code gets a wrapped one)
 import pyb_sim
-from pyb_sim.board import _lock_depth
+from pyb_sim.board import Sine, _lock_depth
 
 _out = sys.stdout.buffer
 _in = sys.stdin.buffer
@@ -636,15 +636,9 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0):
 
 
 def _signal(spec):
-    import math
-
     if "sine" in spec:
         s = spec["sine"]
-        hz = s.get("hz", 1.0)
-        amp = s.get("amplitude", 1.0)
-        off = s.get("offset", 1.65)
-        w = 2 * math.pi * hz
-        return lambda t: off + amp * math.sin(w * t)
+        return Sine(s.get("hz", 1.0), s.get("amplitude", 1.0), s.get("offset", 1.65))
     return spec.get("volts", 0.0)
 
 

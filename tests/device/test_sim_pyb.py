@@ -254,3 +254,76 @@ def test_read_timed_multi_reports_a_rate_the_adc_cannot_keep():
     assert pyb.ADC.read_timed_multi(adcs, bufs, pyb.Timer(8, freq=500000)) is False
     assert board.now - t >= 20 * 4 * pyb.ADC.CONV_NS  # back to back, not at 2 us
     assert pyb.ADC.read_timed_multi(adcs[:1], bufs[:1], pyb.Timer(8, freq=500000)) is True
+
+
+def test_adc_reads_of_a_fixed_voltage_follow_a_new_voltage_and_vdda():
+    adc = pyb.ADC("X3")
+    board.set_analog("X3", 1.0)
+    assert adc.read() == adc.read() == int(1.0 * 4095 / 3.3 + 0.5)
+    board.set_analog("X3", 2.0)
+    assert adc.read() == adc.read() == int(2.0 * 4095 / 3.3 + 0.5)
+    board.vdda = 3.0
+    try:
+        assert adc.read() == adc.read() == int(2.0 * 4095 / 3.0 + 0.5)
+    finally:
+        board.vdda = 3.3
+    assert adc.read() == int(2.0 * 4095 / 3.3 + 0.5)
+
+
+def test_adc_reads_of_a_dac_output_match_the_voltage_formula():
+    board.connect_dac(1, "X1")
+    dac = pyb.DAC(1)
+    adc = pyb.ADC("X1")
+    for bits, full in ((8, 255), (12, 4095)):
+        dac = pyb.DAC(1, bits=bits)
+        for raw in range(0, full + 1, 5 if bits == 8 else 91):
+            dac.write(raw)
+            want = int(raw * 3.3 / full * 4095 / 3.3 + 0.5)
+            assert adc.read() == adc.read() == want, (bits, raw)
+
+
+def test_a_sine_signal_converts_within_one_lsb():
+    import math
+
+    from pyb_sim.board import Sine
+
+    board.set_analog("X2", Sine(5.0, 1.0, 1.65))
+    adc = pyb.ADC("X2")
+    adc.read()  # makes the table
+    for _ in range(200):
+        pyb.udelay(1237)
+        t = board.now / 1e9
+        want = int((1.65 + math.sin(2 * math.pi * 5.0 * t)) * 4095 / 3.3 + 0.5)
+        assert approx(adc.read(), want, 1), (t, want)
+
+
+@micropython_only
+def test_adc_reads_of_fixed_dac_and_sine_signals_allocate_nothing():
+    import gc
+
+    import machine
+
+    from pyb_sim.board import Sine
+
+    board.set_analog("X3", 1.0)
+    board.connect_dac(1, "X1")
+    pyb.DAC(1).write(100)
+    board.set_analog("X2", Sine(5.0, 1.0, 1.65))
+    pins = ("X1", "X2", "X3", "X4")
+    used = []
+    # machine.ADC's first read after pyb.ADC's turns the ADC on: each kind apart
+    groups = ([pyb.ADC(p).read for p in pins], [machine.ADC(pyb.Pin(p)).read_u16 for p in pins])
+    for reads in groups:
+        for r in reads:
+            r()  # the first read of each works out what later reads keep
+        gc.collect()
+        gc.disable()
+        try:
+            for r in reads:
+                free = gc.mem_free()
+                r()
+                r()
+                used.append(free - gc.mem_free())
+        finally:
+            gc.enable()
+    assert used == [0] * 8, used
