@@ -173,7 +173,8 @@ class DacWire:
         self.board = board
         self.dac = board.dacs[channel]
         self.out = "A4" if channel == 1 else "A5"
-        self._clamp = (None, 0, 4095)  # vdda, the buffer's 0.2 V and VDDA - 0.2 V as conversions
+        self._clamp = None  # vdda, the buffer's 0.2 V and VDDA - 0.2 V as conversions
+        self.keep_clamp()
 
     def __call__(self, t):
         b = self.board
@@ -215,19 +216,28 @@ class DacWire:
 class Sine:
     """A sine on an ADC pin, ``offset + amplitude * sin(2 pi hz t)`` volts
     (``fn(t_s) -> volts``), with a 12-bit conversion that allocates nothing
-    (``adc_raw``): a table of one period's conversions, interpolated in
+    (``adc_raw``): a table of one period's conversions against ``vdda``,
+    made here (2 KB, not out of the board's heap later), interpolated in
     integers. Its period is rounded to the ns; the conversion is within
     1 LSB of ``Board.adc_raw``'s, 3 LSB next to a clip at 0 V or VDDA."""
 
     STEPS = 1024  # table entries a period
-    FRAC = 64  # table entries in 1/64 LSB
+    FRAC = 16  # table entries in 1/16 LSB (4095 * 16 fits an unsigned 16-bit item)
 
-    def __init__(self, hz=1.0, amplitude=1.0, offset=1.65):
+    def __init__(self, hz=1.0, amplitude=1.0, offset=1.65, vdda=3.3):
+        import array
+        import math
+
         self.hz = hz
         self.amplitude = amplitude
         self.offset = offset
         self.period_ns = max(1, int(NS_PER_S / hz + 0.5))
-        self._table = None  # (vdda, array of STEPS + 1 conversions in 1/FRAC LSB)
+        self.vdda = vdda
+        tb = array.array("H", bytes(2 * (self.STEPS + 1)))
+        for i in range(self.STEPS + 1):
+            v = min(max(offset + amplitude * math.sin(2 * math.pi * i / self.STEPS), 0.0), vdda)
+            tb[i] = int(v * 4095 * self.FRAC / vdda + 0.5)
+        self._table = tb
 
     def __call__(self, t):
         import math
@@ -235,28 +245,16 @@ class Sine:
         return self.offset + self.amplitude * math.sin(2 * math.pi * self.hz * t)
 
     def adc_raw(self, now, vdda):
-        """The conversion at ``now`` (ns) against ``vdda``, or -1 when the
-        table for this VDDA is not made yet (``make_table``)."""
-        tb = self._table
-        if tb is None or tb[0] != vdda:
+        """The conversion at ``now`` (ns) against ``vdda``; -1 for another
+        VDDA than the table's (``Board.adc_raw`` then)."""
+        if vdda != self.vdda:
             return -1
-        tb = tb[1]
+        tb = self._table
         p = self.period_ns
         pos = (now % p) * 1024  # Sine.STEPS
         i = pos // p
         a = tb[i]
-        return (a + (tb[i + 1] - a) * (pos % p) // p + 32) >> 6  # + FRAC / 2, / FRAC
-
-    def make_table(self, vdda):
-        import array
-        import math
-
-        tb = array.array("l", bytes(8 * (self.STEPS + 1)))
-        for i in range(self.STEPS + 1):
-            v = self.offset + self.amplitude * math.sin(2 * math.pi * i / self.STEPS)
-            v = min(max(v, 0.0), vdda)
-            tb[i] = int(v * 4095 * self.FRAC / vdda + 0.5)
-        self._table = (vdda, tb)
+        return (a + (tb[i + 1] - a) * (pos % p) // p + 8) >> 4  # + FRAC / 2, / FRAC
 
 
 # The USB_VCP transmit buffer and the firmware's wait for room in it
@@ -721,8 +719,6 @@ class Board:
         sig = self.analog.get(cpu)
         if sig.__class__ is DacWire:
             sig.keep_clamp()
-        elif sig.__class__ is Sine:
-            sig.make_table(self.vdda)
         elif sig is not None and not callable(sig):
             self._fixed[cpu] = (sig, self.vdda, raw)
 

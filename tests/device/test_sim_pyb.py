@@ -289,7 +289,7 @@ def test_a_sine_signal_converts_within_one_lsb():
 
     board.set_analog("X2", Sine(5.0, 1.0, 1.65))
     adc = pyb.ADC("X2")
-    adc.read()  # makes the table
+
     for _ in range(200):
         pyb.udelay(1237)
         t = board.now / 1e9
