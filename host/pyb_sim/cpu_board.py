@@ -38,6 +38,14 @@ _spent = array.array("l", [0, 0, 0, 0])
 # keeps up with the wall clock).
 # depth of simulation calls; when (us) the outermost began; _spent[2] then
 _state = array.array("l", [0, 0, 0])
+# The board's program waiting inside the simulation (its sleeps, a write that
+# waits for the pipe to the link, a poll): that wall time is board time
+# passing at the wall clock's rate, not the board's code, which the board's
+# clock runs ``slowdown`` times as fast (pyb_sim.vboard_agent._realtime).
+# [0] host ns waited so far, the pacer's stops left out; [1] depth of waits;
+# [2] when (us) the outermost began or went on after an interrupt handler;
+# [3] _spent[2] then.
+_waited = array.array("l", [0, 0, 0, 0])
 # Host ns of a counted call that its bracket cannot see (calling the
 # simulation's Python function and leaving it, beyond what calling a C
 # function costs, which the board pays too): added to each outermost
@@ -65,6 +73,29 @@ def excluded_ns():
         return _spent[0] - _spent[3]
     d = _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
     return _spent[0] - _spent[3] + (d if d > 0 else 0)
+
+
+def _wait_in():
+    w = _waited
+    if w[1] == 0:
+        w[2] = _us()
+        w[3] = _spent[2]
+    w[1] += 1
+
+
+def _wait_add():
+    # the wait so far into _waited[0] (an interrupt handler begins, or the wait ends)
+    w = _waited
+    d = _diff(_us(), w[2]) * 1000 - (_spent[2] - w[3])
+    if d > 0:
+        w[0] += d
+
+
+def _wait_out():
+    w = _waited
+    w[1] -= 1
+    if w[1] == 0:
+        _wait_add()
 
 
 def _enter():
@@ -125,18 +156,9 @@ def install(board):
         # Inside Board.run_irq: the handler is the board's code, not
         # counted; the simulation's work around it (finding what fell due,
         # the heap lock) is. The board pays the firmware's dispatch instead.
-        st = _state
-        depth = st[0]
-        if depth:
-            _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
-            st[0] = 0
         try:
-            fn(arg)
+            board_code(fn, arg)
         finally:
-            if depth:
-                st[0] = depth
-                st[1] = _us()
-                st[2] = _spent[2]
             _spent[1] += irq_ns
 
     board.hw_enter = hw_enter
@@ -146,6 +168,37 @@ def install(board):
     # the simulated clock below the wall-clock pacing, which sleeps: a sleep
     # is board time passing, not the simulation's work
     board.advance_to = _wrap1(board.advance_to)
+
+
+def board_code(fn, arg):
+    """Run ``fn(arg)``, the board's own code, from inside the simulation (an
+    interrupt handler, a scheduled function): neither the simulation's work
+    nor a wait (a handler that lands in a spinning sleep)."""
+    st = _state
+    depth = st[0]
+    if depth:
+        _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
+        st[0] = 0
+    if _waited[1]:
+        _wait_add()
+    try:
+        fn(arg)
+    finally:
+        if depth:
+            st[0] = depth
+            st[1] = _us()
+            st[2] = _spent[2]
+        if _waited[1]:
+            _waited[2] = _us()
+            _waited[3] = _spent[2]
+
+
+def counted(fn):
+    """``fn`` (one argument) counted whole as the simulation's work, as the
+    simulated calls of ``patch`` are: the interrupt dispatch of
+    ``pyb_sim.preempt``, of which only the callbacks are the board's
+    (``board_code``)."""
+    return _charged1(fn, 0)
 
 
 def _charge(ns):
@@ -193,9 +246,11 @@ def _paused(fn):
         if depth:
             _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
             st[0] = 0
+        _wait_in()
         try:
             return fn(a)
         finally:
+            _wait_out()
             if depth:
                 st[0] = depth
                 st[1] = _us()
@@ -250,11 +305,13 @@ class _Out:
         if depth:
             _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
             st[0] = 0
+        _wait_in()
         try:
             if n < 0:
                 return self.real.write(buf)
             return self.real.write(buf, off, n)
         finally:
+            _wait_out()
             if depth:
                 st[0] = depth
                 st[1] = _us()

@@ -168,7 +168,7 @@ def _run_scheduled():
     q[0] = (i + 1) % DEPTH
     q[1] -= 1
     try:
-        fn(arg)
+        _board_code(fn, arg)
     except Exception as e:  # noqa: BLE001 - printed, as the firmware's scheduler does
         _board.print_traceback(e)
     if q[1]:
@@ -241,19 +241,32 @@ def _catch_up():
         b.hw_exit()
 
 
-def start(board, wall, kbd, mp=micropython):
+def _call(fn, arg):
+    fn(arg)
+
+
+_board_code = _call  # runs a scheduled function of the board's (see start)
+
+
+def start(board, wall, kbd, mp=micropython, counted=None, board_code=None):
     """Pre-empt the main program with ``board``'s callbacks.
 
     ``wall()``: the board time (ns) the wall clock has reached;
     ``kbd()``: ask for a Ctrl-C that was swallowed to be sent again;
     ``mp``: the interpreter's own ``micropython`` module (board code may
-    see one whose ``schedule`` is this module's)."""
-    global _board, _wall, _kbd
+    see one whose ``schedule`` is this module's). The CPU model's
+    (``pyb_sim.cpu_board``): ``counted(fn)``, the dispatch counted whole as
+    the simulation's work, the interpreter's scheduler included;
+    ``board_code(fn, arg)``, a scheduled function run as the board's code."""
+    global _board, _wall, _kbd, _board_code
     _board = board
     _wall = wall
     _kbd = kbd
+    if board_code is not None:
+        _board_code = board_code
     board.on_irq_change = arm
     board.catch_up = _catch_up
     board.schedule_soft = schedule
-    _thread.start_new_thread(_loop, (_dispatch, mp.schedule))
+    dispatch = _dispatch if counted is None else counted(_dispatch)
+    _thread.start_new_thread(_loop, (dispatch, mp.schedule))
     arm()

@@ -508,7 +508,7 @@ def _us_ns():
     return time.ticks_us() * 1000
 
 
-def _realtime(board, excluded=None, counters=None, slowdown=0.0):
+def _realtime(board, excluded=None, counters=None, slowdown=0.0, waited=None):
     """Pace the simulated clock to the wall clock, as on a board: a delay
     takes its time, and reading the time catches up with the wall clock
     (timers that fell due fire then). Return the function that tells the
@@ -546,10 +546,13 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0):
     next_due = board.next_irq_due
 
     # the board time last given (never backwards: the simulation's work is
-    # timed to the us), the wall clock's board time then, the stops then
-    last = [0, 0, counters[2] + counters[3] if counters is not None else 0]
+    # timed to the us), the wall clock's board time then, the stops then,
+    # the waits then
+    last = [0, 0, counters[2] + counters[3] if counters is not None else 0,
+            waited[0] if waited is not None else 0]
 
-    def wall_raw(ns=ns):  # (a default, not a sixth closed-over name: see read_time)
+    # (defaults, not a sixth closed-over name: see read_time)
+    def wall_raw(ns=ns, waited=waited):
         w = ns() - t0 - ex()
         b = last[0]
         if k > 1024:
@@ -561,9 +564,18 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0):
                 # and the next read counts that time as the board's code
                 w = ns() - t0 - ex()
                 stops = counters[2] + counters[3]
-            ran = w - last[1] - (stops - last[2])  # the board's code ran (or slept)
+            ran = w - last[1] - (stops - last[2])  # the board's code ran, or waited
             last[1] = w
             last[2] = stops
+            if waited is not None:
+                # time the program waited passes as on the wall clock
+                waits = waited[0] - last[3]
+                last[3] = waited[0]
+                if waits > ran:
+                    waits = ran
+                if waits > 0:
+                    b += waits
+                    ran -= waits
             if ran > 0:
                 b += (ran * k) >> 10
             if b > w + AHEAD_NS:
@@ -946,10 +958,12 @@ def setup(cfg, sim_rom=None):
         _preempt = preempt
         if cfg.get("cpu"):  # the board's clock of the CPU model (_realtime)
             clock = _realtime(pyb_sim.board, cpu_board.excluded_ns, cpu_board._spent,
-                              float(cfg["cpu"]))
+                              float(cfg["cpu"]), cpu_board._waited)
+            preempt.start(pyb_sim.board, clock, _resend_ctrl_c, _mp, cpu_board.counted,
+                          cpu_board.board_code)
         else:
             clock = _realtime(pyb_sim.board)
-        preempt.start(pyb_sim.board, clock, _resend_ctrl_c, _mp)
+            preempt.start(pyb_sim.board, clock, _resend_ctrl_c, _mp)
         sys.modules["micropython"].schedule = preempt.schedule
     if cfg.get("cpu"):
         cpu_board.count_clock(pyb_sim.board, globals())

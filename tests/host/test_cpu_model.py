@@ -588,3 +588,54 @@ print('sim_ns', cpu_board._spent[0], 'repaid_ns', cpu_board._spent[3])
     f = out.split()
     sim, repaid = int(f[-3]), int(f[-1])
     assert 0 < repaid <= sim, out
+
+
+def test_the_dispatch_is_counted_whole_but_the_boards_code_in_it():
+    """cpu_board.counted: the interrupt dispatch of pyb_sim.preempt counted
+    whole as the simulation's work; the callbacks it runs
+    (cpu_board.board_code) are the board's code, not counted."""
+    out = run_mp(REALTIME + """
+s = cpu_board._spent
+def dispatch(_):
+    busy(5)  # the simulation's work
+    cpu_board.board_code(busy, 5)  # a callback
+f = cpu_board.counted(dispatch)
+a = s[0]
+f(None)
+print('counted', s[0] - a, 'depth', cpu_board._state[0])
+""")
+    f = out.split()
+    assert 5000000 <= int(f[1]) < 7000000 and f[3] == "0", out
+
+
+# REALTIME_10X with the waits of the CPU model's clock
+REALTIME_10X_WAITS = REALTIME_10X.replace("cpu_board._spent, 10.0)",
+                                          "cpu_board._spent, 10.0, cpu_board._waited)")
+
+
+def test_a_wait_passes_on_the_boards_clock_as_on_the_wall_clock():
+    """The board's code runs ``slowdown`` times as fast as the wall clock
+    between the pacer's stops, but a wait inside the simulation (a sleep,
+    a write waiting for the pipe to the link) is board time passing: 50 us
+    of it is 50 us on the board, not 0.5 ms; a callback that runs inside
+    the wait is the board's code again."""
+    out = run_mp(REALTIME_10X_WAITS + """
+wait = cpu_board._paused(busy)
+def measured(fn, ms):
+    busy(3)  # as the pacer's stop: the wall clock catches up with the board's
+    cpu_board._spent[2] += 3000000
+    t = pyb.micros()
+    w = us()
+    fn(ms)
+    return pyb.micros() - t, time.ticks_diff(us(), w)
+def in_wait(ms):
+    cpu_board.board_code(busy, ms)
+print('waited', *measured(wait, 0.05), 'code', *measured(busy, 0.05),
+      'callback', *measured(cpu_board._paused(in_wait), 0.05))
+""")
+    f = out.split()
+    waited, wall_w, code, wall_c, cb, wall_cb = (int(f[i]) for i in (1, 2, 4, 5, 7, 8))
+    # (+ the wrapper's own host time, which is the board's code at 10x)
+    assert waited <= wall_w * 3 // 2 + 20, out
+    assert code >= 3 * wall_c, out
+    assert cb >= 3 * wall_cb, out
