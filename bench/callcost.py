@@ -1,7 +1,9 @@
 """Board time a call on a virtual board at a PYBv1.1's speed (``--cpu
 pyboard``): ``len()``, ``machine.ADC.read_u16()``, ``pyb.micros()`` and
 the 4-channel Sampler's timer callback, each a loop of ``--calls`` calls
-timed by the board's own clock (``pyb.micros()``). A first ``len()`` loop
+timed by the board's own clock (``pyb.micros()``), and what one interrupt
+of a 10 kHz Timer with an empty callback takes from the program (a loop of
+``--calls`` turns with the timer, against the same loop without it). A first ``len()`` loop
 takes the pacer's stops for compiling the program and is not reported.
 Loops of 200,000 calls, by default: a loop of 20,000 calls takes about as
 long as the board time the pacer lets a board make up after the host kept
@@ -22,7 +24,7 @@ import sys
 import board
 from e2e import make_flash
 
-NAMES = ("len", "read_u16", "micros", "sampler_tick_4ch")
+NAMES = ("len", "read_u16", "micros", "sampler_tick_4ch", "timer_irq_empty")
 PROGRAM = """
 import gc, machine, pyb
 from pyb_lib.stream import Stream
@@ -60,12 +62,31 @@ def loop(n):
         if smp._off == smp._end:
             smp._rc = smp._k
 
+def spin(n):
+    for i in range(n):
+        pass
+
+def nothing(t):
+    pass
+
 out = []
 for f in (ln, ln, u16, clk, tick, loop):
     gc.collect()
     t0 = pyb.micros()
     f(N)
     out.append(pyb.elapsed_micros(t0) / N)
+# a 10 kHz Timer with an empty callback: what each interrupt takes from a
+# loop, against the same loop before and after without it
+spun = []
+for rate in (0, 10000, 0):
+    tim = pyb.Timer(4, freq=rate, callback=nothing) if rate else None
+    gc.collect()
+    t0 = pyb.micros()
+    spin(N)
+    spun.append(pyb.elapsed_micros(t0))
+    if tim:
+        tim.deinit()
+out.append((spun[1] - (spun[0] + spun[2]) / 2) / (spun[1] * 10000 / 1000000))
 with open('/flash/callcost.txt', 'w') as f:
     f.write(' '.join('%%.2f' %% x for x in out))
 """
@@ -87,9 +108,10 @@ def run_once(flash, cpu, calls):
         sys.exit("bench/callcost.py: the board's program failed:\n%s%s"
                  % (r.stdout[-1500:], r.stderr[-800:]))
     with open(path) as f:
-        _, ln, u16, clk, tick, loop = (float(x) for x in f.read().split())
+        _, ln, u16, clk, tick, loop, irq = (float(x) for x in f.read().split())
     os.remove(path)
-    return {"len": ln, "read_u16": u16, "micros": clk, "sampler_tick_4ch": tick - loop}
+    return {"len": ln, "read_u16": u16, "micros": clk, "sampler_tick_4ch": tick - loop,
+            "timer_irq_empty": irq}
 
 
 def main():
