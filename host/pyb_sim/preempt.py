@@ -256,7 +256,8 @@ def start(board, wall, kbd, mp=micropython, counted=None, board_code=None):
     ``mp``: the interpreter's own ``micropython`` module (board code may
     see one whose ``schedule`` is this module's). The CPU model's
     (``pyb_sim.cpu_board``): ``counted(fn)``, the dispatch counted whole as
-    the simulation's work, the interpreter's scheduler included;
+    the simulation's work, as a simulated call is (the interpreter's
+    scheduler, C code before the call, is not counted);
     ``board_code(fn, arg)``, a scheduled function run as the board's code."""
     global _board, _wall, _kbd, _board_code
     _board = board
