@@ -153,11 +153,16 @@ class DacTrace:
                 break
         return raw
 
+    def buffered_at(self, t):
+        """Whether the output buffer is on at virtual time ``t`` (ns): a
+        waveform's setting while one plays, else a single write's."""
+        pb = self.playback
+        return self.buffered_wave if pb is not None and t >= pb[0] else self.buffered_single
+
     def volts_at(self, t, vdda=3.3):
         full = 4095 if self.bits == 12 else 255
         v = self.raw_at(t) * vdda / full
-        pb = self.playback
-        if self.buffered_wave if pb is not None and t >= pb[0] else self.buffered_single:
+        if self.buffered_at(t):
             # With the output buffer on, the output swings 0.2 V .. VDDA - 0.2 V
             # (STM32F405 datasheet DS8626, DAC characteristics).
             v = min(max(v, 0.2), vdda - 0.2)
@@ -173,7 +178,6 @@ class DacWire:
         self.board = board
         self.dac = board.dacs[channel]
         self.out = "A4" if channel == 1 else "A5"
-        self._clamp = None  # vdda, the buffer's 0.2 V and VDDA - 0.2 V as conversions
         self.keep_clamp()
 
     def __call__(self, t):
@@ -195,8 +199,7 @@ class DacWire:
         now = b.now
         full = 4095 if dac.bits == 12 else 255
         v = (dac.raw_at(now) * 8190 + full) // (2 * full)
-        pb = dac.playback
-        if dac.buffered_wave if pb is not None and now >= pb[0] else dac.buffered_single:
+        if dac.buffered_at(now):
             c = self._clamp
             if c[0] != b.vdda:
                 return -1
@@ -208,7 +211,8 @@ class DacWire:
 
     def keep_clamp(self):
         """Work out the clamp for the present VDDA (allocates: not from
-        ``adc_raw``)."""
+        ``adc_raw``): VDDA, and the buffer's 0.2 V and VDDA - 0.2 V as
+        conversions."""
         vdda = self.board.vdda
         self._clamp = (vdda, int(0.2 * 4095 / vdda + 0.5), int((vdda - 0.2) * 4095 / vdda + 0.5))
 
@@ -700,7 +704,10 @@ class Board:
         heap: an ADC read in a Timer callback, at every tick, is the hot path
         of the simulation, and its garbage would slow the board's own code
         (each collection leaves the heap in pieces that a larger allocation,
-        the board's too, has to search past: py/gc.c gc_alloc)."""
+        the board's too, has to search past: py/gc.c gc_alloc). -1 too in
+        the test mode of ``preempt_ns``, whose callbacks run in ``hw_enter``."""
+        if self.preempt_ns:
+            return -1
         sig = self.analog.get(cpu)
         if sig is None:
             return -1 if cpu is None or pins.dac_channel(cpu) else 0

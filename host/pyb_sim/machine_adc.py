@@ -35,7 +35,7 @@ class ADC:
         if a is None:
             return 0xFFFF
         b = pyb.board
-        raw = -1 if b.preempt_ns or not b.adc_on else b.adc_raw_fixed(a._cpu)
+        raw = b.adc_raw_fixed(a._cpu) if b.adc_on else -1
         if raw < 0:
             raw = self._convert()
         return raw << 4 | raw >> 8

@@ -665,7 +665,7 @@ class ADC:
         """One 12-bit conversion (0..4095). Safe in an interrupt handler.
         The firmware turns the ADC on for it and off after it (adc.c
         adc_read_channel: HAL_ADC_Start .. HAL_ADC_Stop)."""
-        value = -1 if board.preempt_ns else board.adc_raw_fixed(self._cpu)
+        value = board.adc_raw_fixed(self._cpu)
         if value < 0:
             board.hw_enter()
             try:
