@@ -209,6 +209,19 @@ def _as_bytes(buf):
         # The firmware writes the buffer's bytes (stm32 usb.c
         # pyb_usb_vcp_write gets them by the buffer protocol); len()
         # of an array('H') or its memoryview counts items, not bytes.
+        # A buffer of byte items (a Stream's memoryview frames) is used as
+        # it is: copying it would give the board's heap a frame's worth of
+        # garbage at every write, which the firmware's write does not.
+        # Whether its items are bytes: a copy into the message buffer takes
+        # only byte items (ValueError for wider ones; MemoryError with the
+        # heap locked, which cannot make the ValueError).
+        n = len(buf)
+        if n <= _PIPE_BUF - _head:
+            try:
+                _msg[_head:_head + n] = buf
+                return buf
+            except (ValueError, MemoryError):
+                pass
         try:
             return bytes(buf)
         except MemoryError:  # heap locked: a memoryview of bytes

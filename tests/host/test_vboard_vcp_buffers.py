@@ -35,3 +35,32 @@ def test_write_sends_the_bytes_of_wide_item_buffers(tmp_path):
     assert got[16:22] == struct.pack("<3H", *values[2:5])
     assert got[22:] == b"yz"
     assert tail == b"<16,6,2>"
+
+
+FRAMES = """
+import gc, pyb
+v = pyb.USB_VCP()
+frame = memoryview(bytearray(b'0123456789abcdef' * 64))
+gc.collect()
+free = gc.mem_free()
+for i in range(20):
+    v.write(frame)
+v.write(b'<%d>' % (free - gc.mem_free()))
+"""
+
+
+def test_a_memoryview_of_bytes_is_written_without_a_copy(tmp_path):
+    """The firmware's write reads the buffer in place (py/stream.c): writing
+    a Stream's memoryview frames leaves the board's heap no garbage, which
+    would bring its collections on sooner than a board's."""
+    proc, port = start_vboard(tmp_path, "--link-speed", "unlimited")
+    try:
+        with run_script(port, FRAMES) as ser:
+            ser.timeout = 5
+            got = read_exactly(ser, 20 * 1024)
+            tail = ser.read_until(b">")
+    finally:
+        stop_vboard(proc)
+    assert got == b"0123456789abcdef" * 64 * 20
+    used = int(tail.strip(b"<>"))
+    assert used < 1024, used  # a copy a write: 20 KB
