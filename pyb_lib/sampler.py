@@ -22,6 +22,7 @@ import machine
 
 import pyb
 from micropython import const
+from pyb_lib._native import sampler_tick
 
 _MASK = const(0x3FFFFFFF)
 _MAX_RATE = const(10000)
@@ -158,31 +159,9 @@ class Sampler:
         self.samples = 0
 
     # --- the timer callback: no heap ---------------------------------------------
-    def _tick(self, _timer):
-        off = self._off
-        if off == self._end:
-            if not self._next_chunk():
-                return
-            off = self._off
-        pack, fmt, ring, rec, n, r0, s0, r1, s1, r2, s2, r3, s3 = self._tick_consts
-        if n == 4:
-            pack(fmt, ring, off, r0() >> s0, r1() >> s1, r2() >> s2, r3() >> s3)
-        elif n == 2:
-            pack(fmt, ring, off, r0() >> s0, r1() >> s1)
-        elif n == 1:
-            pack(fmt, ring, off, r0() >> s0)
-        elif n == 3:
-            pack(fmt, ring, off, r0() >> s0, r1() >> s1, r2() >> s2)
-        else:
-            reads = self._reads
-            shifts = self._shifts
-            fmts = self._cfmts
-            sizes = self._csizes
-            at = off
-            for i in range(n):
-                pack(fmts[i], ring, at, reads[i]() >> shifts[i])
-                at += sizes[i]
-        self._off = off + rec
+    # _tick(timer): one record into the ring, in machine code where the
+    # port compiles it (pyb_lib/_native.py)
+    _tick = sampler_tick
 
     def _next_chunk(self):
         # Once per chunk: start the next one if the main loop has sent it,

@@ -24,6 +24,7 @@ import binascii
 import struct
 
 from micropython import const
+from pyb_lib._native import stream_add
 
 try:
     from pyb import micros as _micros  # board clock, 30-bit wrap
@@ -237,40 +238,9 @@ class Stream:
         self.stop()
 
     # --- records --------------------------------------------------------------
-    def add(self, v0, v1=0, v2=0, v3=0, v4=0, v5=0, v6=0, v7=0):
-        """Append one record (up to 8 channels as arguments; no heap)."""
-        clock, pack, buf, fmt, n, stamp, rec, cap, lat = self._add_consts
-        count = self._count
-        now = clock()
-        if count == 0:
-            self._t0 = now
-        off = self._off
-        if stamp:
-            pack("<I", buf, off, now)
-            off += 4
-        if n == 4:
-            pack(fmt, buf, off, v0, v1, v2, v3)
-        elif n == 2:
-            pack(fmt, buf, off, v0, v1)
-        elif n == 1:
-            pack(fmt, buf, off, v0)
-        elif n == 3:
-            pack(fmt, buf, off, v0, v1, v2)
-        elif n == 5:
-            pack(fmt, buf, off, v0, v1, v2, v3, v4)
-        elif n == 6:
-            pack(fmt, buf, off, v0, v1, v2, v3, v4, v5)
-        elif n == 7:
-            pack(fmt, buf, off, v0, v1, v2, v3, v4, v5, v6)
-        elif n == 8:
-            pack(fmt, buf, off, v0, v1, v2, v3, v4, v5, v6, v7)
-        else:
-            raise ValueError("Stream %r: %d channels: use add_row()" % (self.name, n))
-        self._off = self._off + rec
-        count += 1
-        self._count = count
-        if count >= cap or (now - self._t0) & _MASK >= lat:
-            self.flush()
+    # add(v0, v1=0, ... v7=0): append one record (up to 8 channels as
+    # arguments; no heap), in machine code where the port compiles it
+    add = stream_add
 
     def add_row(self, values):
         """Append one record from a sequence of channel values (any count)."""

@@ -8,7 +8,8 @@ on the board) are skipped. Each file is written as ``<name>.tmp`` and then
 renamed, so a failure never leaves a half-written module; the ``.tmp`` is
 removed. With ``mpy=True`` every module is compiled with mpy-cross and sent
 as ``.mpy``, and a ``.py`` of the same module on the board is removed so the
-``.mpy`` is what imports (and the other way round). See docs/deploy.md.
+``.mpy`` is what imports (and the other way round); a module with native
+code goes as source all the same (``has_native_code``). See docs/deploy.md.
 """
 
 import errno
@@ -64,14 +65,34 @@ def mpy_cross():
     return path
 
 
+NATIVE_MARK = b"@micropython.native"
+
+
+def has_native_code(path):
+    """Whether the module at ``path`` has functions for the native emitter.
+    Such a module goes as source even with ``mpy=True``, and the board
+    compiles it for its own CPU: an .mpy's machine code is for one
+    architecture (``mpy-cross -march``), and the virtual board's interpreter
+    is not a PyBoard's armv7emsp."""
+    with open(path, "rb") as f:
+        return any(line.strip() == NATIVE_MARK for line in f)
+
+
 def compile_all(files, out_dir, package="pyb_lib"):
-    """Compile each module to ``out_dir``; return [(rel name .mpy, path)]."""
+    """Compile each module to ``out_dir``; return [(rel name .mpy, path)].
+    A module with native code (``has_native_code``) is copied there as it
+    is: (rel name .py, path)."""
     tool = mpy_cross()
     out = []
     for rel, path in files:
-        mrel = rel[:-3] + ".mpy"
+        native = has_native_code(path)
+        mrel = rel if native else rel[:-3] + ".mpy"
         dst = os.path.join(out_dir, mrel)
         os.makedirs(os.path.dirname(dst), exist_ok=True)
+        if native:
+            shutil.copyfile(path, dst)
+            out.append((mrel, dst))
+            continue
         r = subprocess.run([tool, "-s", package + "/" + rel, "-o", dst, path],
                            capture_output=True, text=True)
         if r.returncode:
@@ -157,7 +178,7 @@ def deploy(port="auto", mpy=False, dest=DEST, source=None, progress=None,
             files = compile_all(files, tmp, package=os.path.basename(dest))
         t, device = open_board(port, timeout)
         try:
-            return _deploy(t, device, files, dest, mpy,
+            return _deploy(t, device, files, dest,
                            progress if progress is not None else Progress())
         except (TransportError, serial.SerialException) as e:
             raise DeployError("%s: the link to the board failed: %s" % (device, e)) from None
@@ -169,7 +190,7 @@ def deploy(port="auto", mpy=False, dest=DEST, source=None, progress=None,
                 pass
 
 
-def _deploy(t, device, files, dest, mpy, progress):
+def _deploy(t, device, files, dest, progress):
     mount = "/flash" if dest.startswith("/flash/") else "/"
     listings = {}
 
@@ -188,7 +209,7 @@ def _deploy(t, device, files, dest, mpy, progress):
         remote = dest + "/" + rel
         folder, name = remote.rsplit("/", 1)
         have = listing(folder) or {}
-        other = name[:-4] + ".py" if mpy else name[:-3] + ".mpy"
+        other = name[:-4] + ".py" if name.endswith(".mpy") else name[:-3] + ".mpy"
         other = folder + "/" + other if other in have else None
         old = have.get(name)
         if old is not None and not old[0] and old[1] == len(data) and \

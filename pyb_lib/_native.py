@@ -1,0 +1,77 @@
+# The per-sample paths, compiled to machine code by the board's own native
+# emitter (@micropython.native: Python's semantics, no bytecode dispatch):
+# Stream.add and the Sampler's timer callback. This module is deployed as
+# source, also with ``pyb-bridge deploy --mpy``: the board compiles it for
+# its own CPU (docs/performance.md, "Native code"). Keep it short: its
+# text takes heap while it compiles.
+
+import micropython
+from micropython import const
+
+_MASK = const(0x3FFFFFFF)
+
+
+@micropython.native
+def stream_add(self, v0, v1=0, v2=0, v3=0, v4=0, v5=0, v6=0, v7=0):
+    """Append one record (up to 8 channels as arguments; no heap)."""
+    clock, pack, buf, fmt, n, stamp, rec, cap, lat = self._add_consts
+    count = self._count
+    now = clock()
+    if count == 0:
+        self._t0 = now
+    off = self._off
+    if stamp:
+        pack("<I", buf, off, now)
+        off += 4
+    if n == 4:
+        pack(fmt, buf, off, v0, v1, v2, v3)
+    elif n == 2:
+        pack(fmt, buf, off, v0, v1)
+    elif n == 1:
+        pack(fmt, buf, off, v0)
+    elif n == 3:
+        pack(fmt, buf, off, v0, v1, v2)
+    elif n == 5:
+        pack(fmt, buf, off, v0, v1, v2, v3, v4)
+    elif n == 6:
+        pack(fmt, buf, off, v0, v1, v2, v3, v4, v5)
+    elif n == 7:
+        pack(fmt, buf, off, v0, v1, v2, v3, v4, v5, v6)
+    elif n == 8:
+        pack(fmt, buf, off, v0, v1, v2, v3, v4, v5, v6, v7)
+    else:
+        raise ValueError("Stream %r: %d channels: use add_row()" % (self.name, n))
+    self._off = self._off + rec
+    count += 1
+    self._count = count
+    if count >= cap or (now - self._t0) & _MASK >= lat:
+        self.flush()
+
+
+@micropython.native
+def sampler_tick(self, _timer):
+    """The Sampler's timer callback: one record into the ring (no heap)."""
+    off = self._off
+    if off == self._end:
+        if not self._next_chunk():
+            return
+        off = self._off
+    pack, fmt, ring, rec, n, r0, s0, r1, s1, r2, s2, r3, s3 = self._tick_consts
+    if n == 4:
+        pack(fmt, ring, off, r0() >> s0, r1() >> s1, r2() >> s2, r3() >> s3)
+    elif n == 2:
+        pack(fmt, ring, off, r0() >> s0, r1() >> s1)
+    elif n == 1:
+        pack(fmt, ring, off, r0() >> s0)
+    elif n == 3:
+        pack(fmt, ring, off, r0() >> s0, r1() >> s1, r2() >> s2)
+    else:
+        reads = self._reads
+        shifts = self._shifts
+        fmts = self._cfmts
+        sizes = self._csizes
+        at = off
+        for i in range(n):
+            pack(fmts[i], ring, at, reads[i]() >> shifts[i])
+            at += sizes[i]
+    self._off = off + rec
