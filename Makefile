@@ -121,6 +121,7 @@ bench: $(STAMP)
 	$(PY) bench/sampler.py --cpu pyboard
 	$(PY) bench/sampler.py --cpu host
 	$(PY) bench/cpuspin.py
+	$(PY) bench/native.py
 	$(PY) bench/perfbench.py --cpu pyboard
 
 # MicroPython's perf_bench against the virtual board at a PYBv1.1's speed
