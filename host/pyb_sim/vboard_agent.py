@@ -515,6 +515,7 @@ def _no_ns():
 
 
 AHEAD_NS = 1_000_000  # how far the board's clock may run ahead of the wall clock (CPU model)
+CARRY_NS = 1_000_000  # the most a swing back of the wall clock less the simulation's count carries
 
 
 def _us_ns():
@@ -562,7 +563,7 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0, waited=None):
     # timed to the us), the wall clock's board time then, the stops then,
     # the waits then
     last = [0, 0, counters[2] + counters[3] if counters is not None else 0,
-            waited[0] if waited is not None else 0]
+            waited[0] if waited is not None else 0, 0]
 
     # (defaults, not a sixth closed-over name: see read_time)
     def wall_raw(ns=ns, waited=waited):
@@ -577,7 +578,9 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0, waited=None):
                 # and the next read counts that time as the board's code
                 w = ns() - t0 - ex()
                 stops = counters[2] + counters[3]
-            ran = w - last[1] - (stops - last[2])  # the board's code ran, or waited
+            # the board's code ran, or waited; less what the count of the
+            # simulation's time went back since (``last[4]``)
+            ran = w - last[1] - (stops - last[2]) + last[4]
             last[1] = w
             last[2] = stops
             if waited is not None:
@@ -591,6 +594,14 @@ def _realtime(board, excluded=None, counters=None, slowdown=0.0, waited=None):
                     ran -= waits
             if ran > 0:
                 b += (ran * k) >> 10
+                last[4] = 0
+            else:
+                # The wall clock less the simulation's count went back: it
+                # swings by microseconds either way from one read to the
+                # next (both are timed to the us). Carried, not dropped, so
+                # that the swings cancel out and do not add up as the
+                # board's code, ``slowdown`` times over.
+                last[4] = ran if ran > -CARRY_NS else -CARRY_NS
             if b > w + AHEAD_NS:
                 b = w + AHEAD_NS
         if b < w:
