@@ -1,6 +1,6 @@
 """What ``@micropython.native`` gains on the per-sample paths
-(pyb_lib/_native.py: ``Stream.add`` with 4 channels, the Sampler's
-4-channel timer callback): the same functions as machine code and as
+(pyb_lib/_native.py: ``Stream.add`` and ``Stream.add_row`` with 4
+channels, the Sampler's 4-channel timer callback): the same functions as machine code and as
 bytecode (the module's source without its decorators), side by side in one
 interpreter.
 
@@ -38,7 +38,7 @@ PROGRAM = """
 import gc, time
 from pyb_lib.stream import Stream
 from pyb_lib.sampler import Sampler
-from pyb_lib._native import sampler_tick, stream_add
+from pyb_lib._native import sampler_tick, stream_add, stream_add_row
 %(setup)s
 g = {}
 exec(%(bytecode)r, g)
@@ -51,9 +51,11 @@ class Null:
 
 class Native(Stream):
     add = stream_add
+    add_row = stream_add_row
 
 class Bytecode(Stream):
     add = g['stream_add']
+    add_row = g['stream_add_row']
 
 def add(cls):
     s = cls(CH, Null(), name='bench', period_us=100, clock=CLOCK)
@@ -63,6 +65,21 @@ def add(cls):
     for k in range(N):
         v = k & 0xFFF
         s.add(v, v + 1, v + 2, v + 3)
+    return time.ticks_diff(NOW(), t0) * SCALE / N
+
+def add_row(cls):
+    s = cls(CH, Null(), name='bench', period_us=100, clock=CLOCK)
+    s.start()
+    row = [0, 0, 0, 0]
+    gc.collect()
+    t0 = NOW()
+    for k in range(N):
+        v = k & 0xFFF
+        row[0] = v
+        row[1] = v + 1
+        row[2] = v + 2
+        row[3] = v + 3
+        s.add_row(row)
     return time.ticks_diff(NOW(), t0) * SCALE / N
 
 smp = Sampler(Stream(CH, name='bench', period_us=100), SOURCES, 10000)
@@ -82,7 +99,8 @@ def tick(fn):
     return (2 * time.ticks_diff(t1, t0) - time.ticks_diff(NOW(), t0)) * SCALE / N
 
 for r in range(%(runs)d):
-    print('RUN', add(Native), add(Bytecode), tick(sampler_tick), tick(g['sampler_tick']))
+    print('RUN', add(Native), add(Bytecode), tick(sampler_tick), tick(g['sampler_tick']),
+          add_row(Native), add_row(Bytecode))
 """
 
 HOST_SETUP = """
@@ -151,13 +169,14 @@ def main():
     ap.add_argument("--dry-run", action="store_true", help="print only")
     args = ap.parse_args()
     host = host_runs(args.runs, args.calls * 3)
-    best = [min(r[i] for r in host) for i in range(4)]
+    best = [min(r[i] for r in host) for i in range(6)]
     brd = board_runs(args.runs, args.calls)
     for r in brd:
-        print("board run: add %.1f / %.1f us, tick %.1f / %.1f us (native / bytecode)" % tuple(r),
-              file=sys.stderr)
-    med = [statistics.median(r[i] for r in brd) for i in range(4)]
-    names = ("`Stream.add` (4 channels)", "the Sampler's timer callback (4 channels)")
+        print("board run: add %.1f / %.1f us, tick %.1f / %.1f us, add_row %.1f / %.1f us "
+              "(native / bytecode)" % tuple(r), file=sys.stderr)
+    med = [statistics.median(r[i] for r in brd) for i in range(6)]
+    names = ("`Stream.add` (4 channels)", "the Sampler's timer callback (4 channels)",
+             "`Stream.add_row` (4 channels, a list)")
     lines = [
         "The per-sample paths of pyb_lib/_native.py as machine code (`@micropython.native`) "
         "and as bytecode (the same source without its decorators), in one interpreter "
@@ -191,6 +210,10 @@ def main():
         "board_bytecode_add_us": {"value": round(med[1], 1), "unit": "us"},
         "board_native_tick_4ch_us": {"value": round(med[2], 1), "unit": "us"},
         "board_bytecode_tick_4ch_us": {"value": round(med[3], 1), "unit": "us"},
+        "native_add_row_host_ns": {"value": round(best[4]), "unit": "ns"},
+        "bytecode_add_row_host_ns": {"value": round(best[5]), "unit": "ns"},
+        "board_native_add_row_us": {"value": round(med[4], 1), "unit": "us"},
+        "board_bytecode_add_row_us": {"value": round(med[5], 1), "unit": "us"},
     })
     return 0
 

@@ -1,9 +1,9 @@
 # The per-sample paths, compiled to machine code by the board's own native
 # emitter (@micropython.native: Python's semantics, no bytecode dispatch):
-# Stream.add and the Sampler's timer callback. This module is deployed as
-# source, also with ``pyb-bridge deploy --mpy``: the board compiles it for
-# its own CPU (docs/performance.md, "Native code"). Keep it short: its
-# text takes heap while it compiles.
+# Stream.add, Stream.add_row and the Sampler's timer callback. This module
+# is deployed as source, also with ``pyb-bridge deploy --mpy``: the board
+# compiles it for its own CPU (docs/performance.md, "Native code"). Keep
+# it short: its text takes heap while it compiles.
 
 import micropython
 from micropython import const
@@ -42,6 +42,33 @@ def stream_add(self, v0, v1=0, v2=0, v3=0, v4=0, v5=0, v6=0, v7=0):
     else:
         raise ValueError("Stream %r: %d channels: use add_row()" % (self.name, n))
     self._off = self._off + rec
+    count += 1
+    self._count = count
+    if count >= cap or (now - self._t0) & _MASK >= lat:
+        self.flush()
+
+
+@micropython.native
+def stream_add_row(self, values):
+    """Append one record from a sequence of channel values (any count)."""
+    clock, pack, buf, fmt, n, stamp, rec, cap, lat = self._add_consts
+    if len(values) != n:
+        raise ValueError("Stream %r: %d values for %d channels"
+                         % (self.name, len(values), n))
+    count = self._count
+    now = clock()
+    if count == 0:
+        self._t0 = now
+    off = self._off
+    if stamp:
+        pack("<I", buf, off, now)
+        off += 4
+    fmts = self._cfmts
+    sizes = self._csizes
+    for i in range(n):
+        pack(fmts[i], buf, off, values[i])
+        off += sizes[i]
+    self._off = off
     count += 1
     self._count = count
     if count >= cap or (now - self._t0) & _MASK >= lat:

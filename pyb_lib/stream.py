@@ -24,7 +24,7 @@ import binascii
 import struct
 
 from micropython import const
-from pyb_lib._native import stream_add
+from pyb_lib._native import stream_add, stream_add_row
 
 try:
     from pyb import micros as _micros  # board clock, 30-bit wrap
@@ -242,30 +242,9 @@ class Stream:
     # arguments; no heap), in machine code where the port compiles it
     add = stream_add
 
-    def add_row(self, values):
-        """Append one record from a sequence of channel values (any count)."""
-        clock, pack, buf, fmt, n, stamp, rec, cap, lat = self._add_consts
-        if len(values) != n:
-            raise ValueError("Stream %r: %d values for %d channels"
-                             % (self.name, len(values), n))
-        count = self._count
-        now = clock()
-        if count == 0:
-            self._t0 = now
-        off = self._off
-        if stamp:
-            pack("<I", buf, off, now)
-            off += 4
-        fmts = self._cfmts
-        sizes = self._csizes
-        for i in range(n):
-            pack(fmts[i], buf, off, values[i])
-            off += sizes[i]
-        self._off = off
-        count += 1
-        self._count = count
-        if count >= cap or (now - self._t0) & _MASK >= lat:
-            self.flush()
+    # add_row(values): append one record from a sequence of channel
+    # values (any count), in machine code where the port compiles it
+    add_row = stream_add_row
 
     def poll(self):
         """Call from the main loop: flushes a frame older than the latency
