@@ -28,6 +28,8 @@ import board
 from e2e import make_flash
 from report import merge_results, write_block
 
+from pyb_bridge.deploy import without_native
+
 ROOT = board.ROOT
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 NATIVE = os.path.join(ROOT, "pyb_lib", "_native.py")
@@ -123,8 +125,7 @@ SOURCES = ('X1', 'X2', 'X3', 'X4')
 
 def bytecode_source():
     with open(NATIVE) as f:
-        return "\n".join(line for line in f.read().split("\n")
-                         if line.strip() != "@micropython.native")
+        return without_native(f.read())
 
 
 def runs_of(out, who):

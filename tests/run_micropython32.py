@@ -37,6 +37,8 @@ sys.path.insert(0, HERE)
 
 from run_micropython import ROOT, compile_tree, parse_size, tally, tool  # noqa: E402
 
+from pyb_bridge.deploy import without_native  # noqa: E402
+
 WASM = os.path.join(HERE, "wasm")
 RUN = os.path.join(WASM, "run.mjs")
 PACKAGE = os.path.join(WASM, "node_modules", "@micropython", "micropython-webassembly-pyscript")
@@ -53,14 +55,11 @@ def node_command():
     return node
 
 
-NATIVE = "@micropython.native"
-
-
 def bytecode_copy(src, dst):
     """Copy the package ``src`` to ``dst`` with its ``@micropython.native``
-    lines removed (each a decorator line of its own): the functions compile
-    to bytecode instead. Returns how many lines went."""
-    removed = 0
+    lines removed (``pyb_bridge.deploy.without_native``): the functions
+    compile to bytecode instead. Returns how many modules changed."""
+    changed = 0
     for dirpath, dirs, files in os.walk(src):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         for f in files:
@@ -68,14 +67,14 @@ def bytecode_copy(src, dst):
                 continue
             rel = os.path.relpath(os.path.join(dirpath, f), src)
             with open(os.path.join(dirpath, f)) as fh:
-                lines = fh.read().split("\n")
-            kept = [line for line in lines if line.strip() != NATIVE]
-            removed += len(lines) - len(kept)
+                text = fh.read()
+            kept = without_native(text)
+            changed += kept != text
             out = os.path.join(dst, rel)
             os.makedirs(os.path.dirname(out), exist_ok=True)
             with open(out, "w") as fh:
-                fh.write("\n".join(kept))
-    return removed
+                fh.write(kept)
+    return changed
 
 
 def run(node, heap, script, args, dirs, timeout=600):

@@ -65,7 +65,7 @@ def mpy_cross():
     return path
 
 
-NATIVE_MARK = b"@micropython.native"
+NATIVE_MARK = "@micropython.native"  # a decorator line of its own
 
 
 def has_native_code(path):
@@ -74,8 +74,15 @@ def has_native_code(path):
     compiles it for its own CPU: an .mpy's machine code is for one
     architecture (``mpy-cross -march``), and the virtual board's interpreter
     is not a PyBoard's armv7emsp."""
-    with open(path, "rb") as f:
+    with open(path, encoding="utf-8") as f:
         return any(line.strip() == NATIVE_MARK for line in f)
+
+
+def without_native(source):
+    """``source`` (a module's text) with its ``@micropython.native`` lines
+    removed: the same functions, compiled to bytecode (for a port without
+    a native emitter, or to measure what the emitter gains)."""
+    return "\n".join(line for line in source.split("\n") if line.strip() != NATIVE_MARK)
 
 
 def compile_all(files, out_dir, package="pyb_lib"):
