@@ -1,6 +1,7 @@
 """Start and stop a virtual PyBoard for a benchmark (``pyb_sim.harness``)."""
 
 import os
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,3 +22,19 @@ def start_board(flash, *args, who="bench"):
 
 def stop_board(proc):
     stop_vboard(proc)
+
+
+def run_module(flash, name, source, *args, who="bench", timeout=600):
+    """Write ``source`` to ``flash`` as module ``name``, start a virtual
+    board on it with the options ``args`` and import the module there with
+    ``mpremote exec``; the finished mpremote process (its output is the
+    program's)."""
+    with open(os.path.join(flash, name + ".py"), "w") as f:
+        f.write(source)
+    proc, port = start_board(flash, *args, who=who)
+    try:
+        return subprocess.run([os.path.join(os.path.dirname(sys.executable), "mpremote"),
+                               "connect", port, "exec", "import " + name],
+                              capture_output=True, text=True, timeout=timeout)
+    finally:
+        stop_board(proc)

@@ -18,7 +18,6 @@ Prints each run and the medians; writes no file (docs/virtual-board.md,
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 
 import board
@@ -94,15 +93,8 @@ with open('/flash/callcost.txt', 'w') as f:
 
 def run_once(flash, cpu, calls):
     """One board, one program: board us a call for NAMES."""
-    with open(os.path.join(flash, "callcost.py"), "w") as f:
-        f.write(PROGRAM % {"calls": calls})
-    proc, port = board.start_board(flash, "--cpu", cpu, who="bench/callcost.py")
-    try:
-        r = subprocess.run([os.path.join(os.path.dirname(sys.executable), "mpremote"),
-                            "connect", port, "exec", "import callcost"],
-                           capture_output=True, text=True, timeout=600)
-    finally:
-        board.stop_board(proc)
+    r = board.run_module(flash, "callcost", PROGRAM % {"calls": calls}, "--cpu", cpu,
+                         who="bench/callcost.py")
     path = os.path.join(flash, "callcost.txt")
     if r.returncode != 0 or not os.path.exists(path):
         sys.exit("bench/callcost.py: the board's program failed:\n%s%s"

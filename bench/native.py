@@ -148,16 +148,10 @@ def host_runs(runs, calls):
 def board_runs(runs, calls):
     flash = make_flash()
     try:
-        with open(os.path.join(flash, "nativebench.py"), "w") as f:
-            f.write(PROGRAM % {"setup": BOARD_SETUP, "bytecode": bytecode_source(),
-                               "calls": calls, "runs": runs})
-        proc, port = board.start_board(flash, "--cpu", "pyboard", who="bench/native.py")
-        try:
-            r = subprocess.run([os.path.join(os.path.dirname(sys.executable), "mpremote"),
-                                "connect", port, "exec", "import nativebench"],
-                               capture_output=True, text=True, timeout=1800)
-        finally:
-            board.stop_board(proc)
+        r = board.run_module(flash, "nativebench",
+                             PROGRAM % {"setup": BOARD_SETUP, "bytecode": bytecode_source(),
+                                        "calls": calls, "runs": runs},
+                             "--cpu", "pyboard", who="bench/native.py", timeout=1800)
     finally:
         shutil.rmtree(flash, ignore_errors=True)
     return runs_of(r.stdout + r.stderr, "the virtual board")
