@@ -1,6 +1,9 @@
 # The per-sample paths, compiled to machine code by the board's own native
 # emitter (@micropython.native: Python's semantics, no bytecode dispatch):
-# Stream.add, Stream.add_row and the Sampler's timer callback. This module
+# Stream.add, Stream.add_row and the Sampler's timer callback. A fixed-rate
+# stream's records are period_us apart by declaration: add() reads the
+# clock only for a frame's first record, and ``cap`` is then also the
+# latency limit in records (Stream.__init__). This module
 # is deployed as source, also with ``pyb-bridge deploy --mpy``: the board
 # compiles it for its own CPU (docs/performance.md, "Native code"). Keep
 # it short: its text takes heap while it compiles.
@@ -16,13 +19,15 @@ def stream_add(self, v0, v1=0, v2=0, v3=0, v4=0, v5=0, v6=0, v7=0):
     """Append one record (up to 8 channels as arguments; no heap)."""
     clock, pack, buf, fmt, n, stamp, rec, cap, lat = self._add_consts
     count = self._count
-    now = clock()
-    if count == 0:
-        self._t0 = now
     off = self._off
     if stamp:
+        now = clock()
+        if count == 0:
+            self._t0 = now
         pack("<I", buf, off, now)
         off += 4
+    elif count == 0:
+        self._t0 = clock()
     if n == 4:
         pack(fmt, buf, off, v0, v1, v2, v3)
     elif n == 2:
@@ -44,7 +49,7 @@ def stream_add(self, v0, v1=0, v2=0, v3=0, v4=0, v5=0, v6=0, v7=0):
     self._off = self._off + rec
     count += 1
     self._count = count
-    if count >= cap or (now - self._t0) & _MASK >= lat:
+    if count >= cap or (stamp and (now - self._t0) & _MASK >= lat):
         self.flush()
 
 
@@ -56,13 +61,15 @@ def stream_add_row(self, values):
         raise ValueError("Stream %r: %d values for %d channels"
                          % (self.name, len(values), n))
     count = self._count
-    now = clock()
-    if count == 0:
-        self._t0 = now
     off = self._off
     if stamp:
+        now = clock()
+        if count == 0:
+            self._t0 = now
         pack("<I", buf, off, now)
         off += 4
+    elif count == 0:
+        self._t0 = clock()
     fmts = self._cfmts
     sizes = self._csizes
     for i in range(n):
@@ -71,7 +78,7 @@ def stream_add_row(self, values):
     self._off = off
     count += 1
     self._count = count
-    if count >= cap or (now - self._t0) & _MASK >= lat:
+    if count >= cap or (stamp and (now - self._t0) & _MASK >= lat):
         self.flush()
 
 

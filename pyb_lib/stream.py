@@ -73,6 +73,10 @@ class Stream:
     # ``period_us``: the sample period when records are taken at a fixed
     # rate (the host derives each record's time from the frame time); 0 to
     # stamp every record with the board clock (a 4-byte time column).
+    # ``max_latency_ms``: a frame leaves when its oldest record is this old:
+    # by the declared period at a fixed rate (``add()`` reads the clock only
+    # for a frame's first record), by the clock with time stamps; ``poll()``
+    # sends a partial frame that waited longer by the clock.
     # ``ctrl_c``: on USB_VCP, while the stream runs, the firmware's Ctrl-C is
     # off (a KeyboardInterrupt never lands inside a frame) and the stream
     # takes a Ctrl-C (0x03) from the host itself: the next ``poll()``, or
@@ -141,11 +145,17 @@ class Stream:
             raise ValueError("Stream %r: frame_bytes %d holds no %d-byte record"
                              % (name, frame_bytes, rec))
         self.capacity = cap
+        self._latency = max_latency_ms * 1000
+        # A fixed-rate stream's records are period_us apart by declaration,
+        # so its oldest record reaches the latency limit at a known count:
+        # add() then reads the clock once a frame, not once a record.
+        per_frame = cap if period_us == 0 else min(cap, -(-self._latency // period_us) + 1)
+        self._per_frame = per_frame
         self._buf = bytearray(OVERHEAD + cap * rec)
         mv = memoryview(self._buf)
         self._mv = mv
-        self._full_crc = mv[:HEADER_SIZE + cap * rec]
-        self._full_out = mv
+        self._full_crc = mv[:HEADER_SIZE + per_frame * rec]
+        self._full_out = mv[:OVERHEAD + per_frame * rec]
         self._part_n = -1
         self._part_crc = self._full_crc
         self._part_out = mv
@@ -162,13 +172,12 @@ class Stream:
         self._fill(self._hdr, T_DATA)
         self._desc = self._fixed_frame(desc, T_DESCRIPTOR)
         self._status = self._fixed_frame(bytes(20), T_STATUS)
-        self._latency = max_latency_ms * 1000
         # what add() and add_row() read at every record, in one tuple: one
         # attribute lookup instead of nine (a third less time for add() on
         # the unix port)
         vfmt = "<" + fmt[2:] if period_us == 0 else fmt  # the values, without the time stamp
         self._add_consts = (self._clock, struct.pack_into, self._buf, vfmt, n,
-                            period_us == 0, rec, cap, self._latency)
+                            period_us == 0, rec, per_frame, self._latency)
         self._desc_every = descriptor_every
         self._desc_us = descriptor_ms * 1000
         self._off = HEADER_SIZE
@@ -320,7 +329,7 @@ class Stream:
         length = count * self.record_size
         buf = self._buf
         self._header(buf, length, self._t0)
-        if count == self.capacity:
+        if count == self._per_frame:
             self._send(buf, self._full_crc, self._full_out, length)
         else:
             if count != self._part_n:

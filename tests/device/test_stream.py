@@ -148,6 +148,33 @@ def test_a_partial_frame_leaves_after_the_latency_limit():
     assert len(frames) == 2 and frames[1][4] == b"\x01\x00"
 
 
+def test_a_fixed_rate_stream_reads_the_clock_once_a_frame():
+    # Its records are period_us apart by declaration: the latency limit is
+    # a count of records (the oldest is 50 ms old at the 6th of 10 ms), and
+    # only a frame's first record needs the clock (its time).
+    port = BufferPort(2048)
+    clock = Clock()
+    s = Stream((("v", "H", ""),), port, period_us=10000, max_latency_ms=50, clock=clock.read)
+    s.start()
+    reads = clock.t
+    for k in range(12):
+        s.add(k)
+    frames = parse(port.data())
+    assert (clock.t - reads) // 100 == 2
+    assert [len(f[4]) // 2 for f in frames[1:]] == [6, 6]
+    assert frames[2][4] == struct.pack("<6H", 6, 7, 8, 9, 10, 11)
+    assert frames[2][3] - frames[1][3] == 100  # each frame: the clock at its first record
+    # a time-stamped stream reads it for every record, and its limit is the clock's
+    port = BufferPort(2048)
+    s = Stream((("v", "H", ""),), port, max_latency_ms=1, clock=clock.read)
+    s.start()
+    reads = clock.t
+    for k in range(12):
+        s.add(k)
+    assert (clock.t - reads) // 100 == 12
+    assert [len(f[4]) // 6 for f in parse(port.data())[1:]] == [11]
+
+
 def test_stop_flushes_and_reports_status():
     port = BufferPort(2048)
     s = Stream((("v", "B", ""),), port, period_us=1)
@@ -251,11 +278,11 @@ def test_frames_allocate_only_the_long_crcs():
     port = BufferPort(6000)
     clock = Clock()
     s = Stream((("a", "H", ""), ("b", "H", ""), ("c", "h", ""), ("d", "H", "")), port,
-               period_us=1000, frame_bytes=256, max_latency_ms=5, clock=clock.read,
+               period_us=1000, frame_bytes=256, max_latency_ms=50, clock=clock.read,
                descriptor_every=4)
     s.start()
     s.add(0, 0, 0, 0)
-    clock.t += 6000
+    clock.t += 60000
     s.poll()  # the first early flush makes its views
     start = port.n
 
@@ -263,7 +290,7 @@ def test_frames_allocate_only_the_long_crcs():
         for k in range(s.capacity * 10):  # full frames, descriptors, status frames
             s.add(k, k + 1, -k, 7)
         s.add(1, 2, 3, 4)
-        clock.t += 6000
+        clock.t += 60000
         s.poll()  # an early flush of the same size: views reused
 
     if BOARD_INTS:

@@ -25,18 +25,10 @@ from pyb_sim.capture import Capture, stream_class
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def stream(channels, port, *, name="s", stream_id=1, period_us=1000, **kw):
-    """A board Stream on ``port`` with a clock that steps ``period_us``
-    (1 ms for records with their own time) per reading."""
-    step = period_us or 1000
-    now = [0]
-
-    def clock():
-        now[0] += step
-        return now[0]
-
+def stream(channels, port, now, *, name="s", stream_id=1, period_us=1000, **kw):
+    """A board Stream on ``port`` whose clock reads ``now[0]``."""
     return stream_class()(channels, port, name=name, stream_id=stream_id, period_us=period_us,
-                          clock=clock, **kw)
+                          clock=lambda: now[0], **kw)
 
 
 def frames_of(data):
@@ -51,11 +43,15 @@ def frames_of(data):
 
 
 def record(channels, rows, **kw):
-    """The frames a board sends for ``rows`` on a new Stream."""
+    """The frames a board sends for ``rows`` on a new Stream, one row every
+    ``period_us`` of its clock (1 ms for records with their own time)."""
     port = Capture()
-    s = stream(channels, port, **kw)
+    now = [0]
+    s = stream(channels, port, now, **kw)
+    step = s.period_us or 1000
     with s:
         for r in rows:
+            now[0] += step
             s.add(*r)
     return frames_of(bytes(port.data))
 

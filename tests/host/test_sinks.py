@@ -25,8 +25,7 @@ def board_data(n=3000):
     port = Capture()
     t = [0]
 
-    def clock():
-        t[0] += 10
+    def clock():  # the board's clock: a reading of "adc" every 100 us
         return t[0]
 
     a = Stream((("x", "H", "raw"), ("y", "h", "mV")), port, name="adc", period_us=100,
@@ -36,6 +35,7 @@ def board_data(n=3000):
     a.start()
     b.start()
     for k in range(n):
+        t[0] = 10 + 100 * k
         a.add(k, -k)
         if k % 3 == 0:
             b.add(k / 8, k)
