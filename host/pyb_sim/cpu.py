@@ -239,7 +239,7 @@ class Pacer:
             self.pid = pid
             self.address = address
             self.t = time.monotonic_ns()
-            self.cpu, self.delay, self.sim, self.charged = self._read()
+            self.cpu, self.delay, self.sim, self.charged, self.spun = self._read()
             self.credit = 0.0  # host ns of board code it may still run
             self.stopped = 0  # ns it was stopped since the last look
             self.stopped_total = 0  # ns it was stopped, told to the interpreter
@@ -270,15 +270,17 @@ class Pacer:
 
     def _read(self):
         """CPU ns used, ns waited for a CPU, host ns counted in the simulation,
-        board ns charged for the firmware's work."""
+        board ns charged for the firmware's work, host ns the board's program
+        spent spinning in a wait (``pyb_sim.cpu_board._spent``)."""
         f = os.pread(self.sched, 128, 0).split()
-        sim = charged = 0
+        sim = charged = spun = 0
         if self.mem is not None:
             try:
-                sim, charged = struct.unpack("<qq", os.pread(self.mem, 16, self.address))
+                sim, charged, _, _, spun = struct.unpack("<qqqqq",
+                                                         os.pread(self.mem, 40, self.address))
             except (OSError, struct.error):
-                sim, charged = 0, 0
-        return int(f[0]), int(f[1]), sim, charged
+                sim, charged, spun = 0, 0, 0
+        return int(f[0]), int(f[1]), sim, charged, spun
 
     def _loop(self):
         # Look on time even on a busy host: a real-time thread (allowed to
@@ -348,7 +350,7 @@ class Pacer:
     def _step(self):
         k = self.slowdown
         now = time.monotonic_ns()
-        cpu, delay, sim, charged = self._read()
+        cpu, delay, sim, charged, spun = self._read()
         dt = now - self.t
         d_cpu = cpu - self.cpu
         d_delay = delay - self.delay
@@ -363,9 +365,18 @@ class Pacer:
         d_sim += self.sim_carry
         self.sim_carry = min(max(d_sim - d_cpu, 0), SIM_CARRY_NS)
         d_sim = min(d_sim, d_cpu)
+        # A wait that spins (the next tick of a fast timer) uses the CPU but
+        # is board time passing, not the board's code: charged as code, it
+        # cost a stop of ``slowdown`` times its length, after which the
+        # callbacks that fell due meanwhile came all at once.
+        d_spin = max(spun - self.spun, 0)
+        if d_cpu + d_delay > 0:
+            d_spin = d_spin * d_cpu / (d_cpu + d_delay)
+        d_spin = min(d_spin, d_cpu - d_sim)
         # + what the calls into the simulation cost the board's firmware
-        d_board = d_cpu - d_sim + max(charged - self.charged, 0) / k
+        d_board = d_cpu - d_sim - d_spin + max(charged - self.charged, 0) / k
         self.t, self.cpu, self.delay, self.sim, self.charged = now, cpu, delay, sim, charged
+        self.spun = spun
         self.stats["board_ns"] += d_board
         self.stats["sim_ns"] += d_sim
         # The board's share accrues while it ran, waited for a CPU (a busy
@@ -375,7 +386,7 @@ class Pacer:
         # The board's clock leaves out the simulation's work (the
         # interpreter's counter, stops excluded: pyb_sim.cpu_board), so the
         # board's share does not accrue while the simulation works.
-        active = min(d_cpu + d_delay + self.stopped, dt)
+        active = max(min(d_cpu + d_delay + self.stopped, dt) - d_spin, 0)
         left_out = raw_sim + self.clock_carry
         self.clock_carry = min(max(left_out - active, 0), SIM_CARRY_NS)
         active = max(active - left_out, 0)

@@ -29,13 +29,16 @@ _diff = time.ticks_diff
 # read by the supervisor: host ns spent in the simulation, board ns charged
 # for the firmware's work behind a call (BOARD_NS). "l" is a C long, 64 bits
 # on the 64-bit unix port; the items of a "q" array allocate when read.
-_spent = array.array("l", [0, 0, 0, 0])
+_spent = array.array("l", [0, 0, 0, 0, 0])
 # [2]: ns the supervisor kept this process stopped (SIGSTOP), written by it:
 # a stop inside a simulation call is board time, not the simulation's work.
 # [3]: ns of the simulation's work the supervisor paid back, written by it:
 # it shortened its stops by that much, so the board's clock takes that time
 # back in (the board ran its code at its speed all the same, and its clock
 # keeps up with the wall clock).
+# [4]: host ns the board's program spent spinning in a wait (a wait of up to
+# SPIN_US): it uses the CPU, but it is board time passing, not the board's
+# code, and the supervisor does not charge it as code.
 # depth of simulation calls; when (us) the outermost began; _spent[2] then
 _state = array.array("l", [0, 0, 0])
 # The board's program waiting inside the simulation (its sleeps, a write that
@@ -268,8 +271,12 @@ def _spin_or_sleep(sleep_us):
             sleep_us(us)
             return
         t = _us()
+        s2 = _spent[2]
         while _diff(_us(), t) < us:
             pass
+        d = _diff(_us(), t) * 1000 - (_spent[2] - s2)
+        if d > 0:
+            _spent[4] += d
 
     return wait
 
