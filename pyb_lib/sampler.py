@@ -22,7 +22,7 @@ import machine
 
 import pyb
 from micropython import const
-from pyb_lib._native import sampler_tick
+from pyb_lib._native import VIPER, sampler_tick, sampler_tick16
 
 _MASK = const(0x3FFFFFFF)
 _MAX_RATE = const(10000)
@@ -139,6 +139,11 @@ class Sampler:
         # lookup instead of thirteen
         self._tick_consts = (struct.pack_into, stream._fmt, self._ring, rec, self._nch,
                              r[0], sh[0], r[1], sh[1], r[2], sh[2], r[3], sh[3])
+        if VIPER and self._nch <= 4 and all(f in ("<H", "<h") for f in self._cfmts):
+            # 16-bit channels: stored as words by viper code, without struct
+            self._tick16_consts = (self._ring, self._nch) + tuple(
+                x for i in range(4) for x in (r[i], sh[i]))
+            self._tick = self._tick16  # type: ignore[method-assign]
         self._cb = self._tick
         self._slow = slow_stream
         self._slow_read = slow_read
@@ -162,6 +167,9 @@ class Sampler:
     # _tick(timer): one record into the ring, in machine code where the
     # port compiles it (pyb_lib/_native.py)
     _tick = sampler_tick
+    # _tick16(timer): the same for 1..4 16-bit channels, in viper code where
+    # the port has its emitter (chosen at construction)
+    _tick16 = sampler_tick16
 
     def _next_chunk(self):
         # Once per chunk: start the next one if the main loop has sent it,

@@ -65,7 +65,7 @@ def mpy_cross():
     return path
 
 
-NATIVE_MARK = "@micropython.native"  # a decorator line of its own
+NATIVE_MARKS = ("@micropython.native", "@micropython.viper")  # decorator lines of their own
 
 
 def has_native_code(path):
@@ -75,14 +75,16 @@ def has_native_code(path):
     architecture (``mpy-cross -march``), and the virtual board's interpreter
     is not a PyBoard's armv7emsp."""
     with open(path, encoding="utf-8") as f:
-        return any(line.strip() == NATIVE_MARK for line in f)
+        return any(line.strip() in NATIVE_MARKS for line in f)
 
 
 def without_native(source):
-    """``source`` (a module's text) with its ``@micropython.native`` lines
-    removed: the same functions, compiled to bytecode (for a port without
-    a native emitter, or to measure what the emitter gains)."""
-    return "\n".join(line for line in source.split("\n") if line.strip() != NATIVE_MARK)
+    """``source`` (a module's text) with its ``@micropython.native`` and
+    ``@micropython.viper`` lines removed: the same functions, compiled to
+    bytecode (for a port without a native emitter, or to measure what the
+    emitter gains). Viper code must then still run, or not be used: see
+    ``pyb_lib._native.VIPER``."""
+    return "\n".join(line for line in source.split("\n") if line.strip() not in NATIVE_MARKS)
 
 
 def compile_all(files, out_dir, package="pyb_lib"):

@@ -239,6 +239,32 @@ def test_the_callback_runs_with_the_heap_locked():
     assert s.records == 52
 
 
+def test_16_bit_channels_take_the_viper_tick_where_the_port_has_it():
+    # Where the viper emitter exists (the unix port, a PyBoard) 1..4 channels
+    # of H or h are stored as words without struct; the records are the
+    # same bytes as struct.pack_into makes, signed values included.
+    from pyb_lib._native import VIPER
+
+    samples = {"H": (1, 65535, 0x1234), "h": (-2, -32768, 32767), "I": (7, 100000, 0)}
+    k = [0]
+
+    def src(t):
+        return lambda: samples[t][k[0]]
+
+    for types, want in ((("H", "h", "H"), VIPER), (("h",), VIPER), (("H", "I"), False),
+                        (("H",) * 5, False)):
+        s = Stream(tuple(("c%d" % i, t, "") for i, t in enumerate(types)), CheckPort(),
+                   period_us=1000)
+        smp = Sampler(s, tuple(src(t) for t in types), 1000)
+        assert (smp._tick == smp._tick16) == want, types
+        smp._next_chunk()
+        for k[0] in range(3):
+            off = smp._off
+            smp._tick(None)
+            assert bytes(smp._ring[off:smp._off]) == struct.pack(
+                s._fmt, *[samples[t][k[0]] for t in types]), (types, k)
+
+
 def test_a_source_that_allocates_fails_in_the_callback():
     if not MICROPYTHON:
         return  # CPython has no heap lock: only MicroPython can show it
