@@ -160,6 +160,32 @@ print('one', X <= b - a < 2 * X, 'nested', X <= c - b < 2 * X)
     assert "measured True True" in out and "one True nested True" in out, out
 
 
+def test_running_a_callback_from_the_simulation_counts_its_own_steps():
+    """board_code's steps around the board's callback (leaving the count,
+    the call, taking it up again) are measured at install and counted as
+    the simulation's at each call from inside it; the board pays the
+    firmware's dispatch (BOARD_NS["irq"]) instead. Outside the simulation
+    nothing is added."""
+    out = run_mp(COUNTERS + """
+s = cpu_board._spent
+print('measured', 0 <= cpu_board._irq_over[0] <= cpu_board.OUTSIDE_MAX_NS,
+      0 <= cpu_board.board_code_ns(200, 3) <= cpu_board.OUTSIDE_MAX_NS)
+X = 1000000000  # 1 s: far above what the bracket times
+cpu_board._irq_over[0] = X
+def two(_):
+    cpu_board.board_code(len, ())
+    cpu_board.board_code(len, ())
+f = cpu_board._charged1(two, 0)
+a = s[0]
+f(None)
+b = s[0]
+cpu_board.board_code(len, ())  # not inside the simulation
+c = s[0]
+print('inside', 2 * X <= b - a < 3 * X, 'outside', c - b)
+""")
+    assert "measured True True" in out and "inside True outside 0" in out, out
+
+
 def cpu_ns(pid):
     with open("/proc/%d/schedstat" % pid) as f:
         return int(f.read().split()[0])
