@@ -45,10 +45,11 @@ def make_frames(rows):
 
 
 def tiny_frames(n):
-    """``n`` readings of one 16-bit channel, each in a frame of its own (22
-    bytes): the most frames a second the link can carry, the host's worst case."""
+    """``n`` readings of one 16-bit channel, each in a frame of its own (30
+    bytes: 28 of header and CRC, protocol 2): the most frames a second the
+    link can carry, the host's worst case."""
     return stream_bytes((("x", "h", "raw"),), [(k % 30000,) for k in range(n)], name="tiny",
-                        period_us=100, frame_bytes=22)
+                        period_us=100, frame_bytes=30)
 
 
 def make_csv(rows):

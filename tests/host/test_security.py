@@ -551,7 +551,7 @@ def test_a_flood_of_tiny_frames_keeps_memory_bounded(tmp_path):
 
 
 def test_a_flood_of_tiny_frames_is_logged_whole(tmp_path):
-    """20,000 frames of 22 bytes (one 16-bit value each, the most frames a
+    """20,000 frames of 30 bytes (one 16-bit value each, the most frames a
     second USB full speed can carry): every one decoded and logged, in
     order. How fast that goes against the link's rate is measured by
     ``make bench`` (bench/stream.py), not here."""
