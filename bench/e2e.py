@@ -55,12 +55,14 @@ COUNT_FILE = "e2e_count.txt"
 # the host from the frame time); CSV and Belay carry time.ticks_us().
 STREAM_BOARD = """
 import array, gc, time
-from pyb_lib.stream import Stream
 K = %(block)d
 P = %(period)d
 gc.collect()  # what compiling this program left: 8 KB arrays need whole blocks
+# the large buffers first, before importing (compiling) pyb_lib leaves the
+# heap in pieces, as MicroPython's docs advise
 cols = [array.array('H', range(c, 4096 + c)) for c in range(4)]
 views = [tuple(memoryview(c)[j * K:(j + 1) * K] for c in cols) for j in range(4096 // K)]
+from pyb_lib.stream import Stream
 s = Stream((('a0', 'H', 'raw'), ('a1', 'H', 'raw'), ('a2', 'H', 'raw'), ('a3', 'H', 'raw')),
            name='e2e', period_us=P)
 nviews = len(views)
