@@ -28,6 +28,7 @@ _MASK = const(0x3FFFFFFF)
 _MAX_RATE = const(10000)
 _MAX_RING = const(32768)
 _WAIT_MS = const(4)  # run(): the longest wait between two polls
+_RING_MS = const(250)  # the default ring: about this much of the samples
 
 
 def _after(t, d):
@@ -38,6 +39,15 @@ def _after(t, d):
     if r < 0:
         return r + _MASK + 1
     return r
+
+
+def ring_frames(span_us, frame_size):
+    """The default ring's frames: about _RING_MS of samples (4..16 frames of
+    ``span_us`` each), within _MAX_RING bytes (frames of ``frame_size``),
+    at least 2."""
+    span_ms = span_us // 1000 or 1
+    n = min(16, max(4, -(-_RING_MS // span_ms)), _MAX_RING // frame_size)
+    return n if n > 2 else 2
 
 
 def _reader(src, i):
@@ -68,13 +78,16 @@ class Sampler:
     callables returning an int.
     ``rate_hz``: 1..10000, a divisor of 1000000 (an exact period in us).
     ``frames``: ring size in frames (2..64); a frame holds the records of
-    the stream's latency limit or a full frame, whichever is fewer.
+    the stream's latency limit or a full frame, whichever is fewer. By
+    default the ring holds about 250 ms of samples (4..16 frames, about
+    1 KB each at most): the main loop may fall that far behind, or the host
+    stop reading that long, before samples are lost.
     ``slow_stream``/``slow_read``/``slow_ms``: a second stream filled in
     ``poll()`` every ``slow_ms`` with ``slow_stream.add_row(slow_read())``
     (sensors on I2C, values that allocate).
     """
 
-    def __init__(self, stream, sources, rate_hz, *, timer_id=4, frames=4,
+    def __init__(self, stream, sources, rate_hz, *, timer_id=4, frames=None,
                  slow_stream=None, slow_read=None, slow_ms=1000):
         if not isinstance(rate_hz, int) or not 1 <= rate_hz <= _MAX_RATE:
             raise ValueError("Sampler: rate_hz must be an int 1..%d, not %r"
@@ -89,7 +102,7 @@ class Sampler:
         if not isinstance(sources, (tuple, list)) or len(sources) != stream._nch:
             raise ValueError("Sampler: need %d sources (one per channel of stream %r)"
                              % (stream._nch, stream.name))
-        if not isinstance(frames, int) or not 2 <= frames <= 64:
+        if frames is not None and (not isinstance(frames, int) or not 2 <= frames <= 64):
             raise ValueError("Sampler: frames must be an int 2..64, not %r" % (frames,))
         if (slow_stream is None) != (slow_read is None):
             raise ValueError("Sampler: slow_stream and slow_read go together")
@@ -111,6 +124,9 @@ class Sampler:
         if chunk * period > _MASK:
             raise ValueError("Sampler: a frame of %d samples spans more than the "
                              "micros() range; lower max_latency_ms" % chunk)
+        auto = frames is None
+        if auto:
+            frames = ring_frames(chunk * period, chunk * rec)
         size = frames * chunk * rec
         if size > _MAX_RING:
             raise ValueError("Sampler: a ring of %d bytes is too large (at most %d); "
@@ -124,9 +140,19 @@ class Sampler:
         self._nch = len(reads)
         self._rec = rec
         self._c = chunk
+        while True:
+            try:
+                self._ring = bytearray(size)
+                break
+            except MemoryError:
+                # the default ring in a heap left in pieces: fewer frames,
+                # down to 4, before giving up
+                if not auto or frames <= 4:
+                    raise
+                frames = frames // 2 if frames > 8 else 4
+                size = frames * chunk * rec
         self._m = frames
         self._m2 = 2 * frames
-        self._ring = bytearray(size)
         mv = memoryview(self._ring)
         self._mv = mv
         self._views = [mv[j * chunk * rec:(j + 1) * chunk * rec] for j in range(frames)]

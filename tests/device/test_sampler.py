@@ -239,6 +239,25 @@ def test_the_callback_runs_with_the_heap_locked():
     assert s.records == 52
 
 
+def test_the_default_ring_holds_about_a_quarter_second():
+    # 4..16 frames of about 1 KB: 4 x 100 ms at 1 kHz, 16 x 12.4 ms at
+    # 10 kHz with four channels, within the ring's limit with large frames;
+    # fewer (down to 4) when the heap has no room for the whole ring in one
+    # piece (the 10 kHz ring below did not fit in this test heap once).
+    from pyb_lib.sampler import ring_frames
+
+    assert ring_frames(100000, 400) == 4
+    assert ring_frames(124 * 100, 124 * 8) == 16
+    assert ring_frames(249 * 100, 249 * 4) == 11
+    assert ring_frames(2044 * 100, 2044 * 8) == 2
+    s = Stream((("a", "H", ""), ("b", "H", "")), CheckPort(), period_us=1000)
+    smp = Sampler(s, ("X1", "X2"), 1000)
+    assert smp._m == 4 and len(smp._ring) == 4 * 100 * 4
+    s = Stream(tuple(("c%d" % i, "H", "") for i in range(4)), CheckPort(), period_us=100)
+    smp = Sampler(s, ("X1", "X2", "X3", "X4"), 10000)
+    assert smp._m in (4, 8, 16) and len(smp._ring) == smp._m * 124 * 8
+
+
 def test_16_bit_channels_take_the_viper_tick_where_the_port_has_it():
     # Where the viper emitter exists (the unix port, a PyBoard) 1..4 channels
     # of H or h are stored as words without struct; the records are the
