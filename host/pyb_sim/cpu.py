@@ -354,14 +354,14 @@ class Pacer:
         dt = now - self.t
         d_cpu = cpu - self.cpu
         d_delay = delay - self.delay
-        # the counter is wall time: less the share of it the process spent
+        # the counters are wall time: less the share of it the process spent
         # waiting for a CPU (a busy host), as in the whole interval
+        ran = d_cpu / (d_cpu + d_delay) if d_cpu + d_delay > 0 else 1.0
         # A simulated call is counted when it returns: one that began in an
         # earlier interval (a garbage collection inside it takes
         # milliseconds) is carried over, not cut at this interval's CPU time.
-        d_sim = raw_sim = max(sim - self.sim, 0)
-        if d_cpu + d_delay > 0:
-            d_sim = d_sim * d_cpu / (d_cpu + d_delay)
+        raw_sim = max(sim - self.sim, 0)
+        d_sim = raw_sim * ran
         d_sim += self.sim_carry
         self.sim_carry = min(max(d_sim - d_cpu, 0), SIM_CARRY_NS)
         d_sim = min(d_sim, d_cpu)
@@ -369,10 +369,7 @@ class Pacer:
         # is board time passing, not the board's code: charged as code, it
         # cost a stop of ``slowdown`` times its length, after which the
         # callbacks that fell due meanwhile came all at once.
-        d_spin = max(spun - self.spun, 0)
-        if d_cpu + d_delay > 0:
-            d_spin = d_spin * d_cpu / (d_cpu + d_delay)
-        d_spin = min(d_spin, d_cpu - d_sim)
+        d_spin = min(max(spun - self.spun, 0) * ran, d_cpu - d_sim)
         # + what the calls into the simulation cost the board's firmware
         d_board = d_cpu - d_sim - d_spin + max(charged - self.charged, 0) / k
         self.t, self.cpu, self.delay, self.sim, self.charged = now, cpu, delay, sim, charged
