@@ -238,21 +238,15 @@ class Pacer:
                     pass
             self.pid = pid
             self.address = address
-            self._start_counts()
-
-    def _start_counts(self):
-        """The interpreter's counters as they are now: pacing starts here."""
-        self.t = time.monotonic_ns()
-        self.cpu, self.delay, self.sim, self.charged, self.spun, _, _ = self._read()
-        self.in_sim = self.in_spin = False  # where the interpreter was at the last look
-        self.look_sim = self.look_spin = 0  # ns of looks to take back from the counts
-        self.credit = 0.0  # host ns of board code it may still run
-        self.stopped = 0  # ns it was stopped since the last look
-        self.stopped_total = 0  # ns it was stopped, told to the interpreter
-        self.sim_carry = 0.0  # host ns of the simulation's work not yet taken off
-        self.clock_carry = 0  # and of its time, not yet left out of the board's share
-        self.unpaid = 0  # ns of the simulation's work left out of the board's clock
-        self.repaid_total = 0  # ns of it paid back by shorter stops, told to the interpreter
+            self.t = time.monotonic_ns()
+            self.cpu, self.delay, self.sim, self.charged, self.spun = self._read()
+            self.credit = 0.0  # host ns of board code it may still run
+            self.stopped = 0  # ns it was stopped since the last look
+            self.stopped_total = 0  # ns it was stopped, told to the interpreter
+            self.sim_carry = 0.0  # host ns of the simulation's work not yet taken off
+            self.clock_carry = 0  # and of its time, not yet left out of the board's share
+            self.unpaid = 0  # ns of the simulation's work left out of the board's clock
+            self.repaid_total = 0  # ns of it paid back by shorter stops, told to the interpreter
 
     def detach(self):
         with self.lock:
@@ -277,16 +271,16 @@ class Pacer:
     def _read(self):
         """CPU ns used, ns waited for a CPU, host ns counted in the simulation,
         board ns charged for the firmware's work, host ns the board's program
-        spent spinning in a wait, whether it is inside a simulated call now,
-        whether it spins in a wait now (``pyb_sim.cpu_board._spent``)."""
+        spent spinning in a wait (``pyb_sim.cpu_board._spent``)."""
         f = os.pread(self.sched, 128, 0).split()
-        c = (0,) * 9
+        sim = charged = spun = 0
         if self.mem is not None:
             try:
-                c = struct.unpack("<9q", os.pread(self.mem, 72, self.address))
+                sim, charged, _, _, spun = struct.unpack("<qqqqq",
+                                                         os.pread(self.mem, 40, self.address))
             except (OSError, struct.error):
-                pass
-        return int(f[0]), int(f[1]), c[0], c[1], c[4], c[5] > 0, c[8] != 0
+                sim, charged, spun = 0, 0, 0
+        return int(f[0]), int(f[1]), sim, charged, spun
 
     def _loop(self):
         # Look on time even on a busy host: a real-time thread (allowed to
@@ -305,7 +299,6 @@ class Pacer:
         busy = False
         while not self._quit:
             self._sleep((self.tick if busy else max(self.tick, IDLE_TICK)) * 1e9)
-            woke = time.monotonic_ns()
             with self.lock:
                 if self.pid is None:
                     continue
@@ -313,9 +306,6 @@ class Pacer:
                     busy = self._step()
                 except (OSError, ValueError, IndexError):
                     self._close()  # the process is gone
-                    continue
-                if busy:
-                    self._looked(time.monotonic_ns() - woke - self.stopped)
 
     def _sleep(self, ns):
         """Let ``ns`` pass asleep, as a real-time thread when allowed."""
@@ -357,49 +347,29 @@ class Pacer:
         except OSError:
             pass
 
-    def _looked(self, ns):
-        """This pacer's look took ``ns`` of the interpreter's CPU (they
-        share one), stops left out: when it came while the interpreter was
-        inside a simulated call or spinning in a wait, that count, wall
-        time, grew by ``ns`` that the interpreter did not run; taken back
-        from the count (``_step``)."""
-        if self.in_sim:
-            self.look_sim = min(self.look_sim + ns, SIM_CARRY_NS)
-        elif self.in_spin:
-            self.look_spin = min(self.look_spin + ns, SIM_CARRY_NS)
-
     def _step(self):
         k = self.slowdown
         now = time.monotonic_ns()
-        cpu, delay, sim, charged, spun, self.in_sim, self.in_spin = self._read()
+        cpu, delay, sim, charged, spun = self._read()
         dt = now - self.t
         d_cpu = cpu - self.cpu
         d_delay = delay - self.delay
-        # The counters are wall time. What this pacer's looks added to them
-        # is taken back (``_looked``); other waits for a CPU (a busy host)
-        # are left in: where they fell is not known. (Scaling the counts by
-        # the share of the interval the process ran, as this did before,
-        # took from the simulation's count the waits that fall outside it,
-        # the wake-ups from the board's sleeps above all, and charged the
-        # board that much of the simulation's work: at 10 kHz, bursts of
-        # it longer than a Sampler's ring.)
+        # the counters are wall time: less the share of it the process spent
+        # waiting for a CPU (a busy host), as in the whole interval
+        ran = d_cpu / (d_cpu + d_delay) if d_cpu + d_delay > 0 else 1.0
         # A simulated call is counted when it returns: one that began in an
         # earlier interval (a garbage collection inside it takes
         # milliseconds) is carried over, not cut at this interval's CPU time.
         raw_sim = max(sim - self.sim, 0)
-        back = min(self.look_sim, raw_sim)
-        self.look_sim -= back
-        d_sim = raw_sim - back + self.sim_carry
+        d_sim = raw_sim * ran
+        d_sim += self.sim_carry
         self.sim_carry = min(max(d_sim - d_cpu, 0), SIM_CARRY_NS)
         d_sim = min(d_sim, d_cpu)
         # A wait that spins (the next tick of a fast timer) uses the CPU but
         # is board time passing, not the board's code: charged as code, it
         # cost a stop of ``slowdown`` times its length, after which the
         # callbacks that fell due meanwhile came all at once.
-        raw_spin = max(spun - self.spun, 0)
-        back = min(self.look_spin, raw_spin)
-        self.look_spin -= back
-        d_spin = min(raw_spin - back, d_cpu - d_sim)
+        d_spin = min(max(spun - self.spun, 0) * ran, d_cpu - d_sim)
         # + what the calls into the simulation cost the board's firmware
         d_board = d_cpu - d_sim - d_spin + max(charged - self.charged, 0) / k
         self.t, self.cpu, self.delay, self.sim, self.charged = now, cpu, delay, sim, charged

@@ -29,7 +29,7 @@ _diff = time.ticks_diff
 # read by the supervisor: host ns spent in the simulation, board ns charged
 # for the firmware's work behind a call (BOARD_NS). "l" is a C long, 64 bits
 # on the 64-bit unix port; the items of a "q" array allocate when read.
-_spent = array.array("l", [0] * 9)
+_spent = array.array("l", [0, 0, 0, 0, 0])
 # [2]: ns the supervisor kept this process stopped (SIGSTOP), written by it:
 # a stop inside a simulation call is board time, not the simulation's work.
 # [3]: ns of the simulation's work the supervisor paid back, written by it:
@@ -39,13 +39,8 @@ _spent = array.array("l", [0] * 9)
 # [4]: host ns the board's program spent spinning in a wait (a wait of up to
 # SPIN_US): it uses the CPU, but it is board time passing, not the board's
 # code, and the supervisor does not charge it as code.
-# [5..7]: _state, [8]: _spinning (below), in the same memory, which the
-# supervisor reads in one piece.
 # depth of simulation calls; when (us) the outermost began; _spent[2] then
-_state = memoryview(_spent)[5:8]
-# 1 while the board's program spins in a wait (_spin_or_sleep): the
-# supervisor then knows that its own look took the CPU from a spin
-_spinning = memoryview(_spent)[8:9]
+_state = array.array("l", [0, 0, 0])
 # The board's program waiting inside the simulation (its sleeps, a write that
 # waits for the pipe to the link, a poll): that wall time is board time
 # passing at the wall clock's rate, not the board's code, which the board's
@@ -314,10 +309,8 @@ def _spin_or_sleep(sleep_us):
             return
         t = _us()
         s2 = _spent[2]
-        _spinning[0] = 1
         while _diff(_us(), t) < us:
             pass
-        _spinning[0] = 0
         d = _diff(_us(), t) * 1000 - (_spent[2] - s2)
         if d > 0:
             _spent[4] += d

@@ -228,62 +228,6 @@ while True:
     assert throttle.proc.returncode == 0
 
 
-class _Counts:
-    """What a Pacer reads from an interpreter (``Pacer._read``), set by hand."""
-
-    def __init__(self):
-        self.cpu = self.delay = self.sim = self.charged = self.spun = 0
-        self.in_sim = self.in_spin = False
-
-    def __call__(self):
-        return (self.cpu, self.delay, self.sim, self.charged, self.spun,
-                self.in_sim, self.in_spin)
-
-
-def _bare_pacer(counts, slowdown=10.0):
-    # a Pacer's accounting without its thread or a process to stop
-    p = object.__new__(cpu.Pacer)
-    p.slowdown = slowdown
-    p.stats = {"board_ns": 0, "sim_ns": 0, "stops": 0, "stopped_ns": 0, "repaid_ns": 0}
-    p.mem_rw = False
-    p._read = counts
-    p._stop_for = lambda ns: None
-    p._start_counts()
-    return p
-
-
-def test_waiting_for_a_cpu_outside_the_simulation_leaves_its_count_whole():
-    """A wake-up from the board's sleep waits for the CPU outside any
-    simulated call: the simulation's count of the interval is its own, not
-    cut by the share of the interval spent waiting (which charged the board
-    for the simulation's work, in bursts longer than a Sampler's ring)."""
-    c = _Counts()
-    p = _bare_pacer(c)
-    c.cpu, c.delay, c.sim = 100_000, 100_000, 80_000
-    p._step()
-    assert p.stats["sim_ns"] == 80_000
-    assert p.stats["board_ns"] == 20_000
-
-
-def test_the_pacers_own_look_inside_a_simulated_call_is_taken_back():
-    """The pacer shares the interpreter's CPU: a look that came while the
-    interpreter was inside a simulated call lengthened that call's count,
-    wall time, by the look's time; the pacer takes it back from the count,
-    and a look elsewhere takes nothing."""
-    c = _Counts()
-    p = _bare_pacer(c)
-    c.cpu, c.sim, c.in_sim = 50_000, 10_000, True
-    p._step()
-    p._looked(30_000)  # the look, while the interpreter was in the call
-    c.cpu, c.delay, c.sim, c.in_sim = 150_000, 30_000, 10_000 + 30_000 + 60_000, False
-    p._step()
-    assert p.stats["sim_ns"] == 10_000 + 60_000
-    p._looked(30_000)  # a look outside: nothing to take back
-    c.cpu, c.sim = 250_000, 100_000 + 50_000
-    p._step()
-    assert p.stats["sim_ns"] == 10_000 + 60_000 + 50_000
-
-
 def test_calibration_is_kept_and_redone_on_request(tmp_path):
     cache = str(tmp_path / "cpu.json")
     first = cpu.calibrate(MICROPYTHON, cache=cache)
