@@ -88,6 +88,17 @@ work(int(sys.argv[1]))
 """
 CAL_ITERS = 20000
 PYB_NS_PER_ITER = 115_000  # see docs/virtual-board.md, "Calibration"
+# A sleep costs the interpreter host CPU time of its own (the system call,
+# the timer, waking up again: tens of microseconds on a virtual machine),
+# which the pacer would charge as the board's code: a board that waits in
+# pyb.delay or wfi for a timer's next tick would be charged for every one.
+# Measured with SLEEP_WORKLOAD: SLEEP_RUNS sleeps of SLEEP_US each.
+SLEEP_WORKLOAD = r"""
+import sys, time
+for i in range(int(sys.argv[1])):
+    time.sleep_us(400)
+"""
+SLEEP_RUNS = 1000
 
 
 def cache_path():
@@ -126,20 +137,35 @@ def _run_cpu_ns(micropython, script, iters):
     return int((usage.ru_utime + usage.ru_stime) * 1e9)
 
 
-def measure(micropython, runs=7, iters=CAL_ITERS):
-    """Host CPU ns per workload iteration: the median of ``runs`` runs (a
-    busy machine's shared caches slow every run down, the median follows
-    what the board's code will see), less the interpreter's start-up (the
-    least of three runs of 0 iterations)."""
+def _per_run_ns(micropython, workload, iters, runs):
+    """Host CPU ns per iteration of ``workload``, start-up left out, one for
+    each of ``runs`` runs, sorted."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="vboard-cal-") as d:
         script = os.path.join(d, "cal.py")
         with open(script, "w") as f:
-            f.write(WORKLOAD)
+            f.write(workload)
         base = min(_run_cpu_ns(micropython, script, 0) for _ in range(3))
-        times = sorted(_run_cpu_ns(micropython, script, iters) for _ in range(runs))
-    return max(times[len(times) // 2] - base, 1) / iters
+        return sorted(max(_run_cpu_ns(micropython, script, iters) - base, 1) / iters
+                      for _ in range(runs))
+
+
+def measure_sleep(micropython, runs=3):
+    """Host CPU ns one sleep costs the interpreter beyond the wait: the least
+    of ``runs`` runs of SLEEP_RUNS sleeps (left out of the board's code by
+    ``pyb_sim.cpu_board``; an overestimate would let the board run code
+    for free, so the least is kept)."""
+    return _per_run_ns(micropython, SLEEP_WORKLOAD, SLEEP_RUNS, runs)[0]
+
+
+def measure(micropython, runs=7, iters=CAL_ITERS):
+    """Host CPU ns per workload iteration: the median of ``runs`` runs (a
+    busy machine's shared caches slow every run down, the median follows
+    what the board's code will see), less the interpreter's start-up (the
+    least of three runs of 0 iterations)."""
+    times = _per_run_ns(micropython, WORKLOAD, iters, runs)
+    return times[len(times) // 2]
 
 
 def calibrate(micropython, force=False, cache=None):
@@ -154,13 +180,15 @@ def calibrate(micropython, force=False, cache=None):
             with open(cache) as f:
                 data = json.load(f)
             entry = data.get(key) if isinstance(data, dict) else None
-            if isinstance(entry, dict) and entry.get("host_ns_per_iter", 0) > 0:
+            if (isinstance(entry, dict) and entry.get("host_ns_per_iter", 0) > 0
+                    and entry.get("sleep_ns", -1) >= 0):
                 ns = float(entry["host_ns_per_iter"])
                 return {"slowdown": PYB_NS_PER_ITER / ns, "host_ns_per_iter": ns,
-                        "cached": True, "file": cache}
+                        "sleep_ns": float(entry["sleep_ns"]), "cached": True, "file": cache}
         except (OSError, ValueError):
             pass
     ns = measure(micropython)
+    sleep_ns = measure_sleep(micropython)
     try:
         with open(cache) as f:
             data = json.load(f)
@@ -168,8 +196,8 @@ def calibrate(micropython, force=False, cache=None):
             data = {}
     except (OSError, ValueError):
         data = {}
-    data[key] = {"host_ns_per_iter": ns, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                 time.gmtime())}
+    data[key] = {"host_ns_per_iter": ns, "sleep_ns": sleep_ns,
+                 "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     try:
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         tmp = cache + ".tmp%d" % os.getpid()
@@ -179,8 +207,8 @@ def calibrate(micropython, force=False, cache=None):
     except OSError as e:
         print("vboard: cannot keep the CPU calibration in %s (%s); it is measured again "
               "next time" % (cache, e.strerror), file=sys.stderr)
-    return {"slowdown": PYB_NS_PER_ITER / ns, "host_ns_per_iter": ns, "cached": False,
-            "file": cache}
+    return {"slowdown": PYB_NS_PER_ITER / ns, "host_ns_per_iter": ns, "sleep_ns": sleep_ns,
+            "cached": False, "file": cache}
 
 
 # --- the throttle ----------------------------------------------------------------
@@ -197,7 +225,8 @@ class Pacer:
         self.lock = threading.Lock()
         self.pid = None
         self.sched = self.mem = None
-        self.stats = {"board_ns": 0, "sim_ns": 0, "stops": 0, "stopped_ns": 0, "repaid_ns": 0}
+        self.stats = {"board_ns": 0, "sim_ns": 0, "stops": 0, "stopped_ns": 0, "repaid_ns": 0,
+                      "looked_ns": 0, "told_kept_ns": 0}
         self.describe = "cpu: the board's code slowed %.1fx" % self.slowdown
         # The pacer and the interpreter share one CPU: on a virtual machine
         # a CPU can be taken away for milliseconds at a time, and the
@@ -243,6 +272,10 @@ class Pacer:
             self.credit = 0.0  # host ns of board code it may still run
             self.stopped = 0  # ns it was stopped since the last look
             self.stopped_total = 0  # ns it was stopped, told to the interpreter
+            # ns of the pacer's own looks, told to the interpreter with the
+            # stops: on its CPU a look keeps the interpreter from running
+            self.looked_total = 0
+            self.last_look = 0  # ns the last look took
             self.sim_carry = 0.0  # host ns of the simulation's work not yet taken off
             self.clock_carry = 0  # and of its time, not yet left out of the board's share
             self.unpaid = 0  # ns of the simulation's work left out of the board's clock
@@ -299,11 +332,12 @@ class Pacer:
         busy = False
         while not self._quit:
             self._sleep((self.tick if busy else max(self.tick, IDLE_TICK)) * 1e9)
+            woke = time.monotonic_ns()
             with self.lock:
                 if self.pid is None:
                     continue
                 try:
-                    busy = self._step()
+                    busy = self._step(woke)
                 except (OSError, ValueError, IndexError):
                     self._close()  # the process is gone
 
@@ -347,16 +381,21 @@ class Pacer:
         except OSError:
             pass
 
-    def _step(self):
+    def _step(self, woke):
         k = self.slowdown
         now = time.monotonic_ns()
+        self.woke = woke
+        self.stopped_now = 0
         cpu, delay, sim, charged, spun = self._read()
         dt = now - self.t
         d_cpu = cpu - self.cpu
         d_delay = delay - self.delay
-        # the counters are wall time: less the share of it the process spent
-        # waiting for a CPU (a busy host), as in the whole interval
-        ran = d_cpu / (d_cpu + d_delay) if d_cpu + d_delay > 0 else 1.0
+        # the counters are wall time, the pacer's looks left out (the
+        # interpreter is told of them): less the share of it the process
+        # spent waiting for a CPU for other work (a busy host), as in the
+        # whole interval. It sees the last look's wait only now.
+        other = max(d_delay - self.last_look, 0) if self.cpu_id is not None else d_delay
+        ran = d_cpu / (d_cpu + other) if d_cpu + other > 0 else 1.0
         # A simulated call is counted when it returns: one that began in an
         # earlier interval (a garbage collection inside it takes
         # milliseconds) is carried over, not cut at this interval's CPU time.
@@ -403,7 +442,23 @@ class Pacer:
             self.stats["repaid_ns"] += pay
             self.credit += pay / k
             self._stop_for(need - pay)
+        if self.cpu_id is not None:
+            self.last_look = time.monotonic_ns() - woke - self.stopped_now
+            self.looked_total += self.last_look
+            self.stats["looked_ns"] += self.last_look
+            self._tell(self.stopped_total + self.looked_total)
         return d_cpu > 0
+
+    def _tell(self, kept):
+        """Tell the interpreter the ns it was kept from running (stops, looks)
+        and the simulation's work paid back."""
+        if self.mem is not None and self.mem_rw:
+            try:
+                os.pwrite(self.mem, struct.pack("<qq", kept, self.repaid_total),
+                          self.address + 16)
+                self.stats["told_kept_ns"] = kept
+            except OSError:
+                pass
 
     def _stop_for(self, wall_ns):
         """Stop the process until the wall clock has caught up with its debt
@@ -418,12 +473,9 @@ class Pacer:
             # call out of the simulation's work: told before it runs again
             took = time.monotonic_ns() - t0
             self.stopped_total += took
-            if self.mem is not None and self.mem_rw:
-                try:
-                    os.pwrite(self.mem, struct.pack("<qq", self.stopped_total,
-                                                    self.repaid_total), self.address + 16)
-                except OSError:
-                    pass
+            self.stopped_now += took
+            look = t0 - self.woke if self.cpu_id is not None else 0
+            self._tell(self.stopped_total + self.looked_total + look)
             os.kill(self.pid, signal.SIGCONT)
         self.stopped += took
         self.stats["stopped_ns"] += took
@@ -435,8 +487,9 @@ class Throttle:
     the pacer sees its input close, lets the interpreter go on (SIGCONT)
     and ends too."""
 
-    def __init__(self, slowdown, spin=True):
+    def __init__(self, slowdown, spin=True, sleep_ns=0):
         self.slowdown = float(slowdown)
+        self.sleep_ns = float(sleep_ns)  # host CPU ns a sleep costs (``measure_sleep``)
         self.describe = "cpu: the board's code slowed %.1fx" % self.slowdown
         here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         path = os.environ.get("PYTHONPATH")
@@ -463,6 +516,18 @@ class Throttle:
     def detach(self):
         self._say("D\n")
 
+    def stats(self):
+        """The pacer's counts since it started (ns): ``board_ns`` charged as
+        the board's code, ``sim_ns`` left out as the simulation's,
+        ``stops``/``stopped_ns``, ``looked_ns`` (its looks on the
+        interpreter's CPU), ``told_kept_ns`` (stops and looks as last told
+        to the interpreter), ``repaid_ns``."""
+        self._say("S\n")
+        try:
+            return json.loads(self.proc.stdout.readline())
+        except ValueError:
+            return {}
+
     def close(self):
         try:
             self.proc.stdin.close()
@@ -487,6 +552,9 @@ def serve(argv=None):
                 pacer.attach(int(parts[1]), int(parts[2]))
             elif parts[:1] == ["D"]:
                 pacer.detach()
+            elif parts[:1] == ["S"]:
+                with pacer.lock:
+                    print(json.dumps(pacer.stats), flush=True)
     except KeyboardInterrupt:
         pass
     finally:
@@ -515,8 +583,9 @@ def from_args(args, micropython, log):
         except (OSError, RuntimeError) as e:
             raise SystemExit("vboard: calibration failed: %s" % e) from None
         print("cpu: this machine runs the board's code %.1fx as fast as a PYBv1.1 "
-              "(%.0f ns per workload iteration, a PYBv1.1 %.0f); kept in %s"
-              % (c["slowdown"], c["host_ns_per_iter"], PYB_NS_PER_ITER, c["file"]))
+              "(%.0f ns per workload iteration, a PYBv1.1 %.0f; a sleep %.0f ns); kept in %s"
+              % (c["slowdown"], c["host_ns_per_iter"], PYB_NS_PER_ITER, c["sleep_ns"],
+                 c["file"]))
         raise SystemExit(0)
     if args.cpu == "host" or getattr(args, "fast", False):
         return None
@@ -530,7 +599,7 @@ def from_args(args, micropython, log):
             "the host's speed" % c["slowdown"])
         return None
     try:
-        t = Throttle(c["slowdown"])
+        t = Throttle(c["slowdown"], sleep_ns=c["sleep_ns"])
     except OSError as e:
         raise SystemExit("vboard: %s; use --cpu host" % e) from None
     t.describe = "cpu: PYBv1.1 speed, the board's code slowed %.1fx%s" % (

@@ -37,8 +37,9 @@ _spent = array.array("l", [0, 0, 0, 0, 0])
 # back in (the board ran its code at its speed all the same, and its clock
 # keeps up with the wall clock).
 # [4]: host ns the board's program spent spinning in a wait (a wait of up to
-# SPIN_US): it uses the CPU, but it is board time passing, not the board's
-# code, and the supervisor does not charge it as code.
+# SPIN_US), and the CPU time its sleeps cost the host (``_sleep_ns``): it
+# uses the CPU, but it is board time passing, not the board's code, and the
+# supervisor does not charge it as code.
 # depth of simulation calls; when (us) the outermost began; _spent[2] then
 _state = array.array("l", [0, 0, 0])
 # The board's program waiting inside the simulation (its sleeps, a write that
@@ -59,6 +60,18 @@ _over = array.array("l", [0])
 # firmware's dispatch is charged instead (BOARD_NS["irq"]). Added to the
 # count at each such call; measured by ``install`` (``board_code_ns``).
 _irq_over = array.array("l", [0])
+# Host CPU ns one sleep costs this process beyond the wait (the system call,
+# the timer, waking up again), measured by the supervisor's calibration
+# (``pyb_sim.cpu.measure_sleep``): added to _spent[4] at each sleep, and at
+# each write or poll that blocked (took BLOCKED_US or more).
+_sleep_ns = array.array("l", [0])
+BLOCKED_US = 50
+
+
+def _blocked(t, s2):
+    # a call that began at ``t`` (us), _spent[2] ``s2`` then, took
+    # BLOCKED_US or more, the supervisor's stops left out: it slept
+    return _diff(_us(), t) * 1000 - (_spent[2] - s2) >= BLOCKED_US * 1000
 
 
 def address():
@@ -145,9 +158,11 @@ def _wrap0(fn):
     return counted
 
 
-def install(board):
-    """Count the simulation's host time on ``board`` (a ``pyb_sim.board.Board``)."""
+def install(board, sleep_ns=0):
+    """Count the simulation's host time on ``board`` (a ``pyb_sim.board.Board``);
+    ``sleep_ns``: the host CPU ns a sleep costs this process (``_sleep_ns``)."""
     enter, leave = board.hw_enter, board.hw_exit
+    _sleep_ns[0] = max(int(sleep_ns), 0)
     _over[0] = outside_ns()
     _irq_over[0] = board_code_ns()
 
@@ -277,10 +292,19 @@ def board_code_ns(n=2000, runs=7):
     return min(max(min(got), 0), OUTSIDE_MAX_NS)
 
 
-def _paused(fn):
-    """``fn`` (one argument) with the counting stopped while it runs."""
+_SLEEPS = 0  # _paused: the call always sleeps
+_MAY_BLOCK = 1  # it has slept when it took BLOCKED_US or more
+_COUNTS_ITS_OWN = 2  # it adds _sleep_ns itself
+
+
+def _paused(fn, sleep=_SLEEPS):
+    """``fn`` (one argument) with the counting stopped while it runs; a
+    sleep in it costs the host CPU time (``_sleep_ns``) that is not the
+    board's code (``sleep``: when it sleeps)."""
 
     def call(a):
+        t = _us()
+        s2 = _spent[2]
         st = _state
         depth = st[0]
         if depth:
@@ -291,6 +315,8 @@ def _paused(fn):
             return fn(a)
         finally:
             _wait_out()
+            if sleep == _SLEEPS or (sleep == _MAY_BLOCK and _blocked(t, s2)):
+                _spent[4] += _sleep_ns[0]
             if depth:
                 st[0] = depth
                 st[1] = _us()
@@ -306,6 +332,7 @@ def _spin_or_sleep(sleep_us):
     def wait(us):
         if us > SPIN_US:
             sleep_us(us)
+            _spent[4] += _sleep_ns[0]
             return
         t = _us()
         s2 = _spent[2]
@@ -331,7 +358,7 @@ class _Time:
         for name in dir(real):
             if not name.startswith("__"):
                 setattr(self, name, getattr(real, name))
-        self.sleep_us = _paused(_spin_or_sleep(real.sleep_us))
+        self.sleep_us = _paused(_spin_or_sleep(real.sleep_us), _COUNTS_ITS_OWN)
         self.sleep_ms = _paused(real.sleep_ms)
         self.sleep = _paused(real.sleep)
 
@@ -344,6 +371,8 @@ class _Out:
         self.real = real
 
     def write(self, buf, off=0, n=-1):
+        t = _us()
+        s2 = _spent[2]
         st = _state
         depth = st[0]
         if depth:
@@ -356,6 +385,8 @@ class _Out:
             return self.real.write(buf, off, n)
         finally:
             _wait_out()
+            if _blocked(t, s2):  # it waited for room on the link
+                _spent[4] += _sleep_ns[0]
             if depth:
                 st[0] = depth
                 st[1] = _us()
@@ -370,8 +401,8 @@ class _Poll:
 
     def __init__(self, real):
         self.real = real
-        self.poll = _paused(real.poll)
-        self.ipoll = _paused(real.ipoll)  # waits in the call, yields from the real poll
+        self.poll = _paused(real.poll, _MAY_BLOCK)
+        self.ipoll = _paused(real.ipoll, _MAY_BLOCK)  # waits in the call, yields from the real poll
 
     def register(self, *args):
         return self.real.register(*args)

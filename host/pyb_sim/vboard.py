@@ -326,6 +326,8 @@ class VBoard:
                "realtime": self.realtime, "flash_size": self.flash_size,
                # --cpu pyboard: the slowdown (0: the host's speed)
                "cpu": self.throttle.slowdown if self.throttle else 0,
+               # host CPU ns a sleep costs the interpreter (pyb_sim.cpu.measure_sleep)
+               "cpu_sleep_ns": getattr(self.throttle, "sleep_ns", 0),
                "heap_free": self.heapsize,
                "version": self.banner.split("; ")[0].split(" ", 1)[1],
                # the RTC runs on across a soft reset: a fresh board's date

@@ -966,7 +966,7 @@ def setup(cfg, sim_rom=None):
         global _cpu_board
         _cpu_board = cpu_board  # main() tells its address, once board code is confined
 
-        cpu_board.install(pyb_sim.board)
+        cpu_board.install(pyb_sim.board, int(cfg.get("cpu_sleep_ns", 0)))
         cpu_board.patch(pyb)
         cpu_board.patch_machine(machine)
         from pyb_sim import clock

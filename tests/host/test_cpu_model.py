@@ -235,6 +235,8 @@ def test_calibration_is_kept_and_redone_on_request(tmp_path):
     with open(cache) as f:
         kept = json.load(f)
     assert [v["host_ns_per_iter"] for v in kept.values()] == [first["host_ns_per_iter"]]
+    assert [v["sleep_ns"] for v in kept.values()] == [first["sleep_ns"]]
+    assert first["sleep_ns"] > 0
     again = cpu.calibrate(MICROPYTHON, cache=cache)
     assert again["cached"] and again["host_ns_per_iter"] == first["host_ns_per_iter"]
     redone = cpu.calibrate(MICROPYTHON, cache=cache, force=True)
@@ -247,6 +249,14 @@ def test_a_damaged_cache_is_measured_again(tmp_path):
     got = cpu.calibrate(MICROPYTHON, cache=str(cache))
     assert not got["cached"]
     assert json.loads(cache.read_text())  # rewritten whole
+
+
+def test_a_cache_without_the_sleeps_cost_is_measured_again(tmp_path):
+    cache = tmp_path / "cpu.json"
+    cache.write_text(json.dumps({cpu._key(MICROPYTHON): {"host_ns_per_iter": 2500.0}}))
+    got = cpu.calibrate(MICROPYTHON, cache=str(cache))
+    assert not got["cached"] and got["sleep_ns"] > 0
+    assert json.loads(cache.read_text())[cpu._key(MICROPYTHON)]["sleep_ns"] == got["sleep_ns"]
 
 
 def vboard_cli(*args, cache_home):
@@ -296,6 +306,86 @@ print('counted_ms', cpu_board._spent[0] // 1000000, 'wall_ms',
     counted, wall = int(out.split()[1]), int(out.split()[3])
     assert wall >= 100  # five sleeps of 20 ms
     assert counted < 100, out
+
+
+def test_a_sleep_costs_the_board_no_code_a_spin_costs_its_time():
+    """A sleep costs the host CPU time of its own (the system call, waking
+    up): each sleep adds the calibrated cost to the waits the pacer does
+    not charge as the board's code; a short wait that spins adds its time
+    only; a write adds the cost only when it waited for the link."""
+    out = run_mp(COUNTERS.replace("cpu_board.install(pyb_sim.board)",
+                                  "cpu_board.install(pyb_sim.board, 7000000)")
+                 .replace("cpu_board.count_clock(pyb_sim.board)\n", "") + """
+import time
+now = [0]
+class Link:  # a write that waits (us) for room on the link, on a clock of its own
+    def write(self, buf):
+        now[0] += int(buf)
+        return len(buf)
+g = {'time': time, '_out': Link()}
+cpu_board.count_clock(pyb_sim.board, g)
+s = cpu_board._spent
+t = g['time']
+a = s[4]
+for i in range(3):
+    t.sleep_us(2000)  # sleeps
+b = s[4]
+for i in range(3):
+    t.sleep_us(100)  # spins
+c = s[4]
+t.sleep_ms(1)
+d = s[4]
+cpu_board._us = lambda: now[0]
+g['_out'].write('0')  # room at once
+e = s[4]
+g['_out'].write('5000')  # waits 5 ms
+print('sleeps', b - a, 'spins', c - b, 'sleep_ms', d - c, 'write', e - d, 'full', s[4] - e)
+""")
+    words = out.split()
+    sleeps, spins, sleep_ms, write, full = (int(words[words.index(w) + 1])
+                                            for w in ("sleeps", "spins", "sleep_ms", "write",
+                                                      "full"))
+    assert sleeps == 3 * 7000000, out
+    assert 3 * 100000 <= spins < sleeps, out
+    assert sleep_ms == 7000000, out
+    assert write == 0 and full == 7000000, out
+
+
+def test_the_pacers_looks_are_told_to_the_interpreter_with_its_stops():
+    """On the interpreter's CPU each look of the pacer keeps the board's
+    code from running: the pacer tells the interpreter its stops and its
+    looks together, as it tells the stops alone, so that neither is
+    counted as the simulation's work or the board's."""
+    code = COUNTERS + """
+import time
+print(cpu_board.address())
+sys.stdin.readline()
+x = 0
+t0 = time.ticks_ms()
+while time.ticks_diff(time.ticks_ms(), t0) < 1000:
+    x = (x + 1) & 0xFFFF
+print(cpu_board._spent[2])
+sys.stdin.readline()
+"""
+    proc = subprocess.Popen([MICROPYTHON, "-c", code], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE,
+                            env=dict(env(), MICROPYPATH=os.path.join(ROOT, "host")))
+    throttle = cpu.Throttle(20)
+    try:
+        throttle.attach(proc.pid, int(proc.stdout.readline()))
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline()
+        seen = int(line) if line.strip().isdigit() else line + proc.stdout.read()
+        stats = throttle.stats()
+    finally:
+        proc.kill()
+        proc.wait()
+        throttle.close()
+    assert stats["stops"] > 0 and stats["looked_ns"] > 0, stats
+    assert stats["told_kept_ns"] == stats["stopped_ns"] + stats["looked_ns"], stats
+    assert isinstance(seen, int), seen
+    assert stats["stopped_ns"] < seen <= stats["told_kept_ns"], (seen, stats)
 
 
 def proc_state(pid):
