@@ -39,6 +39,7 @@ TICK = 0.0002  # s between two looks at the interpreter while it runs
 IDLE_TICK = 0.0005  # s between two looks while it did not run
 CATCH_UP_BOARD_NS = 20_000_000  # most board time made up after waiting for a CPU
 SIM_CARRY_NS = 50_000_000  # most simulation time carried from one look to the next
+SPREAD_NS = 500_000_000  # how often the interpreter's new threads are moved off its CPU
 RT_PRIORITY = 10  # SCHED_FIFO priority of the throttle's thread, when allowed
 
 # --- calibration ---------------------------------------------------------------
@@ -226,15 +227,17 @@ class Pacer:
         self.pid = None
         self.sched = self.mem = None
         self.stats = {"board_ns": 0, "sim_ns": 0, "stops": 0, "stopped_ns": 0, "repaid_ns": 0,
-                      "looked_ns": 0, "told_kept_ns": 0}
+                      "looked_ns": 0, "told_kept_ns": 0, "stop_cpu_ns": 0, "looks": 0}
         self.describe = "cpu: the board's code slowed %.1fx" % self.slowdown
         # The pacer and the interpreter share one CPU: on a virtual machine
         # a CPU can be taken away for milliseconds at a time, and the
         # interpreter must not run on unpaced while the pacer's CPU is away.
         self.cpu_id = None
+        self.other_cpus = set()  # for the interpreter's other threads (``_spread``)
         try:
             cpus = sorted(os.sched_getaffinity(0))
             self.cpu_id = cpus[os.getpid() % len(cpus)]
+            self.other_cpus = set(cpus) - {self.cpu_id}
             os.sched_setaffinity(0, {self.cpu_id})
         except (OSError, AttributeError):
             self.cpu_id = None
@@ -266,6 +269,9 @@ class Pacer:
                 except OSError:
                     pass
             self.pid = pid
+            self.threads = set()
+            self.spread_at = 0
+            self._spread()
             self.address = address
             self.t = time.monotonic_ns()
             self.cpu, self.delay, self.sim, self.charged, self.spun = self._read()
@@ -277,9 +283,29 @@ class Pacer:
             self.looked_total = 0
             self.last_look = 0  # ns the last look took
             self.sim_carry = 0.0  # host ns of the simulation's work not yet taken off
+            self.spin_carry = 0.0  # and of the board's waits
             self.clock_carry = 0  # and of its time, not yet left out of the board's share
             self.unpaid = 0  # ns of the simulation's work left out of the board's clock
             self.repaid_total = 0  # ns of it paid back by shorter stops, told to the interpreter
+
+    def _spread(self):
+        """Move the interpreter's other threads (the interrupt controller's,
+        pyb_sim.preempt) off its CPU: woken at a fast timer's every tick,
+        one there keeps the board's code waiting for its CPU, and that wait
+        cannot be told apart from the simulation's work."""
+        self.spread_at = time.monotonic_ns() + SPREAD_NS
+        if self.cpu_id is None or not self.other_cpus:
+            return
+        try:
+            tids = {int(t) for t in os.listdir("/proc/%d/task" % self.pid)} - {self.pid}
+        except OSError:
+            return
+        for tid in tids - self.threads:
+            try:
+                os.sched_setaffinity(tid, self.other_cpus)
+            except OSError:
+                pass
+        self.threads = tids
 
     def detach(self):
         with self.lock:
@@ -383,6 +409,7 @@ class Pacer:
 
     def _step(self, woke):
         k = self.slowdown
+        self.stats["looks"] += 1
         now = time.monotonic_ns()
         self.woke = woke
         self.stopped_now = 0
@@ -390,10 +417,11 @@ class Pacer:
         dt = now - self.t
         d_cpu = cpu - self.cpu
         d_delay = delay - self.delay
-        # the counters are wall time, the pacer's looks left out (the
-        # interpreter is told of them): less the share of it the process
-        # spent waiting for a CPU for other work (a busy host), as in the
-        # whole interval. It sees the last look's wait only now.
+        # the counters are wall time, the pacer's stops and looks left out
+        # (the interpreter is told of them): less the share of it the
+        # process spent waiting for a CPU for other work (a busy host), as
+        # in the whole interval. The wait the last look caused shows only
+        # now (a stop's own is left out: ``_stop_for``).
         other = max(d_delay - self.last_look, 0) if self.cpu_id is not None else d_delay
         ran = d_cpu / (d_cpu + other) if d_cpu + other > 0 else 1.0
         # A simulated call is counted when it returns: one that began in an
@@ -407,8 +435,13 @@ class Pacer:
         # A wait that spins (the next tick of a fast timer) uses the CPU but
         # is board time passing, not the board's code: charged as code, it
         # cost a stop of ``slowdown`` times its length, after which the
-        # callbacks that fell due meanwhile came all at once.
-        d_spin = min(max(spun - self.spun, 0) * ran, d_cpu - d_sim)
+        # callbacks that fell due meanwhile came all at once. A wait is
+        # counted when it ends, often an interval after it began: what does
+        # not fit into this interval's CPU time is carried, as the
+        # simulation's work is.
+        d_spin = max(spun - self.spun, 0) * ran + self.spin_carry
+        self.spin_carry = min(max(d_spin - (d_cpu - d_sim), 0), SIM_CARRY_NS)
+        d_spin = min(d_spin, d_cpu - d_sim)
         # + what the calls into the simulation cost the board's firmware
         d_board = d_cpu - d_sim - d_spin + max(charged - self.charged, 0) / k
         self.t, self.cpu, self.delay, self.sim, self.charged = now, cpu, delay, sim, charged
@@ -442,6 +475,8 @@ class Pacer:
             self.stats["repaid_ns"] += pay
             self.credit += pay / k
             self._stop_for(need - pay)
+        if now > self.spread_at:
+            self._spread()
         if self.cpu_id is not None:
             self.last_look = time.monotonic_ns() - woke - self.stopped_now
             self.looked_total += self.last_look
@@ -468,6 +503,13 @@ class Pacer:
         t0 = time.monotonic_ns()
         try:
             self._pass(wall_ns)
+            # Taking the stop costs the process CPU time (the signal, two
+            # switches: about 13 us on a virtual machine), which is not the
+            # board's code: the next look counts from here, inside the stop.
+            f = os.pread(self.sched, 128, 0).split()
+            cpu, delay = int(f[0]), int(f[1])
+            self.stats["stop_cpu_ns"] += cpu - self.cpu
+            self.cpu, self.delay = cpu, delay
         finally:
             # the interpreter leaves a stop that fell inside a simulated
             # call out of the simulation's work: told before it runs again

@@ -68,10 +68,6 @@ _sleep_ns = array.array("l", [0])
 BLOCKED_US = 50
 
 
-def _blocked(t, s2):
-    # a call that began at ``t`` (us), _spent[2] ``s2`` then, took
-    # BLOCKED_US or more, the supervisor's stops left out: it slept
-    return _diff(_us(), t) * 1000 - (_spent[2] - s2) >= BLOCKED_US * 1000
 
 
 def address():
@@ -203,11 +199,17 @@ def board_code(fn, arg):
     if depth:
         _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
         st[0] = 0
-    if _waited[1]:
+    waiting = _waited[1]
+    if waiting:
         _wait_add()
+        t = _us()
+        s2 = _spent[2]
     try:
         fn(arg)
     finally:
+        if waiting:
+            # the wait it landed in leaves it out (``_paused``)
+            _in_wait[1] += _diff(_us(), t) * 1000 - (_spent[2] - s2)
         if depth:
             st[0] = depth
             st[1] = _us()
@@ -294,32 +296,78 @@ def board_code_ns(n=2000, runs=7):
 
 _SLEEPS = 0  # _paused: the call always sleeps
 _MAY_BLOCK = 1  # it has slept when it took BLOCKED_US or more
-_COUNTS_ITS_OWN = 2  # it adds _sleep_ns itself
+_COUNTS_ITS_OWN = 2  # it tells its sleeps itself (``_spin_or_sleep``)
+# The outermost wait in progress: [0] wall ns it slept (stops left out),
+# [1] wall ns of the board's code that ran inside it (``board_code``)
+_in_wait = array.array("l", [0, 0])
+
+
+def _wait_begin():
+    # a wait begins (``_paused``, ``_Out.write``): True for the outermost
+    if _waited[1]:
+        _wait_in()
+        return False
+    _in_wait[0] = 0
+    _in_wait[1] = 0
+    _wait_in()
+    return True
+
+
+def _wait_end(outer, t, s2):
+    # A wait that began at ``t`` (us), _spent[2] ``s2`` then, ends: all its
+    # host time but its sleeps and the board's code run inside it is CPU
+    # time that is not the board's code (a spin, the wait's own Python),
+    # and each sleep costs the CPU ``_sleep_ns``; both go to _spent[4].
+    # Returns when it ended (us).
+    _wait_out()
+    now = _us()
+    if outer:
+        w = _in_wait
+        d = _diff(now, t) * 1000 - (_spent[2] - s2) - w[0] - w[1]
+        if d > 0:
+            _spent[4] += d
+    return now
+
+
+def _slept(t, s2, always):
+    # the sleeping call that began at ``t`` (us), _spent[2] ``s2`` then, has
+    # returned: its time (stops left out) was asleep if ``always`` or if it
+    # took BLOCKED_US or more
+    d = _diff(_us(), t) * 1000 - (_spent[2] - s2) - _in_wait[1]
+    if always or d >= BLOCKED_US * 1000:
+        if _waited[1] == 1:
+            _in_wait[0] += d if d > 0 else 0
+        _spent[4] += _sleep_ns[0]
 
 
 def _paused(fn, sleep=_SLEEPS):
-    """``fn`` (one argument) with the counting stopped while it runs; a
-    sleep in it costs the host CPU time (``_sleep_ns``) that is not the
-    board's code (``sleep``: when it sleeps)."""
+    """``fn`` (one argument), a wait: its time passes on the board's clock as
+    a wait, it is not the simulation's work, and not the board's code
+    either (``_wait_end``; ``sleep``: when it sleeps)."""
 
     def call(a):
-        t = _us()
-        s2 = _spent[2]
         st = _state
         depth = st[0]
+        t = _us()
+        s2 = _spent[2]
         if depth:
-            _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
+            _spent[0] += _diff(t, st[1]) * 1000 - (s2 - st[2])
             st[0] = 0
-        _wait_in()
+        outer = _wait_begin()
         try:
-            return fn(a)
+            if sleep == _COUNTS_ITS_OWN:
+                return fn(a)
+            t1 = _us()
+            s3 = _spent[2]
+            try:
+                return fn(a)
+            finally:
+                _slept(t1, s3, sleep == _SLEEPS)
         finally:
-            _wait_out()
-            if sleep == _SLEEPS or (sleep == _MAY_BLOCK and _blocked(t, s2)):
-                _spent[4] += _sleep_ns[0]
+            now = _wait_end(outer, t, s2)
             if depth:
                 st[0] = depth
-                st[1] = _us()
+                st[1] = now
                 st[2] = _spent[2]
 
     return call
@@ -329,18 +377,17 @@ SPIN_US = 300  # waits of the wall-clock pacing up to this long spin instead of 
 
 
 def _spin_or_sleep(sleep_us):
+    # in a _paused wait, which counts a spin's time
     def wait(us):
         if us > SPIN_US:
+            t = _us()
+            s2 = _spent[2]
             sleep_us(us)
-            _spent[4] += _sleep_ns[0]
+            _slept(t, s2, True)
             return
         t = _us()
-        s2 = _spent[2]
         while _diff(_us(), t) < us:
             pass
-        d = _diff(_us(), t) * 1000 - (_spent[2] - s2)
-        if d > 0:
-            _spent[4] += d
 
     return wait
 
@@ -371,25 +418,24 @@ class _Out:
         self.real = real
 
     def write(self, buf, off=0, n=-1):
-        t = _us()
-        s2 = _spent[2]
         st = _state
         depth = st[0]
+        t = _us()
+        s2 = _spent[2]
         if depth:
-            _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
+            _spent[0] += _diff(t, st[1]) * 1000 - (s2 - st[2])
             st[0] = 0
-        _wait_in()
+        outer = _wait_begin()
         try:
             if n < 0:
                 return self.real.write(buf)
             return self.real.write(buf, off, n)
         finally:
-            _wait_out()
-            if _blocked(t, s2):  # it waited for room on the link
-                _spent[4] += _sleep_ns[0]
+            _slept(t, s2, False)  # it waited for room on the link
+            now = _wait_end(outer, t, s2)
             if depth:
                 st[0] = depth
-                st[1] = _us()
+                st[1] = now
                 st[2] = _spent[2]
 
     def flush(self):
