@@ -88,7 +88,7 @@ def work(n):
 work(int(sys.argv[1]))
 """
 CAL_ITERS = 20000
-PYB_NS_PER_ITER = 115_000  # see docs/virtual-board.md, "Calibration"
+PYB_NS_PER_ITER = 136_000  # see docs/virtual-board.md, "Calibration"
 # A sleep costs the interpreter host CPU time of its own (the system call,
 # the timer, waking up again: tens of microseconds on a virtual machine),
 # which the pacer would charge as the board's code: a board that waits in
