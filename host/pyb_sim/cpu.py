@@ -411,8 +411,7 @@ class Pacer:
         k = self.slowdown
         self.stats["looks"] += 1
         now = time.monotonic_ns()
-        self.woke = woke
-        self.stopped_now = 0
+        stopped_now = 0  # ns of this look the process was stopped
         cpu, delay, sim, charged, spun = self._read()
         dt = now - self.t
         d_cpu = cpu - self.cpu
@@ -474,11 +473,11 @@ class Pacer:
             self.repaid_total += pay
             self.stats["repaid_ns"] += pay
             self.credit += pay / k
-            self._stop_for(need - pay)
+            stopped_now = self._stop_for(need - pay, woke)
         if now > self.spread_at:
             self._spread()
         if self.cpu_id is not None:
-            self.last_look = time.monotonic_ns() - woke - self.stopped_now
+            self.last_look = time.monotonic_ns() - woke - stopped_now
             self.looked_total += self.last_look
             self.stats["looked_ns"] += self.last_look
             self._tell(self.stopped_total + self.looked_total)
@@ -495,9 +494,10 @@ class Pacer:
             except OSError:
                 pass
 
-    def _stop_for(self, wall_ns):
+    def _stop_for(self, wall_ns, woke):
         """Stop the process until the wall clock has caught up with its debt
-        (none: only to tell it its counters)."""
+        (none: only to tell it its counters), in the look that began at
+        ``woke``; returns how long it was stopped (ns)."""
         os.kill(self.pid, signal.SIGSTOP)
         self.stats["stops"] += 1
         t0 = time.monotonic_ns()
@@ -515,12 +515,12 @@ class Pacer:
             # call out of the simulation's work: told before it runs again
             took = time.monotonic_ns() - t0
             self.stopped_total += took
-            self.stopped_now += took
-            look = t0 - self.woke if self.cpu_id is not None else 0
+            look = t0 - woke if self.cpu_id is not None else 0
             self._tell(self.stopped_total + self.looked_total + look)
             os.kill(self.pid, signal.SIGCONT)
         self.stopped += took
         self.stats["stopped_ns"] += took
+        return took
 
 
 class Throttle:

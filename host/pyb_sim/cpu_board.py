@@ -130,6 +130,27 @@ def _leave():
         _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2]) + _over[0]
 
 
+def _count_off(t, s2):
+    # The simulation's count stops at ``t`` (us), _spent[2] ``s2`` then,
+    # inside a simulated call (the board's code or a wait runs there);
+    # returns the depth to take it up again at (0: it was not counting).
+    st = _state
+    depth = st[0]
+    if depth:
+        _spent[0] += _diff(t, st[1]) * 1000 - (s2 - st[2])
+        st[0] = 0
+    return depth
+
+
+def _count_on(depth, t):
+    # ... and goes on from ``t`` (us)
+    if depth:
+        st = _state
+        st[0] = depth
+        st[1] = t
+        st[2] = _spent[2]
+
+
 def _wrap1(fn):
     # one fixed argument: *args would allocate a tuple, which an interrupt
     # handler (heap locked) cannot
@@ -194,11 +215,7 @@ def board_code(fn, arg):
     """Run ``fn(arg)``, the board's own code, from inside the simulation (an
     interrupt handler, a scheduled function): neither the simulation's work
     nor a wait (a handler that lands in a spinning sleep)."""
-    st = _state
-    depth = st[0]
-    if depth:
-        _spent[0] += _diff(_us(), st[1]) * 1000 - (_spent[2] - st[2])
-        st[0] = 0
+    depth = _count_off(_us(), _spent[2])
     waiting = _waited[1]
     if waiting:
         _wait_add()
@@ -211,9 +228,7 @@ def board_code(fn, arg):
             # the wait it landed in leaves it out (``_paused``)
             _in_wait[1] += _diff(_us(), t) * 1000 - (_spent[2] - s2)
         if depth:
-            st[0] = depth
-            st[1] = _us()
-            st[2] = _spent[2]
+            _count_on(depth, _us())
             _spent[0] += _irq_over[0]
         if _waited[1]:
             _waited[2] = _us()
@@ -346,13 +361,9 @@ def _paused(fn, sleep=_SLEEPS):
     either (``_wait_end``; ``sleep``: when it sleeps)."""
 
     def call(a):
-        st = _state
-        depth = st[0]
         t = _us()
         s2 = _spent[2]
-        if depth:
-            _spent[0] += _diff(t, st[1]) * 1000 - (s2 - st[2])
-            st[0] = 0
+        depth = _count_off(t, s2)
         outer = _wait_begin()
         try:
             if sleep == _COUNTS_ITS_OWN:
@@ -364,11 +375,7 @@ def _paused(fn, sleep=_SLEEPS):
             finally:
                 _slept(t1, s3, sleep == _SLEEPS)
         finally:
-            now = _wait_end(outer, t, s2)
-            if depth:
-                st[0] = depth
-                st[1] = now
-                st[2] = _spent[2]
+            _count_on(depth, _wait_end(outer, t, s2))
 
     return call
 
@@ -418,13 +425,9 @@ class _Out:
         self.real = real
 
     def write(self, buf, off=0, n=-1):
-        st = _state
-        depth = st[0]
         t = _us()
         s2 = _spent[2]
-        if depth:
-            _spent[0] += _diff(t, st[1]) * 1000 - (s2 - st[2])
-            st[0] = 0
+        depth = _count_off(t, s2)
         outer = _wait_begin()
         try:
             if n < 0:
@@ -432,11 +435,7 @@ class _Out:
             return self.real.write(buf, off, n)
         finally:
             _slept(t, s2, False)  # it waited for room on the link
-            now = _wait_end(outer, t, s2)
-            if depth:
-                st[0] = depth
-                st[1] = now
-                st[2] = _spent[2]
+            _count_on(depth, _wait_end(outer, t, s2))
 
     def flush(self):
         return self.real.flush()
